@@ -1,0 +1,118 @@
+# National-data lakehouse: `make run` (the pipeline on sample data) and `make test`.
+# Everything is installed and started from here: nothing needs to be installed by hand.
+SHELL := /bin/bash
+.SHELLFLAGS := -eu -o pipefail -c
+.DEFAULT_GOAL := help
+
+ROOT        := $(abspath .)
+STATE       := $(ROOT)/.state
+VENV        := $(ROOT)/.venv
+PY          := $(VENV)/bin/python
+AIRFLOW     := $(VENV)/bin/airflow
+PYTHON_BASE ?= python3.11
+MINIO_VERSION ?= v0.0.0-20260212201848-7aac2a2c5b7c
+MINIO_BIN   := $(ROOT)/.tools/bin/minio
+JARS_DIR    := $(ROOT)/.cache/jars
+S3_PORT     ?= 9900
+RUN_DATE    ?= 2026-11-26
+ROWS        ?= 20000
+SEED        ?= 42
+
+# Generated on first use (gitignored); loaded into every recipe's environment.
+-include $(STATE)/secrets.env
+export MINIO_ROOT_USER MINIO_ROOT_PASSWORD LAKEHOUSE_S3_ACCESS_KEY LAKEHOUSE_S3_SECRET_KEY
+export LAKEHOUSE_S3_ENDPOINT ?= http://127.0.0.1:$(S3_PORT)
+export LAKEHOUSE_S3_PORT := $(S3_PORT)
+export LAKEHOUSE_STATE_DIR := $(STATE)
+export LAKEHOUSE_JARS_DIR := $(JARS_DIR)
+export LAKEHOUSE_SOURCE_ROOT ?= $(STATE)/sources
+export AIRFLOW_HOME ?= $(STATE)/airflow
+export AIRFLOW__CORE__DAGS_FOLDER := $(ROOT)/dags
+export AIRFLOW__CORE__LOAD_EXAMPLES := False
+export AIRFLOW__CORE__LAZY_LOAD_PLUGINS := True
+export GX_ANALYTICS_ENABLED := False
+export PYSPARK_PYTHON := $(PY)
+
+.PHONY: help setup venv jars minio store store-stop sample airflow-init run airflow test test-unit lint bench lock clean clean-lake
+
+help: ## List the targets
+	@awk 'BEGIN {FS = ":.*## "}; /^[a-zA-Z_-]+:.*## / {printf "  \033[36m%-13s\033[0m %s\n", $$1, $$2}' $(MAKEFILE_LIST)
+
+setup: venv jars minio $(STATE)/secrets.env ## Install everything once: Python deps, JVM jars, MinIO (idempotent, fast when done)
+
+venv: $(VENV)/.installed ## Python virtualenv from requirements.lock
+$(VENV)/.installed: requirements.lock pyproject.toml
+	@test -x $(PY) || $(PYTHON_BASE) -m venv $(VENV)
+	$(PY) -m pip install -q -r requirements.lock
+	$(PY) -m pip install -q --no-deps -e .
+	@touch $@
+
+jars: $(JARS_DIR)/.fetched ## Delta + hadoop-aws jars via Maven into .cache/jars (no download at Spark start)
+$(JARS_DIR)/.fetched: infra/spark/pom.xml
+	@rm -rf $(JARS_DIR)
+	mvn -q -B -f infra/spark/pom.xml dependency:copy-dependencies -DoutputDirectory=$(JARS_DIR) -DincludeScope=runtime
+	@touch $@
+
+minio: $(ROOT)/.tools/minio-$(MINIO_VERSION).built ## Build the MinIO server from source (Go module proxy) into .tools/bin
+$(ROOT)/.tools/minio-$(MINIO_VERSION).built:
+	@mkdir -p $(ROOT)/.tools/bin
+	GOBIN=$(ROOT)/.tools/bin GOFLAGS=-buildvcs=false go install github.com/minio/minio@$(MINIO_VERSION)
+	@touch $@
+
+$(STATE)/secrets.env:
+	@$(PYTHON_BASE) infra/gen_secrets.py $@
+
+store: setup ## Start the local S3 store (127.0.0.1:$(S3_PORT)), create the bucket and the pipeline's identity
+	infra/store/store.sh start
+	$(PY) infra/store/bootstrap.py
+
+store-stop: ## Stop the local S3 store
+	infra/store/store.sh stop
+
+sample: venv ## Generate the deterministic sample sources (ROWS per day, RUN_DATE, SEED) into .state/sources
+	$(PY) -m sample_sources.environment.generate --out $(LAKEHOUSE_SOURCE_ROOT) --date $(RUN_DATE) --rows $(ROWS) --seed $(SEED)
+
+airflow-init: venv ## Airflow metadata DB (SQLite in .state) and pools
+	@mkdir -p $(AIRFLOW_HOME)
+	$(AIRFLOW) db migrate > $(AIRFLOW_HOME)/db-migrate.log 2>&1 || { tail -20 $(AIRFLOW_HOME)/db-migrate.log; exit 1; }
+	$(AIRFLOW) pools set lakehouse_spark 1 "Spark work: one local session on a laptop; raise on a cluster" > /dev/null
+	$(AIRFLOW) pools set lakehouse_quality_writer 1 "Quality tables take one writer at a time (Delta on S3)" > /dev/null
+
+run: store sample airflow-init ## Run the environment IoT DAG for RUN_DATE through Airflow and print the summary
+	@mkdir -p $(STATE)/logs
+	@echo "running DAG environment_iot for $(RUN_DATE) (log: $(STATE)/logs/environment_iot-$(RUN_DATE).log)"
+	@$(AIRFLOW) dags test environment_iot "$$(date -d '$(RUN_DATE) + 1 day' +%F)T00:00:00+07:00" \
+	  > $(STATE)/logs/environment_iot-$(RUN_DATE).log 2>&1; \
+	  if grep -q "DagRun Finished.*state=failed\|Quality gate failed" $(STATE)/logs/environment_iot-$(RUN_DATE).log; then \
+	    grep -A6 "Quality gate failed\|Traceback" $(STATE)/logs/environment_iot-$(RUN_DATE).log | head -60; exit 1; fi
+	$(PY) -m jobs.cli summary --date $(RUN_DATE)
+
+airflow: store airflow-init ## Start the Airflow web UI (airflow standalone) for engineers
+	$(AIRFLOW) standalone
+
+test: setup ## Unit, integration (real store + Spark + Delta) and DAG tests; starts and stops the store
+	AIRFLOW_HOME=$(STATE)/airflow-test $(MAKE) --no-print-directory airflow-init
+	AIRFLOW_HOME=$(STATE)/airflow-test infra/with-store.sh $(PY) -m pytest tests
+
+test-unit: venv ## Only the fast unit tests (no store)
+	$(PY) -m pytest tests/unit
+
+lint: venv ## ruff + mypy
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/mypy jobs expectations sample_sources dags
+
+bench: store airflow-init ## Time the pipeline on a larger sample (ROWS=1000000 by default)
+	$(PY) -m tests.bench --rows $${BENCH_ROWS:-1000000}
+
+lock: ## Re-resolve requirements.in into requirements.lock (needs the registries)
+	rm -rf $(ROOT)/.cache/lockenv && $(PYTHON_BASE) -m venv $(ROOT)/.cache/lockenv
+	$(ROOT)/.cache/lockenv/bin/pip install -q -r requirements.in
+	{ head -2 requirements.lock; $(ROOT)/.cache/lockenv/bin/pip freeze --exclude-editable; } > requirements.lock.new
+	mv requirements.lock.new requirements.lock
+
+clean-lake: ## Delete the lake's data, Airflow DB and sample sources (keeps tools and secrets)
+	-infra/store/store.sh stop
+	rm -rf $(STATE)/minio $(STATE)/airflow $(STATE)/airflow-test $(STATE)/gx $(STATE)/sources $(STATE)/logs
+
+clean: clean-lake ## Also delete the virtualenv, jars, MinIO build and secrets
+	rm -rf $(VENV) $(ROOT)/.cache $(ROOT)/.tools $(STATE)

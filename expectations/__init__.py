@@ -1,0 +1,1 @@
+"""Quality gate: Great Expectations suites generated from the registry, scores per criterion."""

@@ -1,0 +1,1 @@
+"""Spark jobs of the lakehouse pipeline, one package per sector."""

@@ -1,0 +1,117 @@
+"""Bronze: the landed lines parsed with the source's declared columns, plus lineage.
+
+Every column stays a string here (typing is silver's job, where a failed cast becomes a
+quarantine reason instead of a lost row). A line that is not a well-formed CSV record with the
+declared number of fields keeps its raw text and a ``_parse_error``.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from jobs.landing import LandedBatch
+from jobs.registry import Dataset
+from jobs.settings import Settings, get_settings
+
+if TYPE_CHECKING:
+    from pyspark.sql import DataFrame, SparkSession
+
+LINEAGE_COLUMNS = ("_batch_id", "_source_file", "_source_line", "_ingested_at")
+
+# A double-quoted CSV field (with "" escapes); removing them leaves only separators that count.
+_QUOTED_FIELD = r'"(?:[^"]|"")*"'
+
+
+class SchemaDriftError(ValueError):
+    """The source's header no longer matches the registered columns."""
+
+
+def parse_csv_lines(lines: DataFrame, columns: tuple[str, ...]) -> DataFrame:
+    """Split ``(line, line_no)`` rows into the declared columns; flag malformed lines.
+
+    Pure transform: no I/O. ``line_no`` is 1-based within the file (the header, line 1, must
+    already be removed). A line is malformed when it has an odd number of quotes (unclosed
+    field) or a number of separators outside quotes different from ``len(columns) - 1``.
+    """
+    from pyspark.sql import functions as F
+
+    line = F.col("line")
+    unquoted = F.regexp_replace(line, _QUOTED_FIELD, "")
+    fields_found = F.size(F.split(unquoted, ",", -1))
+    quote_count = F.length(line) - F.length(F.regexp_replace(line, '"', ""))
+    parse_error = (
+        F.when(F.trim(line) == "", F.lit("empty line"))
+        .when(quote_count % 2 == 1, F.lit("unclosed quote"))
+        .when(
+            fields_found != len(columns),
+            F.concat(F.lit(f"expected {len(columns)} fields, found "), fields_found.cast("string")),
+        )
+    )
+    schema = ", ".join(f"`{c}` STRING" for c in columns)
+    parsed = F.from_csv(line, schema, {"mode": "PERMISSIVE", "escape": '"', "ignoreLeadingWhiteSpace": "false"})
+    return lines.select(
+        *[F.when(parse_error.isNull(), parsed[c]).alias(c) for c in columns],
+        line.alias("_raw_line"),
+        F.col("line_no").cast("long").alias("_source_line"),
+        parse_error.alias("_parse_error"),
+    )
+
+
+def read_landed_lines(spark: SparkSession, uri: str) -> tuple[str, DataFrame]:
+    """The header and the numbered data lines of a landed text object (order kept at any size)."""
+    rdd = spark.sparkContext.textFile(uri).zipWithIndex()
+    header_rows = rdd.filter(lambda pair: pair[1] == 0).map(lambda pair: pair[0]).take(1)
+    header = header_rows[0].lstrip("\ufeff") if header_rows else ""
+    data = rdd.filter(lambda pair: pair[1] > 0).map(lambda pair: (pair[0], pair[1] + 1))
+    return header, spark.createDataFrame(data, "line STRING, line_no LONG")
+
+
+def check_header(dataset: Dataset, header: str) -> None:
+    assert dataset.source is not None
+    found = tuple(h.strip().strip('"') for h in header.split(","))
+    if found != dataset.source.columns:
+        raise SchemaDriftError(
+            f"{dataset.name}: the source header {list(found)} differs from the registered columns "
+            f"{list(dataset.source.columns)}. If the source changed its layout on purpose, update the "
+            "dataset's Source.columns in the registry (and its transform); otherwise ask the source to resend."
+        )
+
+
+def bronze_table_uri(dataset: Dataset, settings: Settings) -> str:
+    return settings.s3a_uri(f"bronze/{dataset.sector}/{dataset.name}")
+
+
+def load_bronze(spark: SparkSession, dataset: Dataset, batch: LandedBatch, settings: Settings | None = None) -> int:
+    """Parse the landed batch and (re)write it into the bronze table; returns the row count.
+
+    The write replaces exactly this batch (``replaceWhere _batch_id``), so reruns are exact.
+    """
+    from pyspark.sql import functions as F
+
+    settings = settings or get_settings()
+    assert dataset.source is not None
+    header, lines = read_landed_lines(spark, settings.s3a_uri(batch.key))
+    check_header(dataset, header)
+    parsed = parse_csv_lines(lines, dataset.source.columns).select(
+        "*",
+        F.lit(batch.batch_id).alias("_batch_id"),
+        F.lit(batch.source_file).alias("_source_file"),
+        F.to_timestamp(F.lit(batch.ingested_at)).alias("_ingested_at"),
+    )
+    (
+        parsed.write.format("delta")
+        .mode("overwrite")
+        .option("replaceWhere", f"_batch_id = '{batch.batch_id}'")
+        .partitionBy("_batch_id")
+        .save(bronze_table_uri(dataset, settings))
+    )
+    return batch.data_rows
+
+
+def read_bronze_batch(
+    spark: SparkSession, dataset: Dataset, batch_id: str, settings: Settings | None = None
+) -> DataFrame:
+    from pyspark.sql import functions as F
+
+    settings = settings or get_settings()
+    return spark.read.format("delta").load(bronze_table_uri(dataset, settings)).where(F.col("_batch_id") == batch_id)

@@ -1,0 +1,129 @@
+"""Spark column helpers shared by every sector's transforms: text, provinces, time, units.
+
+Pure functions from columns/DataFrames to columns/DataFrames (no I/O), built on the plain-Python
+rules in :mod:`jobs.text` and :mod:`jobs.provinces`, so one rule serves both Spark and tests.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from itertools import chain
+from typing import TYPE_CHECKING
+
+import pandas as pd
+
+from jobs import provinces
+from jobs.text import is_nfc, repair_vietnamese
+
+if TYPE_CHECKING:
+    from pyspark.sql import Column, DataFrame
+
+LOCAL_TZ = "Asia/Ho_Chi_Minh"
+
+
+def literal_map(mapping: Mapping[str, object]) -> Column:
+    """A Spark map literal from a small Python dict (reference data that fits in a plan)."""
+    from pyspark.sql import functions as F
+
+    return F.create_map(*chain.from_iterable((F.lit(k), F.lit(v)) for k, v in mapping.items()))
+
+
+def province_code_2025(code: Column, event_date: Column) -> Column:
+    """Conform a raw province code to its 2025 code using the record's date; NULL if unmappable.
+
+    Before 2025-07-01 a code is read in the old (63) scheme; from then on a valid 2025 code is
+    kept and a code that exists only in the old scheme is mapped. Codes reused for another
+    province (24, 44, 80 …) are therefore resolved by date, never by the code alone.
+    """
+    from pyspark.sql import functions as F
+
+    normalized = F.lpad(F.regexp_replace(F.trim(code), r"\.0+$", ""), 2, "0")
+    legacy = literal_map(provinces.LEGACY_TO_2025)[normalized]
+    current = F.when(normalized.isin(*provinces.PROVINCES_2025), normalized)
+    before_reform = event_date < F.lit(provinces.REFORM_DATE.isoformat()).cast("date")
+    return (
+        F.when(code.isNull(), F.lit(None).cast("string"))
+        .when(before_reform, legacy)
+        .otherwise(F.coalesce(current, legacy))
+    )
+
+
+def _repair_series(values: pd.Series) -> pd.Series:
+    return values.map(lambda v: repair_vietnamese(v) if isinstance(v, str) else v)
+
+
+def _is_nfc_series(values: pd.Series) -> pd.Series:
+    return values.map(lambda v: is_nfc(v) if isinstance(v, str) else True)
+
+
+def repaired_text(df: DataFrame, column: str) -> DataFrame:
+    """Replace ``column`` by its repaired NFC form (TCVN3/VNI mojibake decoded).
+
+    The Python repair runs once per distinct value, then joins back: names repeat millions of
+    times in readings but have few distinct spellings.
+    """
+    from pyspark.sql import functions as F
+    from pyspark.sql.functions import pandas_udf
+
+    _repair = pandas_udf(_repair_series, "string")  # type: ignore[call-overload]
+    fixed = df.select(F.col(column).alias("_orig")).distinct().withColumn("_fixed", _repair("_orig"))
+    joined = df.join(F.broadcast(fixed), df[column].eqNullSafe(fixed["_orig"]), "left")
+    return joined.withColumn(column, F.col("_fixed")).drop("_orig", "_fixed")
+
+
+def text_is_nfc(df: DataFrame, columns: list[str], flag: str = "_text_is_nfc") -> DataFrame:
+    """Add a boolean column: every listed text column is Unicode NFC (checked per distinct value)."""
+    from pyspark.sql import functions as F
+    from pyspark.sql.functions import pandas_udf
+
+    _is_nfc = pandas_udf(_is_nfc_series, "boolean")  # type: ignore[call-overload]
+    result = df.withColumn(flag, F.lit(True))
+    for column in columns:
+        seen = df.select(F.col(column).alias("_v")).distinct().withColumn("_ok", _is_nfc("_v"))
+        result = (
+            result.join(F.broadcast(seen), result[column].eqNullSafe(seen["_v"]), "left")
+            .withColumn(flag, F.col(flag) & F.coalesce(F.col("_ok"), F.lit(True)))
+            .drop("_v", "_ok")
+        )
+    return result
+
+
+def parse_event_time(raw: Column) -> tuple[Column, Column]:
+    """(UTC timestamp, source UTC offset) from ISO 8601 with offset or ``dd/mm/yyyy HH:mm`` local time.
+
+    Local times without an offset are Vietnam time (UTC+7). Unparseable text gives NULLs.
+    """
+    from pyspark.sql import functions as F
+
+    text = F.trim(raw)
+    iso = F.to_timestamp(text, "yyyy-MM-dd'T'HH:mm:ssXXX")
+    local = F.to_utc_timestamp(F.to_timestamp(text, "dd/MM/yyyy HH:mm"), LOCAL_TZ)
+    ts = F.coalesce(iso, local)
+    offset = F.when(iso.isNotNull(), F.regexp_extract(text, r"([+-]\d\d:\d\d|Z)$", 1)).when(
+        local.isNotNull(), F.lit("+07:00")
+    )
+    return ts, offset
+
+
+def local_date(ts: Column) -> Column:
+    """The Vietnamese calendar day of a UTC timestamp."""
+    from pyspark.sql import functions as F
+
+    return F.to_date(F.from_utc_timestamp(ts, LOCAL_TZ))
+
+
+def unit_key(raw: Column) -> Column:
+    """Normalize a unit spelling for lookup: lower case, µ unified, superscripts flattened."""
+    from pyspark.sql import functions as F
+
+    key = F.lower(F.regexp_replace(F.trim(raw), r"\s+", ""))
+    key = F.translate(key, "\u03bc\u00b3\u00b2", "\u00b5" + "32")
+    return key
+
+
+def parse_decimal(raw: Column) -> Column:
+    """A number written with a dot decimal separator (sources here use ``12.5``); NULL otherwise."""
+    from pyspark.sql import functions as F
+
+    text = F.trim(raw)
+    return F.when(text.rlike(r"^[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$"), text.cast("double"))

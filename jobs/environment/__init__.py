@@ -1,0 +1,1 @@
+"""Environment IoT sector: air-quality index (VN_AQI) and regulatory limits as reference data."""

@@ -1,0 +1,527 @@
+"""Registry entries of the environment IoT sector (air quality and industrial wastewater).
+
+Owner: Bộ Nông nghiệp và Môi trường. Readings follow QCVN 05:2023 (air, µg/Nm³) and Circular
+10/2021 (continuous wastewater monitoring: value, unit, time, device status).
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from jobs.registry import (
+    Check,
+    Classification,
+    Criterion,
+    Dataset,
+    Field,
+    Layer,
+    Ministry,
+    RowRule,
+    Severity,
+    Source,
+)
+
+SECTOR = "environment"
+OWNER = Ministry.AGRICULTURE_ENVIRONMENT
+C, S = Criterion, Severity
+
+AIR_READING_COLUMNS = (
+    "station_id",
+    "station_name",
+    "province_code",
+    "parameter",
+    "value",
+    "unit",
+    "measured_at",
+    "device_status",
+)
+WASTEWATER_READING_COLUMNS = (
+    "facility_id",
+    "station_id",
+    "parameter",
+    "value",
+    "unit",
+    "measured_at",
+    "device_status",
+)
+
+
+def _reading_time_fields() -> tuple[Field, ...]:
+    return (
+        Field("measured_at", "TIMESTAMP", "Thời điểm đo (UTC)", "Measurement time (UTC)", nullable=False),
+        Field("source_utc_offset", "STRING", "Độ lệch múi giờ của nguồn", "UTC offset the source reported"),
+        Field(
+            "measured_date", "DATE", "Ngày đo (giờ Việt Nam)", "Measurement day (Vietnam local time)", nullable=False
+        ),
+    )
+
+
+def _parse_rules(entity: str) -> tuple[RowRule, ...]:
+    """Rules every reading dataset shares: format, reference, device status, physics."""
+    return (
+        RowRule(
+            "MALFORMED_LINE",
+            "_parse_error IS NOT NULL",
+            C.CORRECT,
+            "Line cannot be parsed as a CSV record with the declared columns.",
+        ),
+        RowRule(
+            "UNKNOWN_STATION",
+            "NOT _entity_known",
+            C.CORRECT,
+            f"The {entity} id is not in the reference data (referential integrity).",
+        ),
+        RowRule(
+            "INVALID_TIMESTAMP",
+            "measured_at IS NULL",
+            C.CORRECT,
+            "measured_at is not ISO 8601 with offset nor dd/mm/yyyy HH:mm local time.",
+        ),
+        RowRule("INVALID_NUMBER", "value IS NULL", C.CORRECT, "value is missing or not a number."),
+        RowRule("UNKNOWN_PARAMETER", "parameter IS NULL", C.CORRECT, "parameter is not a monitored parameter."),
+        RowRule("UNKNOWN_UNIT", "unit IS NULL", C.CLEAN, "unit cannot be converted to the canonical unit."),
+        RowRule(
+            "DEVICE_NOT_MEASURING",
+            "device_status <> 'measuring'",
+            C.CORRECT,
+            "Device was calibrating or in error: not a valid measurement (Circular 10/2021).",
+        ),
+        RowRule("NEGATIVE_VALUE", "value < 0", C.CORRECT, "Concentrations and physical quantities cannot be negative."),
+        RowRule(
+            "OUT_OF_PHYSICAL_RANGE",
+            "value < _physical_min OR value > _physical_max",
+            C.CORRECT,
+            "Value outside what the parameter can physically take (e.g. pH 15).",
+        ),
+        RowRule(
+            "FUTURE_TIMESTAMP",
+            "measured_at >= _interval_end",
+            C.CORRECT,
+            "Measured after the end of the data interval: the station clock is wrong.",
+        ),
+    )
+
+
+def _reading_checks(entity_col: str, parameters: list[str], sla_hours: int, min_rows: int = 1) -> tuple[Check, ...]:
+    """Gate checks shared by reading datasets; each one becomes a GX expectation."""
+    return (
+        Check(
+            "batch_not_empty",
+            C.COMPLETE,
+            S.CRITICAL,
+            "ExpectTableRowCountToBeBetween",
+            {"min_value": min_rows},
+            "The batch delivered at least one valid reading.",
+        ),
+        Check(
+            "required_fields_present",
+            C.COMPLETE,
+            S.CRITICAL,
+            "ExpectColumnValuesToNotBeNull",
+            {"column": "value"},
+            "Every silver reading has a value.",
+        ),
+        Check(
+            "hourly_coverage",
+            C.COMPLETE,
+            S.WARNING,
+            "ExpectColumnValuesToBeBetween",
+            {"column": "_hours_reported", "min_value": 24},
+            f"Every {entity_col} × parameter reports all 24 hours of the day.",
+            frame="coverage",
+        ),
+        Check(
+            "correct_share",
+            C.CORRECT,
+            S.CRITICAL,
+            "ExpectColumnValuesToNotBeInSet",
+            {"column": "rejected_for", "value_set": [C.CORRECT.value], "mostly": 0.5},
+            "At most half of a batch may be rejected as incorrect; more means the source is broken.",
+            frame="audit",
+        ),
+        Check(
+            "correct_rows",
+            C.CORRECT,
+            S.WARNING,
+            "ExpectColumnValuesToNotBeInSet",
+            {"column": "rejected_for", "value_set": [C.CORRECT.value]},
+            "Rows rejected as incorrect (any share lowers the score).",
+            frame="audit",
+        ),
+        Check(
+            "allowed_parameters",
+            C.CORRECT,
+            S.CRITICAL,
+            "ExpectColumnValuesToBeInSet",
+            {"column": "parameter", "value_set": parameters},
+            "Only monitored parameters reach silver.",
+        ),
+        Check(
+            "non_negative_values",
+            C.CORRECT,
+            S.CRITICAL,
+            "ExpectColumnValuesToBeBetween",
+            {"column": "value", "min_value": 0},
+            "No negative value reaches silver.",
+        ),
+        Check(
+            "unique_natural_key",
+            C.CLEAN,
+            S.CRITICAL,
+            "ExpectCompoundColumnsToBeUnique",
+            {"column_list": [entity_col, "parameter", "measured_at"]},
+            "One reading per natural key.",
+        ),
+        Check(
+            "clean_rows",
+            C.CLEAN,
+            S.WARNING,
+            "ExpectColumnValuesToNotBeInSet",
+            {"column": "rejected_for", "value_set": [C.CLEAN.value]},
+            "Rows rejected as unclean (unknown units).",
+            frame="audit",
+        ),
+        Check(
+            "no_duplicates_delivered",
+            C.CLEAN,
+            S.WARNING,
+            "ExpectColumnValuesToBeInSet",
+            {"column": "_is_duplicate", "value_set": [False]},
+            "The source sent each reading once (duplicates are removed, but lower the score).",
+            frame="delivered",
+        ),
+        Check(
+            "fresh_within_sla",
+            C.LIVE,
+            S.WARNING,
+            "ExpectColumnMinToBeBetween",
+            {"column": "_hours_before_interval_end", "max_value": sla_hours},
+            f"Newest reading is at most {sla_hours} h older than the end of the data interval.",
+        ),
+        Check(
+            "entities_heard_within_sla",
+            C.LIVE,
+            S.WARNING,
+            "ExpectColumnValuesToBeBetween",
+            {"column": "_hours_silent", "max_value": sla_hours},
+            f"Every active {entity_col} sent a reading within {sla_hours} h of the interval end "
+            "(silent ones are named).",
+            frame="entity",
+        ),
+    )
+
+
+AIR_PARAMETERS = ["PM2.5", "PM10", "NO2", "SO2", "CO", "O3", "TSP"]
+WASTEWATER_PARAMETERS = ["pH", "COD", "BOD5", "TSS", "NH4_N", "TN", "TP", "coliform", "temperature", "flow"]
+
+_LAT_LON_VN = "latitude BETWEEN 8.0 AND 23.5 AND longitude BETWEEN 102.0 AND 117.5"
+
+AIR_STATION = Dataset(
+    name="air_station",
+    sector=SECTOR,
+    layer=Layer.SILVER,
+    title_vi="Danh mục trạm quan trắc không khí",
+    title_en="Air-quality monitoring stations",
+    owner=OWNER,
+    classification=Classification.PUBLIC,
+    fields=(
+        Field("station_id", "STRING", "Mã trạm", "Station id", nullable=False),
+        Field("station_name", "STRING", "Tên trạm (NFC)", "Station name (NFC)"),
+        Field("province_code", "STRING", "Mã tỉnh (2025, 34 tỉnh)", "Province code (2025, 34 units)", nullable=False),
+        Field("latitude", "DOUBLE", "Vĩ độ", "Latitude", unit="°"),
+        Field("longitude", "DOUBLE", "Kinh độ", "Longitude", unit="°"),
+        Field("active_since", "DATE", "Hoạt động từ ngày", "Active since"),
+    ),
+    natural_key=("station_id",),
+    transform="jobs.environment.transforms:air_station_to_silver",
+    source=Source(
+        "environment/reference/air_stations.csv",
+        ("station_id", "station_name", "province_code", "latitude", "longitude", "active_since"),
+        snapshot=True,
+    ),
+    row_rules=(
+        RowRule("MALFORMED_LINE", "_parse_error IS NOT NULL", C.CORRECT, "Line cannot be parsed."),
+        RowRule(
+            "UNMAPPABLE_PROVINCE", "province_code IS NULL", C.CORRECT, "Province code is not a 2025 or legacy code."
+        ),
+        RowRule("OUT_OF_PHYSICAL_RANGE", f"NOT ({_LAT_LON_VN})", C.CORRECT, "Coordinates outside Vietnam."),
+    ),
+    checks=(
+        Check(
+            "batch_not_empty",
+            C.COMPLETE,
+            S.CRITICAL,
+            "ExpectTableRowCountToBeBetween",
+            {"min_value": 1},
+            "The reference list is not empty.",
+        ),
+        Check(
+            "unique_natural_key",
+            C.CLEAN,
+            S.CRITICAL,
+            "ExpectColumnValuesToBeUnique",
+            {"column": "station_id"},
+            "Station ids are unique.",
+        ),
+        Check(
+            "text_is_nfc",
+            C.CLEAN,
+            S.WARNING,
+            "ExpectColumnValuesToBeInSet",
+            {"column": "_text_is_nfc", "value_set": [True]},
+            "Names are Unicode NFC.",
+        ),
+    ),
+)
+
+WASTEWATER_FACILITY = Dataset(
+    name="wastewater_facility",
+    sector=SECTOR,
+    layer=Layer.SILVER,
+    title_vi="Danh mục cơ sở xả thải (khu công nghiệp)",
+    title_en="Industrial wastewater facilities",
+    owner=OWNER,
+    classification=Classification.PUBLIC,
+    fields=(
+        Field("facility_id", "STRING", "Mã cơ sở", "Facility id", nullable=False),
+        Field("facility_name", "STRING", "Tên cơ sở (NFC)", "Facility name (NFC)"),
+        Field("industrial_park", "STRING", "Khu công nghiệp", "Industrial park"),
+        Field("province_code", "STRING", "Mã tỉnh (2025)", "Province code (2025)", nullable=False),
+        Field("qcvn_column", "STRING", "Cột áp dụng QCVN 40 (A/B)", "QCVN 40 column (A/B)"),
+        Field("kq", "DOUBLE", "Hệ số Kq (nguồn tiếp nhận)", "Kq factor (receiving water)"),
+        Field("kf", "DOUBLE", "Hệ số Kf (lưu lượng)", "Kf factor (flow)"),
+    ),
+    natural_key=("facility_id",),
+    transform="jobs.environment.transforms:wastewater_facility_to_silver",
+    source=Source(
+        "environment/reference/wastewater_facilities.csv",
+        ("facility_id", "facility_name", "industrial_park", "province_code", "qcvn_column", "kq", "kf"),
+        snapshot=True,
+    ),
+    row_rules=(
+        RowRule("MALFORMED_LINE", "_parse_error IS NOT NULL", C.CORRECT, "Line cannot be parsed."),
+        RowRule(
+            "UNMAPPABLE_PROVINCE", "province_code IS NULL", C.CORRECT, "Province code is not a 2025 or legacy code."
+        ),
+        RowRule(
+            "INVALID_QCVN_COLUMN",
+            "qcvn_column NOT IN ('A', 'B') OR kq IS NULL OR kf IS NULL",
+            C.CORRECT,
+            "QCVN 40 column must be A or B with numeric Kq and Kf.",
+        ),
+    ),
+    checks=(
+        Check(
+            "batch_not_empty",
+            C.COMPLETE,
+            S.CRITICAL,
+            "ExpectTableRowCountToBeBetween",
+            {"min_value": 1},
+            "The reference list is not empty.",
+        ),
+        Check(
+            "unique_natural_key",
+            C.CLEAN,
+            S.CRITICAL,
+            "ExpectColumnValuesToBeUnique",
+            {"column": "facility_id"},
+            "Facility ids are unique.",
+        ),
+        Check(
+            "text_is_nfc",
+            C.CLEAN,
+            S.WARNING,
+            "ExpectColumnValuesToBeInSet",
+            {"column": "_text_is_nfc", "value_set": [True]},
+            "Names are Unicode NFC.",
+        ),
+    ),
+)
+
+AIR_QUALITY_READING = Dataset(
+    name="air_quality_reading",
+    sector=SECTOR,
+    layer=Layer.SILVER,
+    title_vi="Số liệu quan trắc không khí tự động (theo giờ)",
+    title_en="Hourly ambient air-quality readings",
+    owner=OWNER,
+    classification=Classification.PUBLIC,
+    fields=(
+        Field("station_id", "STRING", "Mã trạm", "Station id", nullable=False),
+        Field(
+            "station_name", "STRING", "Tên trạm (NFC, đã sửa mã cũ)", "Station name (NFC, legacy encodings repaired)"
+        ),
+        Field("province_code", "STRING", "Mã tỉnh (2025)", "Province code (2025)", nullable=False),
+        Field("parameter", "STRING", "Thông số (QCVN 05:2023)", "Parameter (QCVN 05:2023)", nullable=False),
+        Field("value", "DOUBLE", "Nồng độ", "Concentration", unit="µg/Nm³", nullable=False),
+        Field("unit", "STRING", "Đơn vị chuẩn", "Canonical unit", nullable=False),
+        *_reading_time_fields(),
+        Field("device_status", "STRING", "Trạng thái thiết bị", "Device status"),
+    ),
+    natural_key=("station_id", "parameter", "measured_at"),
+    transform="jobs.environment.transforms:air_readings_to_silver",
+    freshness_sla=timedelta(hours=2),
+    event_time="measured_at",
+    partition_by=("measured_date",),
+    source=Source("environment/air_quality/readings_{date:%Y%m%d}.csv", AIR_READING_COLUMNS),
+    inputs=("air_station",),
+    entity_column="station_id",
+    row_rules=(
+        *_parse_rules("station"),
+        RowRule(
+            "UNMAPPABLE_PROVINCE",
+            "province_code IS NULL",
+            C.CORRECT,
+            "Province code is neither a 2025 code nor a legacy code mappable at the reading's date.",
+        ),
+        RowRule(
+            "PROVINCE_MISMATCH",
+            "province_code <> _entity_province",
+            C.CORRECT,
+            "Province of the reading differs from the station's province in the reference data.",
+        ),
+    ),
+    checks=(
+        *_reading_checks("station_id", AIR_PARAMETERS, sla_hours=2),
+        Check(
+            "province_codes_2025",
+            C.CORRECT,
+            S.CRITICAL,
+            "ExpectColumnValuesToBeInSet",
+            {"column": "province_code", "value_set": "__PROVINCES_2025__"},
+            "Provinces are 2025 codes.",
+        ),
+        Check(
+            "text_is_nfc",
+            C.CLEAN,
+            S.WARNING,
+            "ExpectColumnValuesToBeInSet",
+            {"column": "_text_is_nfc", "value_set": [True]},
+            "Station names are Unicode NFC.",
+        ),
+    ),
+)
+
+WASTEWATER_READING = Dataset(
+    name="wastewater_reading",
+    sector=SECTOR,
+    layer=Layer.SILVER,
+    title_vi="Số liệu quan trắc nước thải tự động",
+    title_en="Continuous industrial wastewater readings",
+    owner=OWNER,
+    classification=Classification.INTERNAL,
+    fields=(
+        Field("facility_id", "STRING", "Mã cơ sở", "Facility id", nullable=False),
+        Field("station_id", "STRING", "Mã trạm quan trắc", "Monitoring station id", nullable=False),
+        Field("province_code", "STRING", "Mã tỉnh (2025, theo cơ sở)", "Province code (2025, from the facility)"),
+        Field("parameter", "STRING", "Thông số", "Parameter", nullable=False),
+        Field("value", "DOUBLE", "Giá trị", "Value", nullable=False),
+        Field("unit", "STRING", "Đơn vị chuẩn", "Canonical unit", nullable=False),
+        *_reading_time_fields(),
+        Field("device_status", "STRING", "Trạng thái thiết bị", "Device status"),
+    ),
+    natural_key=("station_id", "parameter", "measured_at"),
+    transform="jobs.environment.transforms:wastewater_readings_to_silver",
+    freshness_sla=timedelta(hours=2),
+    event_time="measured_at",
+    partition_by=("measured_date",),
+    source=Source("environment/wastewater/readings_{date:%Y%m%d}.csv", WASTEWATER_READING_COLUMNS),
+    inputs=("wastewater_facility",),
+    entity_column="station_id",
+    row_rules=_parse_rules("facility"),
+    checks=_reading_checks("station_id", WASTEWATER_PARAMETERS, sla_hours=2),
+)
+
+AQI_DAILY = Dataset(
+    name="aqi_daily",
+    sector=SECTOR,
+    layer=Layer.GOLD,
+    title_vi="Chỉ số VN_AQI ngày theo trạm",
+    title_en="Daily VN_AQI per station",
+    owner=OWNER,
+    classification=Classification.PUBLIC,
+    fields=(
+        Field("station_id", "STRING", "Mã trạm", "Station id", nullable=False),
+        Field("province_code", "STRING", "Mã tỉnh (2025)", "Province code (2025)"),
+        Field("date", "DATE", "Ngày", "Day (Vietnam local)", nullable=False),
+        Field("pm25_24h", "DOUBLE", "PM2.5 trung bình 24 giờ", "PM2.5 24-hour mean", unit="µg/Nm³"),
+        Field("pm10_24h", "DOUBLE", "PM10 trung bình 24 giờ", "PM10 24-hour mean", unit="µg/Nm³"),
+        Field("aqi_pm25", "DOUBLE", "Chỉ số phụ PM2.5", "PM2.5 sub-index"),
+        Field("aqi_pm10", "DOUBLE", "Chỉ số phụ PM10", "PM10 sub-index"),
+        Field("aqi_no2", "DOUBLE", "Chỉ số phụ NO2 (max giờ)", "NO2 sub-index (max hourly)"),
+        Field("aqi_so2", "DOUBLE", "Chỉ số phụ SO2 (max giờ)", "SO2 sub-index (max hourly)"),
+        Field("aqi_co", "DOUBLE", "Chỉ số phụ CO (max giờ)", "CO sub-index (max hourly)"),
+        Field("aqi_o3", "DOUBLE", "Chỉ số phụ O3 (max giờ)", "O3 sub-index (max hourly)"),
+        Field("vn_aqi", "INT", "VN_AQI ngày", "Daily VN_AQI"),
+        Field("band", "STRING", "Mức chất lượng", "Quality band (Decision 1459)"),
+        Field("dominant_parameter", "STRING", "Thông số quyết định", "Dominant parameter"),
+        Field("hours_measured", "INT", "Số giờ có số liệu PM", "Hours with PM data"),
+    ),
+    natural_key=("station_id", "date"),
+    transform="jobs.environment.transforms:aqi_daily",
+    inputs=("air_quality_reading",),
+    replace_key="date",
+    partition_by=(),
+)
+
+AQI_PROVINCE_DAILY = Dataset(
+    name="aqi_province_daily",
+    sector=SECTOR,
+    layer=Layer.GOLD,
+    title_vi="VN_AQI ngày theo tỉnh",
+    title_en="Daily VN_AQI per province",
+    owner=OWNER,
+    classification=Classification.PUBLIC,
+    fields=(
+        Field("province_code", "STRING", "Mã tỉnh (2025)", "Province code (2025)", nullable=False),
+        Field("province_name", "STRING", "Tên tỉnh", "Province name"),
+        Field("date", "DATE", "Ngày", "Day", nullable=False),
+        Field("stations", "INT", "Số trạm có VN_AQI", "Stations with a VN_AQI"),
+        Field("vn_aqi_max", "INT", "VN_AQI cao nhất", "Worst station VN_AQI"),
+        Field("vn_aqi_mean", "DOUBLE", "VN_AQI trung bình", "Mean station VN_AQI"),
+        Field("band", "STRING", "Mức của trạm xấu nhất", "Band of the worst station"),
+        Field("worst_station_id", "STRING", "Trạm xấu nhất", "Worst station"),
+    ),
+    natural_key=("province_code", "date"),
+    transform="jobs.environment.transforms:aqi_province_daily",
+    inputs=("aqi_daily",),
+    replace_key="date",
+)
+
+EXCEEDANCE = Dataset(
+    name="exceedance",
+    sector=SECTOR,
+    layer=Layer.GOLD,
+    title_vi="Vượt quy chuẩn QCVN (không khí, nước thải)",
+    title_en="QCVN limit exceedances (air, wastewater)",
+    owner=OWNER,
+    classification=Classification.PUBLIC,
+    fields=(
+        Field("medium", "STRING", "Môi trường (air/wastewater)", "Medium (air/wastewater)", nullable=False),
+        Field("entity_id", "STRING", "Mã trạm", "Station id", nullable=False),
+        Field("province_code", "STRING", "Mã tỉnh (2025)", "Province code (2025)"),
+        Field("parameter", "STRING", "Thông số", "Parameter", nullable=False),
+        Field("averaging", "STRING", "Thời gian trung bình", "Averaging period (1h/24h)", nullable=False),
+        Field("period_start", "TIMESTAMP", "Bắt đầu kỳ (UTC)", "Period start (UTC)", nullable=False),
+        Field("date", "DATE", "Ngày", "Day", nullable=False),
+        Field("value", "DOUBLE", "Giá trị", "Value"),
+        Field("limit_value", "DOUBLE", "Giới hạn", "Limit"),
+        Field("limit_kind", "STRING", "Loại giới hạn (max/min)", "Limit kind (max/min)"),
+        Field("limit_source", "STRING", "Quy chuẩn", "Regulation"),
+        Field("exceedance_ratio", "DOUBLE", "Tỷ lệ so với giới hạn", "Value / limit"),
+    ),
+    natural_key=("medium", "entity_id", "parameter", "averaging", "period_start", "limit_kind"),
+    transform="jobs.environment.transforms:exceedances",
+    inputs=("air_quality_reading", "wastewater_reading", "wastewater_facility"),
+    replace_key="date",
+)
+
+DATASETS = (
+    AIR_STATION,
+    WASTEWATER_FACILITY,
+    AIR_QUALITY_READING,
+    WASTEWATER_READING,
+    AQI_DAILY,
+    AQI_PROVINCE_DAILY,
+    EXCEEDANCE,
+)

@@ -1,0 +1,459 @@
+"""Pure transforms of the environment sector: bronze → silver rows, silver → gold aggregates.
+
+Each function takes DataFrames (and the data interval) and returns a DataFrame: no I/O, no
+clock. The generic silver layer (:mod:`jobs.silver`) then applies the registry's row rules to
+the helper columns these transforms add (``_entity_known``, ``_physical_max`` …).
+"""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import TYPE_CHECKING
+
+from jobs import conform
+from jobs.environment import aqi, limits
+from jobs.interval import DataInterval
+from jobs.provinces import PROVINCES_2025
+
+if TYPE_CHECKING:
+    from pyspark.sql import Column, DataFrame
+
+# Canonical parameter names by normalized spelling (sources vary case and punctuation).
+AIR_PARAMETER_ALIASES = {
+    "pm2.5": "PM2.5",
+    "pm25": "PM2.5",
+    "pm2,5": "PM2.5",
+    "pm10": "PM10",
+    "no2": "NO2",
+    "so2": "SO2",
+    "co": "CO",
+    "o3": "O3",
+    "tsp": "TSP",
+}
+WASTEWATER_PARAMETER_ALIASES = {
+    "ph": "pH",
+    "cod": "COD",
+    "bod5": "BOD5",
+    "bod": "BOD5",
+    "tss": "TSS",
+    "nh4_n": "NH4_N",
+    "nh4+-n": "NH4_N",
+    "amoni": "NH4_N",
+    "tn": "TN",
+    "tp": "TP",
+    "coliform": "coliform",
+    "temperature": "temperature",
+    "nhietdo": "temperature",
+    "flow": "flow",
+    "luuluong": "flow",
+}
+
+# Unit spelling (after conform.unit_key) -> (canonical unit, factor to multiply the value by).
+AIR_UNITS = {
+    "µg/nm3": ("µg/Nm³", 1.0),
+    "ug/nm3": ("µg/Nm³", 1.0),
+    "µg/m3": ("µg/Nm³", 1.0),
+    "ug/m3": ("µg/Nm³", 1.0),
+    "mg/nm3": ("µg/Nm³", 1000.0),
+    "mg/m3": ("µg/Nm³", 1000.0),
+}
+WASTEWATER_UNITS = {
+    "mg/l": ("mg/L", 1.0),
+    "g/m3": ("mg/L", 1.0),
+    "-": ("pH", 1.0),
+    "": ("pH", 1.0),
+    "ph": ("pH", 1.0),
+    "°c": ("°C", 1.0),
+    "oc": ("°C", 1.0),
+    "c": ("°C", 1.0),
+    "m3/h": ("m³/h", 1.0),
+    "mpn/100ml": ("MPN/100 mL", 1.0),
+}
+# Which canonical unit each parameter must end in (a pH in mg/L is not convertible).
+WASTEWATER_PARAMETER_UNIT = {
+    "pH": "pH",
+    "COD": "mg/L",
+    "BOD5": "mg/L",
+    "TSS": "mg/L",
+    "NH4_N": "mg/L",
+    "TN": "mg/L",
+    "TP": "mg/L",
+    "coliform": "MPN/100 mL",
+    "temperature": "°C",
+    "flow": "m³/h",
+}
+
+# What each parameter can physically take (beyond: a broken sensor, not pollution).
+AIR_PHYSICAL_RANGE = {
+    "PM2.5": (0.0, 2000.0),
+    "PM10": (0.0, 3000.0),
+    "NO2": (0.0, 5000.0),
+    "SO2": (0.0, 5000.0),
+    "CO": (0.0, 200000.0),
+    "O3": (0.0, 2000.0),
+    "TSP": (0.0, 5000.0),
+}
+WASTEWATER_PHYSICAL_RANGE = {
+    "pH": (0.0, 14.0),
+    "COD": (0.0, 50000.0),
+    "BOD5": (0.0, 50000.0),
+    "TSS": (0.0, 100000.0),
+    "NH4_N": (0.0, 10000.0),
+    "TN": (0.0, 10000.0),
+    "TP": (0.0, 5000.0),
+    "coliform": (0.0, 1e9),
+    "temperature": (0.0, 100.0),
+    "flow": (0.0, 1e6),
+}
+
+
+def _canonical_parameter(raw: Column, aliases: dict[str, str]) -> Column:
+    from pyspark.sql import functions as F
+
+    key = F.lower(F.regexp_replace(F.trim(raw), r"\s+", ""))
+    return conform.literal_map(aliases)[key]
+
+
+def _range_columns(parameter: Column, ranges: dict[str, tuple[float, float]]) -> tuple[Column, Column]:
+    low = conform.literal_map({k: v[0] for k, v in ranges.items()})[parameter]
+    high = conform.literal_map({k: v[1] for k, v in ranges.items()})[parameter]
+    return low, high
+
+
+def _lineage_and_flags(interval: DataInterval) -> list[Column | str]:
+    from pyspark.sql import functions as F
+
+    return [
+        "_batch_id",
+        "_source_file",
+        "_source_line",
+        "_ingested_at",
+        "_raw_line",
+        "_parse_error",
+        "_is_duplicate",
+        F.lit(interval.end.replace(tzinfo=None)).cast("timestamp").alias("_interval_end"),
+    ]
+
+
+def air_readings_to_silver(bronze: DataFrame, inputs: dict[str, DataFrame], *, interval: DataInterval) -> DataFrame:
+    """Type and conform air-quality readings (QCVN 05:2023 units, 2025 provinces, NFC names)."""
+    from pyspark.sql import functions as F
+
+    stations = inputs["air_station"].select(
+        F.col("station_id").alias("_ref_station_id"), F.col("province_code").alias("_entity_province")
+    )
+    measured_at, offset = conform.parse_event_time(F.col("measured_at"))
+    parameter = _canonical_parameter(F.col("parameter"), AIR_PARAMETER_ALIASES)
+    unit_key = conform.unit_key(F.col("unit"))
+    unit = conform.literal_map({k: v[0] for k, v in AIR_UNITS.items()})[unit_key]
+    factor = conform.literal_map({k: v[1] for k, v in AIR_UNITS.items()})[unit_key]
+    low, high = _range_columns(parameter, AIR_PHYSICAL_RANGE)
+    typed = bronze.select(
+        F.trim("station_id").alias("station_id"),
+        F.col("station_name"),
+        F.col("province_code").alias("_province_raw"),
+        parameter.alias("parameter"),
+        (conform.parse_decimal(F.col("value")) * factor).alias("value"),
+        unit.alias("unit"),
+        measured_at.alias("measured_at"),
+        offset.alias("source_utc_offset"),
+        F.lower(F.trim("device_status")).alias("device_status"),
+        low.alias("_physical_min"),
+        high.alias("_physical_max"),
+        *_lineage_and_flags(interval),
+    ).withColumn("measured_date", conform.local_date(F.col("measured_at")))
+    typed = typed.withColumn(
+        "province_code", conform.province_code_2025(F.col("_province_raw"), F.col("measured_date"))
+    )
+    typed = conform.repaired_text(typed, "station_name")
+    joined = typed.join(F.broadcast(stations), typed["station_id"] == stations["_ref_station_id"], "left")
+    return joined.withColumn("_entity_known", F.col("_ref_station_id").isNotNull()).drop("_ref_station_id")
+
+
+def wastewater_readings_to_silver(
+    bronze: DataFrame, inputs: dict[str, DataFrame], *, interval: DataInterval
+) -> DataFrame:
+    """Type and conform wastewater readings (Circular 10/2021: value, unit, time, device status)."""
+    from pyspark.sql import functions as F
+
+    facilities = inputs["wastewater_facility"].select(
+        F.col("facility_id").alias("_ref_facility_id"), F.col("province_code").alias("province_code")
+    )
+    measured_at, offset = conform.parse_event_time(F.col("measured_at"))
+    parameter = _canonical_parameter(F.col("parameter"), WASTEWATER_PARAMETER_ALIASES)
+    unit_key = conform.unit_key(F.coalesce(F.col("unit"), F.lit("")))
+    unit = conform.literal_map({k: v[0] for k, v in WASTEWATER_UNITS.items()})[unit_key]
+    factor = conform.literal_map({k: v[1] for k, v in WASTEWATER_UNITS.items()})[unit_key]
+    expected_unit = conform.literal_map(WASTEWATER_PARAMETER_UNIT)[parameter]
+    low, high = _range_columns(parameter, WASTEWATER_PHYSICAL_RANGE)
+    typed = bronze.select(
+        F.trim("facility_id").alias("facility_id"),
+        F.trim("station_id").alias("station_id"),
+        parameter.alias("parameter"),
+        (conform.parse_decimal(F.col("value")) * factor).alias("value"),
+        F.when(unit == expected_unit, unit).alias("unit"),
+        measured_at.alias("measured_at"),
+        offset.alias("source_utc_offset"),
+        F.lower(F.trim("device_status")).alias("device_status"),
+        low.alias("_physical_min"),
+        high.alias("_physical_max"),
+        *_lineage_and_flags(interval),
+    ).withColumn("measured_date", conform.local_date(F.col("measured_at")))
+    joined = typed.join(F.broadcast(facilities), typed["facility_id"] == facilities["_ref_facility_id"], "left")
+    return joined.withColumn("_entity_known", F.col("_ref_facility_id").isNotNull()).drop("_ref_facility_id")
+
+
+def air_station_to_silver(bronze: DataFrame, inputs: dict[str, DataFrame], *, interval: DataInterval) -> DataFrame:
+    """Station reference list: typed coordinates, 2025 province codes, NFC names."""
+    from pyspark.sql import functions as F
+
+    as_of = F.lit(interval.local_start_date.isoformat()).cast("date")
+    typed = bronze.select(
+        F.trim("station_id").alias("station_id"),
+        F.col("station_name"),
+        conform.province_code_2025(F.col("province_code"), as_of).alias("province_code"),
+        conform.parse_decimal(F.col("latitude")).alias("latitude"),
+        conform.parse_decimal(F.col("longitude")).alias("longitude"),
+        F.to_date(F.trim("active_since"), "yyyy-MM-dd").alias("active_since"),
+        *_lineage_and_flags(interval),
+    )
+    return conform.repaired_text(typed, "station_name")
+
+
+def wastewater_facility_to_silver(
+    bronze: DataFrame, inputs: dict[str, DataFrame], *, interval: DataInterval
+) -> DataFrame:
+    """Facility reference list: QCVN 40 column and Kq/Kf factors, 2025 province codes."""
+    from pyspark.sql import functions as F
+
+    as_of = F.lit(interval.local_start_date.isoformat()).cast("date")
+    typed = bronze.select(
+        F.trim("facility_id").alias("facility_id"),
+        F.col("facility_name"),
+        F.col("industrial_park"),
+        conform.province_code_2025(F.col("province_code"), as_of).alias("province_code"),
+        F.upper(F.trim("qcvn_column")).alias("qcvn_column"),
+        conform.parse_decimal(F.col("kq")).alias("kq"),
+        conform.parse_decimal(F.col("kf")).alias("kf"),
+        *_lineage_and_flags(interval),
+    )
+    return conform.repaired_text(conform.repaired_text(typed, "facility_name"), "industrial_park")
+
+
+# ----------------------------------------------------------------------------------------- gold
+
+_AQI_PARAMETERS = {
+    "PM2.5": "aqi_pm25",
+    "PM10": "aqi_pm10",
+    "NO2": "aqi_no2",
+    "SO2": "aqi_so2",
+    "CO": "aqi_co",
+    "O3": "aqi_o3",
+}
+
+
+def aqi_daily(inputs: dict[str, DataFrame], dates: list[date]) -> DataFrame:
+    """Daily VN_AQI per station (Decision 1459/QĐ-TCMT).
+
+    PM2.5 and PM10 use the 24-hour mean; gases use the highest hourly sub-index of the day.
+    VN_AQI is the largest sub-index, rounded, and exists only when a PM sub-index does.
+    """
+    from pyspark.sql import functions as F
+
+    readings = inputs["air_quality_reading"].where(F.col("measured_date").isin(*dates))
+    readings = readings.where(F.col("parameter").isin(*_AQI_PARAMETERS))
+    hourly = readings.withColumn("_si_hour", aqi.sub_index_column(F.col("parameter"), F.col("value"), "1h"))
+    per_param = hourly.groupBy("station_id", "measured_date", "parameter").agg(
+        F.avg("value").alias("mean_value"),
+        F.max("_si_hour").alias("max_hourly_si"),
+        F.count("*").alias("hours"),
+        F.max("province_code").alias("province_code"),
+    )
+    is_pm = F.col("parameter").isin(*aqi.PM_PARAMETERS)
+    # Rounded so that reruns give identical tables (floating sums depend on shuffle order).
+    per_param = per_param.withColumn("mean_value", F.round("mean_value", 3)).withColumn(
+        "si",
+        F.round(
+            F.when(is_pm, aqi.sub_index_column(F.col("parameter"), F.col("mean_value"), "1h")).otherwise(
+                F.col("max_hourly_si")
+            ),
+            3,
+        ),
+    )
+    wide = per_param.groupBy("station_id", "measured_date").agg(
+        F.max("province_code").alias("province_code"),
+        *[F.max(F.when(F.col("parameter") == p, F.col("si"))).alias(col) for p, col in _AQI_PARAMETERS.items()],
+        F.max(F.when(F.col("parameter") == "PM2.5", F.col("mean_value"))).alias("pm25_24h"),
+        F.max(F.when(F.col("parameter") == "PM10", F.col("mean_value"))).alias("pm10_24h"),
+        F.max(F.when(is_pm, F.col("hours"))).cast("int").alias("hours_measured"),
+    )
+    sub_cols = list(_AQI_PARAMETERS.values())
+    top = F.greatest(*[F.col(c) for c in sub_cols])
+    has_pm = F.col("aqi_pm25").isNotNull() | F.col("aqi_pm10").isNotNull()
+    vn_aqi = F.when(has_pm, F.floor(top + F.lit(0.5))).cast("int")
+    dominant = F.coalesce(*[F.when(F.col(c) == top, F.lit(p)) for p, c in _AQI_PARAMETERS.items()])
+    return wide.select(
+        "station_id",
+        "province_code",
+        F.col("measured_date").alias("date"),
+        "pm25_24h",
+        "pm10_24h",
+        *sub_cols,
+        vn_aqi.alias("vn_aqi"),
+        aqi.band_name_column(vn_aqi).alias("band"),
+        F.when(has_pm, dominant).alias("dominant_parameter"),
+        "hours_measured",
+    )
+
+
+def aqi_province_daily(inputs: dict[str, DataFrame], dates: list[date]) -> DataFrame:
+    """Per province and day: the worst station's VN_AQI (what the public is warned by) and the mean."""
+    from pyspark.sql import Window
+    from pyspark.sql import functions as F
+
+    daily = inputs["aqi_daily"].where(F.col("date").isin(*dates) & F.col("vn_aqi").isNotNull())
+    worst = Window.partitionBy("province_code", "date").orderBy(F.col("vn_aqi").desc(), F.col("station_id"))
+    ranked = daily.withColumn("_rank", F.row_number().over(worst))
+    agg = daily.groupBy("province_code", "date").agg(
+        F.count("*").cast("int").alias("stations"),
+        F.max("vn_aqi").alias("vn_aqi_max"),
+        F.round(F.avg("vn_aqi"), 1).alias("vn_aqi_mean"),
+    )
+    worst_station = ranked.where("_rank = 1").select(
+        "province_code", "date", F.col("station_id").alias("worst_station_id")
+    )
+    names = conform.literal_map(PROVINCES_2025)
+    return agg.join(worst_station, ["province_code", "date"]).select(
+        "province_code",
+        names[F.col("province_code")].alias("province_name"),
+        "date",
+        "stations",
+        "vn_aqi_max",
+        "vn_aqi_mean",
+        aqi.band_name_column(F.col("vn_aqi_max")).alias("band"),
+        "worst_station_id",
+    )
+
+
+def exceedances(inputs: dict[str, DataFrame], dates: list[date]) -> DataFrame:
+    """Readings and daily means over their QCVN limits (air: QCVN 05:2023; wastewater: QCVN 40).
+
+    Limits are versioned reference data (:mod:`jobs.environment.limits`), joined on the day the
+    reading was taken, so a limit change (PM2.5 24 h: 50 → 45 on 2026-01-01) applies by date.
+    """
+    from pyspark.sql import functions as F
+
+    spark = inputs["air_quality_reading"].sparkSession
+    day = F.col("measured_date")
+    air = inputs["air_quality_reading"].where(day.isin(*dates))
+    air_limits = spark.createDataFrame(
+        [
+            {k: r[k] for k in ("parameter", "averaging", "limit_value", "valid_from", "valid_to", "source")}
+            for r in limits.air_limit_rows()
+        ],
+        "parameter STRING, averaging STRING, limit_value DOUBLE, valid_from DATE, valid_to DATE, source STRING",
+    )
+    valid_on = (F.col("date") >= F.col("valid_from")) & (
+        F.col("valid_to").isNull() | (F.col("date") <= F.col("valid_to"))
+    )
+
+    air_hourly = air.select(
+        F.lit("air").alias("medium"),
+        F.col("station_id").alias("entity_id"),
+        "province_code",
+        "parameter",
+        F.lit("1h").alias("averaging"),
+        F.col("measured_at").alias("period_start"),
+        day.alias("date"),
+        "value",
+    )
+    air_daily = (
+        air.groupBy("station_id", "province_code", "parameter", "measured_date")
+        .agg(F.round(F.avg("value"), 3).alias("value"), F.min("measured_at").alias("period_start"))
+        .select(
+            F.lit("air").alias("medium"),
+            F.col("station_id").alias("entity_id"),
+            "province_code",
+            "parameter",
+            F.lit("24h").alias("averaging"),
+            F.to_utc_timestamp(F.col("measured_date").cast("timestamp"), conform.LOCAL_TZ).alias("period_start"),
+            F.col("measured_date").alias("date"),
+            "value",
+        )
+    )
+    air_over = (
+        air_hourly.unionByName(air_daily)
+        .join(air_limits, ["parameter", "averaging"])
+        .where(valid_on)
+        .where(F.col("value") > F.col("limit_value"))
+        .withColumn("limit_kind", F.lit("max"))
+        .withColumnRenamed("source", "limit_source")
+    )
+
+    water = inputs["wastewater_reading"].where(day.isin(*dates))
+    facilities = inputs["wastewater_facility"].select("facility_id", "qcvn_column", "kq", "kf")
+    wl = spark.createDataFrame(
+        [
+            (
+                r["parameter"],
+                r["qcvn_column"],
+                r["min_value"],
+                r["max_value"],
+                r["factors_apply"],
+                r["valid_from"],
+                r["valid_to"],
+                r["source"],
+            )
+            for r in limits.wastewater_limit_rows()
+        ],
+        "parameter STRING, qcvn_column STRING, limit_min DOUBLE, limit_max DOUBLE, scaled BOOLEAN, valid_from DATE, "
+        "valid_to DATE, source STRING",
+    )
+    w = (
+        water.join(facilities, "facility_id")
+        .select(
+            F.lit("wastewater").alias("medium"),
+            F.col("station_id").alias("entity_id"),
+            "province_code",
+            "parameter",
+            F.lit("1h").alias("averaging"),
+            F.col("measured_at").alias("period_start"),
+            day.alias("date"),
+            "value",
+            "qcvn_column",
+            "kq",
+            "kf",
+        )
+        .join(wl, ["parameter", "qcvn_column"])
+        .where(valid_on)
+    )
+    effective_max = F.when(F.col("scaled"), F.col("limit_max") * F.col("kq") * F.col("kf")).otherwise(
+        F.col("limit_max")
+    )
+    over_max = (
+        w.where(F.col("limit_max").isNotNull() & (F.col("value") > effective_max))
+        .withColumn("limit_value", effective_max)
+        .withColumn("limit_kind", F.lit("max"))
+    )
+    under_min = (
+        w.where(F.col("limit_min").isNotNull() & (F.col("value") < F.col("limit_min")))
+        .withColumn("limit_value", F.col("limit_min"))
+        .withColumn("limit_kind", F.lit("min"))
+    )
+    water_out = over_max.unionByName(under_min).withColumnRenamed("source", "limit_source")
+
+    columns = [
+        "medium",
+        "entity_id",
+        "province_code",
+        "parameter",
+        "averaging",
+        "period_start",
+        "date",
+        "value",
+        "limit_value",
+        "limit_kind",
+        "limit_source",
+    ]
+    ratio = F.round(F.col("value") / F.col("limit_value"), 4).alias("exceedance_ratio")
+    return air_over.select(*columns, ratio).unionByName(water_out.select(*columns, ratio))

@@ -1,0 +1,223 @@
+"""The dataset registry: the project's data dictionary.
+
+Each :class:`Dataset` says what a table is (layer, schema with Vietnamese and English meanings,
+natural key, owner ministry, classification, freshness SLA), where its rows come from (source and
+transform) and what "đúng, đủ, sạch, sống" means for it (row rules that quarantine, gate checks
+that Great Expectations runs). Jobs, expectation suites, docs and (later) access grants are all
+derived from these entries, so adding a dataset means adding one entry and its transform.
+"""
+
+from __future__ import annotations
+
+import importlib
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from datetime import timedelta
+from enum import StrEnum
+from types import MappingProxyType
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from pyspark.sql.types import StructType
+
+RULESET_VERSION = "2026.11.1"
+"""Bumped whenever a row rule or gate check changes meaning; recorded with every score."""
+
+
+class Criterion(StrEnum):
+    """The strategy's four quality criteria (Decision 142/QĐ-TTg)."""
+
+    CORRECT = "đúng"
+    COMPLETE = "đủ"
+    CLEAN = "sạch"
+    LIVE = "sống"
+
+
+class Severity(StrEnum):
+    CRITICAL = "critical"  # stops the DAG before gold
+    WARNING = "warning"  # lowers the score, data still published
+
+
+class Layer(StrEnum):
+    LANDING = "landing"
+    BRONZE = "bronze"
+    SILVER = "silver"
+    GOLD = "gold"
+    QUARANTINE = "quarantine"
+    QUALITY = "quality"
+
+
+class Classification(StrEnum):
+    PUBLIC = "public"
+    INTERNAL = "internal"
+    PERSONAL = "personal"
+    SENSITIVE = "sensitive"
+
+
+class Ministry(StrEnum):
+    AGRICULTURE_ENVIRONMENT = "Bộ Nông nghiệp và Môi trường"
+    CONSTRUCTION = "Bộ Xây dựng"
+    PUBLIC_SECURITY = "Bộ Công an"
+
+
+@dataclass(frozen=True)
+class Field:
+    """One column: Spark SQL type and what it means, in Vietnamese and English."""
+
+    name: str
+    type: str
+    vi: str
+    en: str
+    unit: str | None = None
+    nullable: bool = True
+    classification: Classification = Classification.PUBLIC
+
+
+@dataclass(frozen=True)
+class RowRule:
+    """A silver row rule: a typed row matching ``when`` (Spark SQL) is quarantined with ``reason``.
+
+    Rules are tried in order and the first match names the reason, so order them from the most
+    basic failure (unparseable line) to the most specific (cross-field consistency).
+    """
+
+    reason: str
+    when: str
+    criterion: Criterion
+    description: str
+    version: int = 1
+
+    @property
+    def rule_id(self) -> str:
+        return f"{self.reason.lower()}.v{self.version}"
+
+
+@dataclass(frozen=True)
+class Check:
+    """A gate check, run as one Great Expectations expectation.
+
+    ``frame`` says what the expectation looks at: ``silver`` = the batch's good rows (with derived
+    check columns), ``audit`` = every non-duplicate landed row of the batch with the criterion that
+    rejected it (``"none"`` when accepted), so rejection shares are checked by GX too.
+    """
+
+    id: str
+    criterion: Criterion
+    severity: Severity
+    expectation: str
+    kwargs: Mapping[str, Any]
+    description: str
+    frame: str = "silver"
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "kwargs", MappingProxyType(dict(self.kwargs)))
+
+
+@dataclass(frozen=True)
+class Source:
+    """How a dataset's source delivers it (local drop for now; HTTP/FTP/MQTT adapters later).
+
+    ``path`` is relative to the source root and formatted with the data interval's start date.
+    """
+
+    path: str
+    columns: tuple[str, ...]
+    format: str = "csv"
+    snapshot: bool = False  # reference data: the whole table each time, not an interval's events
+
+    @property
+    def extension(self) -> str:
+        return self.format
+
+
+@dataclass(frozen=True)
+class Dataset:
+    """One registered dataset (a table in one layer)."""
+
+    name: str
+    sector: str
+    layer: Layer
+    title_vi: str
+    title_en: str
+    owner: Ministry
+    classification: Classification
+    fields: tuple[Field, ...]
+    natural_key: tuple[str, ...]
+    transform: str
+    freshness_sla: timedelta | None = None
+    event_time: str | None = None
+    partition_by: tuple[str, ...] = ()
+    source: Source | None = None
+    inputs: tuple[str, ...] = ()
+    row_rules: tuple[RowRule, ...] = ()
+    checks: tuple[Check, ...] = ()
+    entity_column: str | None = None
+    replace_key: str | None = None
+
+    @property
+    def table_path(self) -> str:
+        """Key prefix of the Delta table inside the lake bucket."""
+        return f"{self.layer.value}/{self.sector}/{self.name}"
+
+    @property
+    def qualified_name(self) -> str:
+        """How ministries name it in SQL, e.g. ``gold.environment_aqi_daily``."""
+        return f"{self.layer.value}.{self.sector}_{self.name}"
+
+    @property
+    def column_names(self) -> list[str]:
+        return [f.name for f in self.fields]
+
+    def spark_schema(self) -> StructType:
+        from pyspark.sql.types import StructType
+
+        return StructType.fromDDL(", ".join(f"`{f.name}` {f.type}" for f in self.fields))
+
+    def load_transform(self) -> Callable[..., Any]:
+        """The dataset's pure transform, imported only when a job needs it."""
+        module_name, _, attr = self.transform.partition(":")
+        return getattr(importlib.import_module(module_name), attr)  # type: ignore[no-any-return]
+
+
+@dataclass
+class Registry:
+    """All datasets, by name."""
+
+    datasets: dict[str, Dataset] = field(default_factory=dict)
+
+    def add(self, *datasets: Dataset) -> None:
+        for ds in datasets:
+            if ds.name in self.datasets:
+                raise ValueError(f"dataset {ds.name!r} is registered twice")
+            missing = [k for k in ds.natural_key if k not in ds.column_names]
+            if missing:
+                raise ValueError(f"{ds.name}: natural key columns {missing} are not in its fields")
+            self.datasets[ds.name] = ds
+
+    def __getitem__(self, name: str) -> Dataset:
+        try:
+            return self.datasets[name]
+        except KeyError:
+            import difflib
+
+            close = difflib.get_close_matches(name, self.datasets, n=3)
+            hint = f" Did you mean {', '.join(close)}?" if close else ""
+            raise KeyError(f"unknown dataset {name!r}.{hint} Known: {', '.join(sorted(self.datasets))}") from None
+
+    def __iter__(self):  # type: ignore[no-untyped-def]
+        return iter(self.datasets.values())
+
+    def by_sector(self, sector: str, layer: Layer | None = None) -> list[Dataset]:
+        return [d for d in self if d.sector == sector and (layer is None or d.layer == layer)]
+
+
+def build_registry() -> Registry:
+    """Collect every sector's entries (import-light: no Spark, no I/O)."""
+    from jobs.environment.datasets import DATASETS as ENVIRONMENT
+
+    registry = Registry()
+    registry.add(*ENVIRONMENT)
+    return registry
+
+
+REGISTRY = build_registry()

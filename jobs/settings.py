@@ -1,0 +1,93 @@
+"""Deployment settings, read from the environment with laptop defaults.
+
+Everything that differs between a laptop and a cluster (S3 endpoint and keys, Spark master,
+where sample sources live) is configuration, never code: point these variables at an existing
+Spark cluster or S3 store and the same jobs run unchanged. The Makefile exports the generated
+secrets from ``.state/secrets.env``; nothing here holds a credential.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from functools import lru_cache
+from pathlib import Path
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+
+
+def _env(name: str, default: str) -> str:
+    value = os.environ.get(name, "").strip()
+    return value or default
+
+
+def _env_bool(name: str, default: bool) -> bool:
+    return _env(name, "true" if default else "false").lower() in {"1", "true", "yes", "on"}
+
+
+class MissingSettingError(RuntimeError):
+    """A required setting is absent; the message says how to provide it."""
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Where the lakehouse lives and how to reach it."""
+
+    s3_endpoint: str = field(default_factory=lambda: _env("LAKEHOUSE_S3_ENDPOINT", "http://127.0.0.1:9000"))
+    s3_access_key: str = field(default_factory=lambda: _env("LAKEHOUSE_S3_ACCESS_KEY", ""))
+    s3_secret_key: str = field(default_factory=lambda: _env("LAKEHOUSE_S3_SECRET_KEY", ""))
+    s3_region: str = field(default_factory=lambda: _env("LAKEHOUSE_S3_REGION", "us-east-1"))
+    s3_path_style: bool = field(default_factory=lambda: _env_bool("LAKEHOUSE_S3_PATH_STYLE", True))
+    bucket: str = field(default_factory=lambda: _env("LAKEHOUSE_BUCKET", "lakehouse"))
+    spark_master: str = field(default_factory=lambda: _env("LAKEHOUSE_SPARK_MASTER", "local[*]"))
+    spark_shuffle_partitions: int = field(default_factory=lambda: int(_env("LAKEHOUSE_SPARK_SHUFFLE_PARTITIONS", "4")))
+    spark_driver_memory: str = field(default_factory=lambda: _env("LAKEHOUSE_SPARK_DRIVER_MEMORY", "4g"))
+    jars_dir: Path = field(default_factory=lambda: Path(_env("LAKEHOUSE_JARS_DIR", str(REPO_ROOT / ".cache" / "jars"))))
+    state_dir: Path = field(default_factory=lambda: Path(_env("LAKEHOUSE_STATE_DIR", str(REPO_ROOT / ".state"))))
+    source_root: Path = field(
+        default_factory=lambda: Path(_env("LAKEHOUSE_SOURCE_ROOT", str(REPO_ROOT / ".state" / "sources")))
+    )
+
+    @property
+    def s3_ssl(self) -> bool:
+        return self.s3_endpoint.startswith("https://")
+
+    @property
+    def gx_root(self) -> Path:
+        """Great Expectations project (suites, results, Data Docs) for this deployment."""
+        return Path(_env("LAKEHOUSE_GX_ROOT", str(self.state_dir / "gx")))
+
+    def require_credentials(self) -> None:
+        """Fail early, with the fix, when no S3 credentials are configured."""
+        if not self.s3_access_key or not self.s3_secret_key:
+            raise MissingSettingError(
+                "LAKEHOUSE_S3_ACCESS_KEY / LAKEHOUSE_S3_SECRET_KEY are not set. Run `make store` (it "
+                "generates .state/secrets.env and starts the local store), then `set -a; . "
+                ".state/secrets.env; set +a`, or export the keys of your own S3-compatible store."
+            )
+
+    def s3a_uri(self, key: str) -> str:
+        """Hadoop S3A URI (what Spark reads and writes) of an object key in the lake bucket."""
+        return f"s3a://{self.bucket}/{key.lstrip('/')}"
+
+    def s3_uri(self, key: str) -> str:
+        """Plain s3:// URI (what delta-rs and other S3 clients use) of the same key."""
+        return f"s3://{self.bucket}/{key.lstrip('/')}"
+
+    def delta_rs_storage_options(self) -> dict[str, str]:
+        """Options for delta-rs (`deltalake`) to open tables on this store."""
+        self.require_credentials()
+        return {
+            "AWS_ENDPOINT_URL": self.s3_endpoint,
+            "AWS_ACCESS_KEY_ID": self.s3_access_key,
+            "AWS_SECRET_ACCESS_KEY": self.s3_secret_key,
+            "AWS_REGION": self.s3_region,
+            "AWS_ALLOW_HTTP": "false" if self.s3_ssl else "true",
+            "AWS_S3_ADDRESSING_STYLE": "path" if self.s3_path_style else "virtual",
+        }
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    """The process-wide settings (read once from the environment)."""
+    return Settings()

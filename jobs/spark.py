@@ -1,0 +1,97 @@
+"""The one SparkSession builder of the project.
+
+Every job and test gets its session here, so Delta, S3A and laptop tuning are configured in one
+place. Jars come from the Maven-resolved cache (``make jars``) as explicit paths: no session
+resolves anything from the network. The master URL comes from settings, so the same job runs on
+``local[*]`` or on a cluster.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from jobs.settings import Settings, get_settings
+
+if TYPE_CHECKING:
+    from pyspark.sql import SparkSession
+
+
+class MissingJarsError(RuntimeError):
+    """The JVM jars were not fetched; the message says how."""
+
+
+def _artifact_name(jar: Path) -> str:
+    """`parquet-column-1.16.0.jar` -> `parquet-column` (drop the version)."""
+    parts = jar.stem.split("-")
+    while parts and parts[-1][:1].isdigit():
+        parts.pop()
+    return "-".join(parts)
+
+
+def runtime_jars(settings: Settings) -> list[str]:
+    """Cached jars that Spark does not already ship (pyspark's own versions win)."""
+    import pyspark
+
+    jars = sorted(settings.jars_dir.glob("*.jar"))
+    if not any(j.name.startswith("delta-spark_") for j in jars) or not any(
+        j.name.startswith("hadoop-aws-") for j in jars
+    ):
+        raise MissingJarsError(
+            f"No Delta / hadoop-aws jars in {settings.jars_dir}. Run `make jars` (Maven fetches them "
+            "once from infra/spark/pom.xml) or set LAKEHOUSE_JARS_DIR to a directory that has them."
+        )
+    bundled = {_artifact_name(j) for j in (Path(pyspark.__file__).parent / "jars").glob("*.jar")}
+    return [str(j) for j in jars if _artifact_name(j) not in bundled]
+
+
+def get_spark(app_name: str = "lakehouse", *, with_s3: bool = True, settings: Settings | None = None) -> SparkSession:
+    """Return the process's SparkSession, creating it once with Delta (and S3A) configured.
+
+    ``with_s3=False`` is for unit tests of pure transforms that need no store.
+    """
+    from pyspark.sql import SparkSession
+
+    settings = settings or get_settings()
+    os.environ.setdefault("PYSPARK_PYTHON", sys.executable)
+    builder = (
+        SparkSession.builder.appName(app_name)
+        .master(settings.spark_master)
+        .config("spark.jars", ",".join(runtime_jars(settings)))
+        .config("spark.sql.extensions", "io.delta.sql.DeltaSparkSessionExtension")
+        .config("spark.sql.catalog.spark_catalog", "org.apache.spark.sql.delta.catalog.DeltaCatalog")
+        .config("spark.sql.shuffle.partitions", str(settings.spark_shuffle_partitions))
+        .config("spark.default.parallelism", str(settings.spark_shuffle_partitions))
+        .config("spark.driver.memory", settings.spark_driver_memory)
+        .config("spark.ui.enabled", "false")
+        .config("spark.ui.showConsoleProgress", "false")
+        .config("spark.sql.session.timeZone", "UTC")
+        .config("spark.sql.ansi.enabled", "false")
+        .config("spark.databricks.delta.schema.autoMerge.enabled", "false")
+        .config("spark.databricks.delta.merge.repartitionBeforeWrite.enabled", "true")
+        .config("spark.sql.sources.partitionOverwriteMode", "static")
+        # Laptop-sized Delta: the default 50 snapshot partitions cost seconds per table read.
+        .config("spark.databricks.delta.snapshotPartitions", str(settings.spark_shuffle_partitions))
+        .config("spark.databricks.delta.stateReconstructionValidation.enabled", "false")
+    )
+    if with_s3:
+        settings.require_credentials()
+        prefix = "spark.hadoop.fs.s3a."
+        for key, value in {
+            "endpoint": settings.s3_endpoint,
+            "endpoint.region": settings.s3_region,
+            "path.style.access": str(settings.s3_path_style).lower(),
+            "connection.ssl.enabled": str(settings.s3_ssl).lower(),
+            "aws.credentials.provider": "org.apache.hadoop.fs.s3a.SimpleAWSCredentialsProvider",
+            "access.key": settings.s3_access_key,
+            "secret.key": settings.s3_secret_key,
+            "impl": "org.apache.hadoop.fs.s3a.S3AFileSystem",
+            "fast.upload": "true",
+            "change.detection.mode": "none",
+        }.items():
+            builder = builder.config(prefix + key, value)
+    spark = builder.getOrCreate()
+    spark.sparkContext.setLogLevel("WARN")
+    return spark

@@ -1,0 +1,248 @@
+"""The environment slice end to end on the real store, Spark and Delta, from the committed fixture.
+
+Runs land → bronze → silver → gate → gold for the fixture day, then again (rerun), and checks
+the books against the generator's own account of the mess it injected.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from jobs.interval import DataInterval
+from jobs.registry import REGISTRY, Layer
+from tests.lakehouse_fixtures import FIXTURE_DAY, copy_fixture_sources, expected_for, lake_bucket
+
+SILVER = [d.name for d in REGISTRY.by_sector("environment", Layer.SILVER)]
+GOLD = [d.name for d in REGISTRY.by_sector("environment", Layer.GOLD)]
+INTERVAL = DataInterval.for_local_day(FIXTURE_DAY)
+
+
+def run_all(run_id: str) -> dict[str, Any]:
+    from jobs.pipeline import publish_gold, run_dataset
+
+    start, end = INTERVAL.as_strings()
+    out: dict[str, Any] = {}
+    dates: set[str] = set()
+    for name in SILVER:
+        out[name] = run_dataset(name, start, end, run_id=run_id)
+        dates |= set(out[name]["dates"])
+    for name in GOLD:
+        out[name] = publish_gold(name, sorted(dates))
+    return out
+
+
+def spark_count(key: str) -> int:
+    from jobs.settings import get_settings
+    from jobs.spark import get_spark
+
+    return int(get_spark().read.format("delta").load(get_settings().s3a_uri(key)).count())
+
+
+def table_snapshot() -> dict[str, Any]:
+    """Row counts and a content fingerprint of every silver, quarantine and gold table."""
+    from pyspark.sql import functions as F
+
+    from jobs.settings import get_settings
+    from jobs.spark import get_spark
+
+    spark, settings = get_spark(), get_settings()
+    snap: dict[str, Any] = {}
+    keys = [d.table_path for d in REGISTRY if d.sector == "environment"]
+    keys += [f"quarantine/environment/{n}" for n in SILVER]
+    for key in keys:
+        df = spark.read.format("delta").load(settings.s3a_uri(key))
+        cols = [c for c in df.columns if c != "_ingested_at"]
+        fingerprint = df.select(F.sum(F.crc32(F.to_json(F.struct(*cols)))).alias("h")).first()["h"]  # type: ignore[index]
+        snap[key] = (df.count(), fingerprint)
+    return snap
+
+
+@pytest.fixture(scope="module")
+def lake(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
+    root = tmp_path_factory.mktemp("env")
+    sources = copy_fixture_sources(root / "sources")
+    with lake_bucket("env", sources, root / "gx") as bucket:
+        first = run_all("first")
+        snapshot = table_snapshot()
+        from jobs.storage import list_keys
+
+        landing_after_first = sorted(list_keys("landing/"))
+        second = run_all("second")
+        yield {
+            "bucket": bucket,
+            "first": first,
+            "second": second,
+            "snapshot": snapshot,
+            "snapshot_after_rerun": table_snapshot(),
+            "landing_first": landing_after_first,
+            "landing_second": sorted(list_keys("landing/")),
+            "root": root,
+        }
+
+
+@pytest.mark.parametrize("dataset", SILVER)
+def test_books_balance_and_match_the_injected_mess(lake: dict[str, Any], dataset: str) -> None:
+    refined = lake["first"][dataset]["refined"]
+    expected = expected_for(dataset)
+    assert refined["landed_rows"] == expected["data_rows"]
+    assert refined["quarantined_by_reason"] == expected["expected_quarantine"]
+    assert refined["exact_duplicates"] + refined["superseded_duplicates"] == expected["expected_duplicates_removed"]
+    assert refined["silver_rows"] == expected["expected_silver_rows"]
+    assert refined["landed_rows"] == (
+        refined["silver_rows"]
+        + refined["quarantined_rows"]
+        + refined["exact_duplicates"]
+        + refined["superseded_duplicates"]
+    )
+
+
+@pytest.mark.parametrize("dataset", SILVER)
+def test_tables_hold_what_the_books_say(lake: dict[str, Any], dataset: str) -> None:
+    ds = REGISTRY[dataset]
+    refined = lake["first"][dataset]["refined"]
+    assert spark_count(ds.table_path) == refined["silver_rows"]
+    assert spark_count(f"quarantine/environment/{dataset}") == refined["quarantined_rows"]
+    assert spark_count(f"bronze/environment/{dataset}") == refined["landed_rows"]
+
+
+def test_rerun_changes_nothing_and_lands_nothing_twice(lake: dict[str, Any]) -> None:
+    assert lake["landing_second"] == lake["landing_first"]
+    assert len(lake["landing_first"]) == len(SILVER)
+    assert lake["snapshot_after_rerun"] == lake["snapshot"]
+    for name in SILVER:
+        assert lake["second"][name]["refined"] == lake["first"][name]["refined"]
+    for name in GOLD:
+        assert lake["second"][name]["rows"] == lake["first"][name]["rows"] > 0
+
+
+def test_delta_rs_reads_the_same_counts_as_spark(lake: dict[str, Any]) -> None:
+    from deltalake import DeltaTable
+
+    from jobs.settings import get_settings
+
+    settings = get_settings()
+    for ds in REGISTRY.by_sector("environment"):
+        table = DeltaTable(settings.s3_uri(ds.table_path), storage_options=settings.delta_rs_storage_options())
+        assert table.to_pyarrow_table().num_rows == spark_count(ds.table_path), ds.name
+
+
+def test_silver_is_conformed(lake: dict[str, Any]) -> None:
+    """NFC names with legacy encodings repaired, 2025 province codes, canonical units only."""
+    import unicodedata
+
+    from jobs.provinces import PROVINCES_2025
+    from jobs.settings import get_settings
+    from jobs.spark import get_spark
+    from jobs.text import looks_legacy_encoded
+
+    rows = (
+        get_spark()
+        .read.format("delta")
+        .load(get_settings().s3a_uri(REGISTRY["air_quality_reading"].table_path))
+        .collect()
+    )
+    stations = (
+        get_spark().read.format("delta").load(get_settings().s3a_uri(REGISTRY["air_station"].table_path)).collect()
+    )
+    official = {s["station_id"]: s["station_name"] for s in stations}
+    for r in rows:
+        assert r["province_code"] in PROVINCES_2025
+        assert unicodedata.is_normalized("NFC", r["station_name"])
+        assert not looks_legacy_encoded(r["station_name"])
+        assert r["station_name"] == official[r["station_id"]]  # every spelling repaired to the reference name
+        assert r["unit"] == "µg/Nm³"
+        assert r["value"] >= 0
+
+
+def test_gold_aqi_matches_an_independent_computation(lake: dict[str, Any]) -> None:
+    """Recompute each station-day VN_AQI in plain Python from silver and compare with gold."""
+    from collections import defaultdict
+
+    from jobs.environment import aqi
+    from jobs.settings import get_settings
+    from jobs.spark import get_spark
+
+    spark, settings = get_spark(), get_settings()
+    readings = spark.read.format("delta").load(settings.s3a_uri(REGISTRY["air_quality_reading"].table_path)).collect()
+    by_day: dict[tuple[str, Any], dict[str, list[float]]] = defaultdict(lambda: defaultdict(list))
+    for r in readings:
+        by_day[(r["station_id"], r["measured_date"])][r["parameter"]].append(r["value"])
+    expected = {}
+    for key, params in by_day.items():
+        subs = {}
+        for p, values in params.items():
+            if p in aqi.PM_PARAMETERS:
+                subs[p] = aqi.sub_index(p, sum(values) / len(values))
+            else:
+                subs[p] = max((s for s in (aqi.sub_index(p, v) for v in values) if s is not None), default=None)
+        expected[key] = aqi.daily_aqi(subs)
+    gold = spark.read.format("delta").load(settings.s3a_uri(REGISTRY["aqi_daily"].table_path)).collect()
+    assert {(g["station_id"], g["date"]): g["vn_aqi"] for g in gold} == expected
+    assert all(g["band"] == aqi.band(g["vn_aqi"])[0] for g in gold if g["vn_aqi"] is not None)
+
+
+def test_scores_name_what_the_mess_touched(lake: dict[str, Any]) -> None:
+    air = lake["first"]["air_quality_reading"]
+    assert set(air["scores"]) == {"đúng", "đủ", "sạch", "sống"}
+    assert air["scores"]["đúng"] < 100  # negatives, impossible values, unknown station…
+    assert air["scores"]["sạch"] < 100  # duplicates delivered
+    assert air["scores"]["sống"] < 100  # one station fell silent at noon
+    assert "entities_heard_within_sla" in air["failed_checks"]
+    assert lake["first"]["air_station"]["scores"] == {"đủ": 100.0, "sạch": 100.0}
+
+
+def test_quality_tables_record_each_batch_once(lake: dict[str, Any]) -> None:
+    from jobs.settings import get_settings
+    from jobs.spark import get_spark
+
+    spark, settings = get_spark(), get_settings()
+    acc = spark.read.format("delta").load(settings.s3a_uri("quality/batch_accounting")).collect()
+    assert sorted(a["dataset"] for a in acc) == sorted(SILVER)  # rerun replaced, not appended
+    air = next(a for a in acc if a["dataset"] == "air_quality_reading")
+    assert json.loads(air["quarantined_by_reason"]) == expected_for("air_quality_reading")["expected_quarantine"]
+    scores = spark.read.format("delta").load(settings.s3a_uri("quality/scores")).collect()
+    assert len({(s["dataset"], s["criterion"]) for s in scores}) == len(scores)
+    assert {s["run_id"] for s in scores} == {"second"}
+
+
+def test_silent_station_is_named(lake: dict[str, Any]) -> None:
+    from jobs.settings import get_settings
+    from jobs.spark import get_spark
+    from tests.lakehouse_fixtures import fixture_report
+
+    checks = (
+        get_spark()
+        .read.format("delta")
+        .load(get_settings().s3a_uri("quality/checks"))
+        .where("dataset = 'air_quality_reading' AND check_id = 'entities_heard_within_sla'")
+        .collect()
+    )
+    assert len(checks) == 1 and not checks[0]["success"]
+    assert json.loads(checks[0]["sample"]) == fixture_report()["silent_stations"]
+
+
+def test_source_missing_for_an_interval_says_what_to_do(lake: dict[str, Any]) -> None:
+    from datetime import date
+
+    from jobs.landing import SourceMissingError, land
+
+    with pytest.raises(SourceMissingError, match="make sample"):
+        land(REGISTRY["air_quality_reading"], DataInterval.for_local_day(date(2020, 1, 1)))
+
+
+def test_changed_source_for_a_landed_interval_is_refused(lake: dict[str, Any]) -> None:
+    from jobs.landing import LandingConflictError, land
+
+    path = Path(lake["root"]) / "sources" / "environment" / "reference" / "air_stations.csv"
+    original = path.read_bytes()
+    try:
+        path.write_bytes(original + b"AQ-01-9999,Tram moi,01,21.0,105.8,2026-01-01\n")
+        with pytest.raises(LandingConflictError, match="never overwritten"):
+            land(REGISTRY["air_station"], INTERVAL)
+    finally:
+        path.write_bytes(original)

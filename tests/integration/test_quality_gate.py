@@ -1,0 +1,49 @@
+"""A batch whose critical checks fail stops before gold, with a message that names the failure."""
+
+from __future__ import annotations
+
+from datetime import date
+
+import pytest
+
+from jobs.interval import DataInterval
+from tests.lakehouse_fixtures import copy_fixture_sources, lake_bucket, make_all_negative
+
+BAD_DAY = date(2026, 11, 20)
+
+
+def test_all_readings_out_of_range_fail_the_gate(tmp_path: pytest.TempPathFactory) -> None:
+    from expectations.gate import QualityGateError
+    from jobs.pipeline import run_dataset
+    from jobs.settings import get_settings
+    from jobs.spark import get_spark
+
+    sources = copy_fixture_sources(tmp_path / "sources")  # type: ignore[operator]
+    make_all_negative(sources, BAD_DAY)
+    start, end = DataInterval.for_local_day(BAD_DAY).as_strings()
+    with lake_bucket("gate", sources, tmp_path / "gx"):  # type: ignore[operator]
+        run_dataset("air_station", start, end)
+        with pytest.raises(QualityGateError) as failure:
+            run_dataset("air_quality_reading", start, end)
+        message = str(failure.value)
+        assert "silver.environment_air_quality_reading" in message
+        assert "criterion đúng, check correct_share" in message
+        assert "criterion đủ, check batch_not_empty" in message
+        assert "-5.0" not in message or "sample offending values" in message
+        # Nothing reached silver, every row is in quarantine with its reason, and the books say so.
+        spark, settings = get_spark(), get_settings()
+        quarantine = spark.read.format("delta").load(settings.s3a_uri("quarantine/environment/air_quality_reading"))
+        reasons = {
+            r["reason_code"]: r["n"]
+            for r in quarantine.groupBy("reason_code").count().withColumnRenamed("count", "n").collect()
+        }
+        assert reasons["NEGATIVE_VALUE"] >= 0.9 * sum(reasons.values())
+        silver = spark.read.format("delta").load(settings.s3a_uri("silver/environment/air_quality_reading"))
+        assert silver.count() == 0
+        scores = (
+            spark.read.format("delta")
+            .load(settings.s3a_uri("quality/scores"))
+            .where("dataset = 'air_quality_reading'")
+            .collect()
+        )
+        assert {s["criterion"]: s["score"] for s in scores}["đúng"] < 50

@@ -1,0 +1,113 @@
+"""Helpers shared by integration and DAG tests: throw-away buckets and source folders.
+
+Tests never touch the real lake bucket: each module works in its own ``<bucket>-test-*``
+bucket on the real store, created here and emptied afterwards.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+REPO = Path(__file__).resolve().parent.parent
+FIXTURES = REPO / "sample_sources" / "fixtures"
+FIXTURE_DAY = date(2026, 11, 26)
+
+
+def fixture_report() -> dict[str, Any]:
+    return json.loads((FIXTURES / "environment" / "_generation_report.json").read_text())
+
+
+def expected_for(dataset: str) -> dict[str, Any]:
+    """The generator's own account of what it injected into a dataset's fixture file."""
+    for entry in fixture_report()["files"].values():
+        if entry["dataset"] == dataset:
+            return entry  # type: ignore[no-any-return]
+    raise KeyError(dataset)
+
+
+def _reset_caches() -> None:
+    from jobs.settings import get_settings
+    from jobs.storage import s3_client
+
+    get_settings.cache_clear()
+    s3_client.cache_clear()
+
+
+@contextmanager
+def lake_bucket(name: str, source_root: Path, gx_root: Path) -> Iterator[str]:
+    """Point settings at a fresh test bucket and source folder; delete the bucket after."""
+    if not os.environ.get("LAKEHOUSE_S3_ACCESS_KEY"):
+        raise RuntimeError("integration tests need the store: run them through `make test`")
+    base = os.environ.get("LAKEHOUSE_BUCKET", "lakehouse")
+    bucket = f"{base}-test-{name}-{uuid.uuid4().hex[:6]}"
+    saved = {k: os.environ.get(k) for k in ("LAKEHOUSE_BUCKET", "LAKEHOUSE_SOURCE_ROOT", "LAKEHOUSE_GX_ROOT")}
+    os.environ.update(LAKEHOUSE_BUCKET=bucket, LAKEHOUSE_SOURCE_ROOT=str(source_root), LAKEHOUSE_GX_ROOT=str(gx_root))
+    _reset_caches()
+    from jobs.storage import s3_client
+
+    client = s3_client()
+    client.create_bucket(Bucket=bucket)
+    try:
+        yield bucket
+    finally:
+        paginator = client.get_paginator("list_objects_v2")
+        for page in paginator.paginate(Bucket=bucket):
+            keys = [{"Key": o["Key"]} for o in page.get("Contents", [])]
+            if keys:
+                client.delete_objects(Bucket=bucket, Delete={"Objects": keys})
+        client.delete_bucket(Bucket=bucket)
+        for k, v in saved.items():
+            if v is None:
+                os.environ.pop(k, None)
+            else:
+                os.environ[k] = v
+        _reset_caches()
+
+
+def copy_fixture_sources(target: Path) -> Path:
+    shutil.copytree(FIXTURES, target, dirs_exist_ok=True)
+    return target
+
+
+def make_all_negative(source_root: Path, day: date) -> Path:
+    """Sources for ``day``: fixture air readings with every value out of range (negative), and the
+    fixture wastewater readings moved to that day unchanged."""
+    import csv
+
+    water_src = FIXTURES / "environment" / "wastewater" / f"readings_{FIXTURE_DAY:%Y%m%d}.csv"
+    water_dst = source_root / "environment" / "wastewater" / f"readings_{day:%Y%m%d}.csv"
+    water_dst.parent.mkdir(parents=True, exist_ok=True)
+    water_dst.write_text(
+        water_src.read_text(encoding="utf-8")
+        .replace(f"{FIXTURE_DAY:%Y-%m-%d}", f"{day:%Y-%m-%d}")
+        .replace(f"{FIXTURE_DAY:%d/%m/%Y}", f"{day:%d/%m/%Y}"),
+        encoding="utf-8",
+    )
+    src = FIXTURES / "environment" / "air_quality" / f"readings_{FIXTURE_DAY:%Y%m%d}.csv"
+    dst = source_root / "environment" / "air_quality" / f"readings_{day:%Y%m%d}.csv"
+    dst.parent.mkdir(parents=True, exist_ok=True)
+    with src.open(newline="", encoding="utf-8") as fin, dst.open("w", newline="", encoding="utf-8") as fout:
+        reader, writer = csv.reader(fin), csv.writer(fout, lineterminator="\n")
+        header = next(reader)
+        writer.writerow(header)
+        value_at, time_at, status_at = header.index("value"), header.index("measured_at"), header.index("device_status")
+        for row in reader:
+            if len(row) != len(header):
+                continue
+            row[value_at] = "-5"
+            row[status_at] = "measuring"
+            row[time_at] = (
+                row[time_at]
+                .replace(f"{FIXTURE_DAY:%Y-%m-%d}", f"{day:%Y-%m-%d}")
+                .replace(f"{FIXTURE_DAY:%d/%m/%Y}", f"{day:%d/%m/%Y}")
+            )
+            writer.writerow(row)
+    return dst

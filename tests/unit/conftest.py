@@ -1,0 +1,54 @@
+"""Shared fixtures for the pure-transform unit tests: one local Spark session, no object store."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from datetime import datetime
+
+import pytest
+from pyspark.sql import DataFrame, SparkSession
+
+BATCH_ID = "unit_test__20261125T1700Z-20261126T1700Z"
+SOURCE_FILE = "environment/air_quality/readings_20261126.csv"
+INGESTED_AT = datetime(2026, 11, 26, 17, 5)  # naive = UTC (the session time zone)
+
+BronzeBuilder = Callable[..., DataFrame]
+
+
+@pytest.fixture(scope="session")
+def spark() -> SparkSession:
+    """The project's own session builder, without S3 (LAKEHOUSE_SPARK_MASTER or local[*])."""
+    from jobs.spark import get_spark
+
+    session = get_spark("unit-tests", with_s3=False)
+    # Every expected timestamp in these tests is UTC; fail loudly if the builder stops saying so.
+    assert session.conf.get("spark.sql.session.timeZone") == "UTC"
+    return session
+
+
+@pytest.fixture(scope="session")
+def bronze_from_lines(spark: SparkSession) -> BronzeBuilder:
+    """Build a bronze batch the way ``load_bronze`` does: data lines numbered from 2 (line 1 is the
+    header), parsed by ``parse_csv_lines``, plus the batch lineage columns."""
+    from pyspark.sql import functions as F
+
+    from jobs.bronze import parse_csv_lines
+
+    def build(
+        lines: Sequence[str],
+        columns: tuple[str, ...],
+        *,
+        batch_id: str = BATCH_ID,
+        source_file: str = SOURCE_FILE,
+    ) -> DataFrame:
+        numbered = spark.createDataFrame(
+            [(line, n) for n, line in enumerate(lines, start=2)], "line STRING, line_no LONG"
+        )
+        return parse_csv_lines(numbered, columns).select(
+            "*",
+            F.lit(batch_id).alias("_batch_id"),
+            F.lit(source_file).alias("_source_file"),
+            F.lit(INGESTED_AT).cast("timestamp").alias("_ingested_at"),
+        )
+
+    return build

@@ -1,0 +1,120 @@
+"""Bronze parsing: every landed line keeps its raw text; malformed ones get an exact ``_parse_error``."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from pyspark.sql import Row, SparkSession
+
+from jobs.bronze import SchemaDriftError, check_header, parse_csv_lines, read_landed_lines
+from jobs.registry import REGISTRY
+
+COLUMNS = ("a", "b", "c")
+AIR_QUALITY_READING = REGISTRY["air_quality_reading"]
+AIR_READING_COLUMNS = (
+    "station_id", "station_name", "province_code", "parameter", "value", "unit", "measured_at", "device_status",
+)
+
+
+@pytest.fixture(scope="module")
+def parsed(spark: SparkSession) -> dict[int, Row]:
+    lines = [
+        "x,y,z",  # 2 well-formed
+        '"Hà Nội, Láng",y,z',  # 3 quoted comma stays inside the field
+        '"he said ""hi""",y,z',  # 4 "" is an escaped quote
+        "x,y",  # 5 too few
+        "x,y,z,w",  # 6 too many
+        '"x,y,z',  # 7 unclosed quote
+        "",  # 8 empty
+        "   ",  # 9 blank counts as empty
+        '"a,b",c',  # 10 a quoted comma does not count as a separator: 2 fields, not 3
+        "x,,z",  # 11 an empty field is NULL, the line is fine
+    ]
+    df = spark.createDataFrame([(line, n) for n, line in enumerate(lines, start=2)], "line STRING, line_no LONG")
+    out = parse_csv_lines(df, COLUMNS)
+    assert out.columns == ["a", "b", "c", "_raw_line", "_source_line", "_parse_error"]
+    assert dict(out.dtypes)["_source_line"] == "bigint"
+    rows = {r["_source_line"]: r for r in out.collect()}
+    assert sorted(rows) == list(range(2, 12))  # no line lost or invented
+    return rows
+
+
+def test_well_formed_line(parsed: dict[int, Row]) -> None:
+    assert parsed[2].asDict() == {
+        "a": "x", "b": "y", "c": "z", "_raw_line": "x,y,z", "_source_line": 2, "_parse_error": None,
+    }
+
+
+def test_quoted_comma_stays_in_field(parsed: dict[int, Row]) -> None:
+    assert (parsed[3]["a"], parsed[3]["b"], parsed[3]["c"]) == ("Hà Nội, Láng", "y", "z")
+    assert parsed[3]["_parse_error"] is None
+
+
+def test_escaped_quotes(parsed: dict[int, Row]) -> None:
+    assert parsed[4]["a"] == 'he said "hi"'
+    assert parsed[4]["_parse_error"] is None
+
+
+@pytest.mark.parametrize(
+    ("line_no", "error", "raw"),
+    [
+        (5, "expected 3 fields, found 2", "x,y"),
+        (6, "expected 3 fields, found 4", "x,y,z,w"),
+        (7, "unclosed quote", '"x,y,z'),
+        (8, "empty line", ""),
+        (9, "empty line", "   "),
+        (10, "expected 3 fields, found 2", '"a,b",c'),
+    ],
+)
+def test_malformed_lines_keep_raw_text_and_exact_error(
+    parsed: dict[int, Row], line_no: int, error: str, raw: str
+) -> None:
+    row = parsed[line_no]
+    assert row["_parse_error"] == error
+    assert row["_raw_line"] == raw
+    # A malformed line is never half-parsed into the declared columns.
+    assert (row["a"], row["b"], row["c"]) == (None, None, None)
+
+
+def test_empty_field_is_null_not_an_error(parsed: dict[int, Row]) -> None:
+    assert (parsed[11]["a"], parsed[11]["b"], parsed[11]["c"], parsed[11]["_parse_error"]) == ("x", None, "z", None)
+
+
+def test_check_header_accepts_registered_columns_quoted_or_spaced() -> None:
+    check_header(AIR_QUALITY_READING, ",".join(AIR_READING_COLUMNS))
+    check_header(AIR_QUALITY_READING, ", ".join(f'"{c}"' for c in AIR_READING_COLUMNS))
+
+
+def test_check_header_raises_schema_drift_with_helpful_message() -> None:
+    renamed = ",".join("device_state" if c == "device_status" else c for c in AIR_READING_COLUMNS)
+    with pytest.raises(SchemaDriftError) as info:
+        check_header(AIR_QUALITY_READING, renamed)
+    message = str(info.value)
+    assert message.startswith("air_quality_reading: the source header [")
+    assert "'device_state'" in message  # what arrived
+    assert str(list(AIR_READING_COLUMNS)) in message  # what is registered
+    assert "update the dataset's Source.columns" in message  # what to do about it
+    assert isinstance(info.value, ValueError)
+
+
+def test_check_header_rejects_reordered_columns() -> None:
+    swapped = (AIR_READING_COLUMNS[1], AIR_READING_COLUMNS[0], *AIR_READING_COLUMNS[2:])
+    with pytest.raises(SchemaDriftError):
+        check_header(AIR_QUALITY_READING, ",".join(swapped))
+
+
+def test_bom_header_is_tolerated_and_lines_are_numbered(spark: SparkSession, tmp_path: Path) -> None:
+    header = ",".join(AIR_READING_COLUMNS)
+    data = [
+        "S1,Trạm Láng,01,PM2.5,35.5,µg/Nm³,2026-11-26T08:00:00+07:00,measuring",
+        "S1,Trạm Láng,01,PM10,60,µg/Nm³,2026-11-26T08:00:00+07:00,measuring",
+    ]
+    path = tmp_path / "readings.csv"
+    path.write_bytes(("\ufeff" + header + "\r\n" + "\r\n".join(data) + "\r\n").encode("utf-8"))
+
+    found_header, lines = read_landed_lines(spark, str(path))
+
+    assert found_header == header  # BOM gone, so the header matches the registry ...
+    check_header(AIR_QUALITY_READING, found_header)  # ... and does not raise
+    assert [(r["line"], r["line_no"]) for r in lines.orderBy("line_no").collect()] == [(data[0], 2), (data[1], 3)]
