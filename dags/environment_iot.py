@@ -18,7 +18,9 @@ registry (`jobs/registry.py`), so a new dataset needs no edit here.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import timedelta
+from typing import Any
 
 import pendulum
 from airflow.sdk import DAG, Asset, CronDataIntervalTimetable, get_current_context, task
@@ -42,57 +44,55 @@ def _interval() -> tuple[str, str]:
     return ctx["data_interval_start"].isoformat(), ctx["data_interval_end"].isoformat()
 
 
+def _step(name: str, *args: object, **kwargs: object) -> dict:
+    """Call a ``jobs.pipeline`` step; data errors fail the task at once (a retry cannot fix them)."""
+    from airflow.exceptions import AirflowFailException
+
+    from jobs import pipeline
+    from jobs.errors import DataError
+
+    try:
+        return getattr(pipeline, name)(*args, **kwargs)  # type: ignore[no-any-return]
+    except DataError as err:
+        raise AirflowFailException(str(err)) from err
+
+
 @task(pool=SPARK_POOL)
 def land(dataset_name: str) -> dict:
-    from jobs.pipeline import land_batch
-
-    return land_batch(dataset_name, *_interval())
+    return _step("land_batch", dataset_name, *_interval())
 
 
 @task(pool=SPARK_POOL)
 def bronze(dataset_name: str, landed: dict) -> dict:
-    from jobs.pipeline import load_bronze_batch
-
-    return load_bronze_batch(dataset_name, landed)
+    return _step("load_bronze_batch", dataset_name, landed)
 
 
 @task(pool=SPARK_POOL)
 def silver(dataset_name: str, bronze_result: dict) -> dict:
-    from jobs.pipeline import refine_batch
-
-    return refine_batch(dataset_name, bronze_result["batch_id"], *_interval())
+    return _step("refine_batch", dataset_name, bronze_result["batch_id"], *_interval())
 
 
-def gate_task(dataset_name: str):
+def gate_task(dataset_name: str) -> Callable[..., Any]:
     asset = certified_asset(dataset_name)
 
     @task(task_id="gate", pool=QUALITY_POOL, outlets=[asset])
     def gate(refined: dict) -> dict:
-        from airflow.exceptions import AirflowFailException
-
-        from expectations.gate import QualityGateError
-        from jobs.pipeline import gate_batch
-
         ctx = get_current_context()
-        try:
-            result = gate_batch(dataset_name, refined, *_interval(), run_id=ctx["run_id"])
-        except QualityGateError as err:
-            raise AirflowFailException(str(err)) from err  # deterministic: retrying cannot help
+        result = _step("gate_batch", dataset_name, refined, *_interval(), run_id=ctx["run_id"])
+        # Only reached when the gate passed: the certified asset event carries the scores.
         ctx["outlet_events"][asset].extra = {"scores": result["scores"], "batch_id": result["batch_id"]}
         return result
 
     return gate
 
 
-def gold_task(dataset_name: str):
+def gold_task(dataset_name: str) -> Callable[..., Any]:
     asset = certified_asset(dataset_name)
 
     @task(task_id=f"gold_{dataset_name}", pool=SPARK_POOL, outlets=[asset])
     def publish(*upstream: dict) -> dict:
-        from jobs.pipeline import publish_gold
-
         dates = sorted({d for result in upstream for d in result.get("dates", [])})
-        return publish_gold(dataset_name, dates)
+        return _step("publish_gold", dataset_name, dates)
 
     return publish
 

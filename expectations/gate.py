@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from expectations.suites import build_suite, checks_by_frame
+from jobs.errors import DataError
 from jobs.interval import DataInterval
 from jobs.registry import RULESET_VERSION, Criterion, Dataset, Severity
 from jobs.settings import Settings, get_settings
@@ -41,7 +42,7 @@ ACCOUNTING_DDL = (
 )
 
 
-class QualityGateError(RuntimeError):
+class QualityGateError(DataError):
     """A critical check failed: the batch must not reach gold."""
 
 
@@ -57,10 +58,13 @@ class CheckOutcome:
     observed: str
     sample: list[str]
     description: str
+    evaluated: bool = True
 
     @property
     def score(self) -> float | None:
         """Share of rows that passed; None when a row check had no rows to judge (not a pass)."""
+        if not self.evaluated:
+            return None
         if self.element_count is not None and self.unexpected_count is not None:
             if self.element_count == 0:
                 return None
@@ -90,7 +94,7 @@ class GateResult:
         }
 
 
-def _outcomes(validation: Any, frame: str, samples: dict[str, list[str]]) -> list[CheckOutcome]:
+def _outcomes(validation: Any, frame: str, samples: dict[str, list[str]], frame_rows: int) -> list[CheckOutcome]:
     out = []
     for r in validation.results:
         meta = r.expectation_config.meta or {}
@@ -109,6 +113,8 @@ def _outcomes(validation: Any, frame: str, samples: dict[str, list[str]]) -> lis
                 observed="" if observed is None else str(observed),
                 sample=samples.get(meta["check_id"], sample),
                 description=meta.get("description", ""),
+                # On an empty frame only table-level checks say anything; row checks pass vacuously.
+                evaluated=frame_rows > 0 or r.expectation_config.type.startswith("expect_table_"),
             )
         )
     return out
@@ -208,7 +214,7 @@ def run_gate(
                 limit = check.kwargs.get("max_value")
                 silent = df.where(F.col("_hours_silent") > limit).orderBy(F.col("_hours_silent").desc())
                 samples[check.id] = [r[0] for r in silent.select(dataset.entity_column).limit(20).collect()]
-        outcomes += _outcomes(gate.validate(dataset, frame, df), frame, samples)
+        outcomes += _outcomes(gate.validate(dataset, frame, df), frame, samples, df.count())
         df.unpersist()
     result = GateResult(dataset.name, batch_id, score_by_criterion(outcomes), outcomes, gate.build_docs())
     record(spark, dataset, interval, batch_id, result, accounting, run_id, settings)

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from jobs.errors import DataError
 from jobs.landing import LandedBatch
 from jobs.registry import Dataset
 from jobs.settings import Settings, get_settings
@@ -22,7 +23,7 @@ LINEAGE_COLUMNS = ("_batch_id", "_source_file", "_source_line", "_ingested_at")
 _QUOTED_FIELD = r'"(?:[^"]|"")*"'
 
 
-class SchemaDriftError(ValueError):
+class SchemaDriftError(DataError):
     """The source's header no longer matches the registered columns."""
 
 

@@ -52,7 +52,7 @@ def summary(day: date, settings: Settings | None = None) -> dict[str, Any]:
 
     settings = settings or get_settings()
     interval = DataInterval.for_local_day(day)
-    start = interval.start.replace(tzinfo=None)
+    start = interval.start  # Delta TIMESTAMP columns are UTC instants
     result: dict[str, Any] = {"date": day.isoformat(), "tables": table_counts(settings), "books": [], "scores": {}}
     accounting = _open(settings, "quality/batch_accounting")
     if accounting is not None:
@@ -72,7 +72,7 @@ def print_summary(data: dict[str, Any]) -> None:
     from rich.console import Console
     from rich.table import Table
 
-    console = Console()
+    console = Console(width=max(Console().width, 100))
     tables = Table(title=f"Lakehouse tables after the run of {data['date']}")
     for col in ("table", "rows", "Delta version"):
         tables.add_column(col, justify="right" if col != "table" else "left")
@@ -81,12 +81,14 @@ def print_summary(data: dict[str, Any]) -> None:
     console.print(tables)
 
     books = Table(title="Books per dataset: landed = silver + quarantined + duplicates removed")
-    for col in ("dataset", "landed", "silver", "quarantined", "duplicates", "balanced", "quarantined by reason"):
-        books.add_column(col)
+    for col in ("dataset", "landed", "silver", "quarantined", "duplicates removed", "balanced"):
+        books.add_column(col, justify="left" if col == "dataset" else "right")
+    reasons = Table(title="Quarantined rows by reason")
+    for col in ("dataset", "reason", "rows"):
+        reasons.add_column(col, justify="right" if col == "rows" else "left")
     for b in sorted(data["books"], key=lambda r: r["dataset"]):
         dups = b["exact_duplicates"] + b["superseded_duplicates"]
         ok = b["landed_rows"] == b["silver_rows"] + b["quarantined_rows"] + dups
-        reasons = ", ".join(f"{k} {v}" for k, v in b["quarantined_by_reason"].items()) or "—"
         books.add_row(
             b["dataset"],
             f"{b['landed_rows']:,}",
@@ -94,9 +96,11 @@ def print_summary(data: dict[str, Any]) -> None:
             f"{b['quarantined_rows']:,}",
             f"{dups:,}",
             "yes" if ok else "NO",
-            reasons,
         )
+        for reason, rows in sorted(b["quarantined_by_reason"].items(), key=lambda kv: -kv[1]):
+            reasons.add_row(b["dataset"], reason, f"{rows:,}")
     console.print(books)
+    console.print(reasons)
 
     criteria = ["đúng", "đủ", "sạch", "sống"]
     scores = Table(title="Quality score per criterion (0–100)")

@@ -37,12 +37,14 @@ def province_code_2025(code: Column, event_date: Column) -> Column:
     """
     from pyspark.sql import functions as F
 
-    normalized = F.lpad(F.regexp_replace(F.trim(code), r"\.0+$", ""), 2, "0")
+    digits = F.regexp_replace(F.trim(code), r"\.0+$", "")
+    number = F.when(digits.rlike(r"^[0-9]{1,3}$"), digits.cast("int"))
+    normalized = F.when(number.between(1, 99), F.lpad(number.cast("string"), 2, "0"))
     legacy = literal_map(provinces.LEGACY_TO_2025)[normalized]
     current = F.when(normalized.isin(*provinces.PROVINCES_2025), normalized)
     before_reform = event_date < F.lit(provinces.REFORM_DATE.isoformat()).cast("date")
     return (
-        F.when(code.isNull(), F.lit(None).cast("string"))
+        F.when(normalized.isNull(), F.lit(None).cast("string"))
         .when(before_reform, legacy)
         .otherwise(F.coalesce(current, legacy))
     )

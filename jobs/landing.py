@@ -13,6 +13,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from jobs import storage
+from jobs.errors import DataError
 from jobs.interval import DataInterval
 from jobs.registry import Dataset
 from jobs.settings import Settings, get_settings
@@ -24,7 +25,7 @@ class SourceMissingError(FileNotFoundError):
     """The source has nothing for this interval yet."""
 
 
-class LandingConflictError(RuntimeError):
+class LandingConflictError(DataError):
     """The source changed after its batch was landed; landing is never overwritten."""
 
 

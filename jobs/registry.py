@@ -14,6 +14,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import timedelta
 from enum import StrEnum
+from functools import lru_cache
 from types import MappingProxyType
 from typing import TYPE_CHECKING, Any
 
@@ -220,4 +221,13 @@ def build_registry() -> Registry:
     return registry
 
 
-REGISTRY = build_registry()
+@lru_cache(maxsize=1)
+def _registry() -> Registry:
+    return build_registry()
+
+
+def __getattr__(name: str) -> Registry:
+    """``REGISTRY`` is built on first use, so sector modules can import this one freely."""
+    if name == "REGISTRY":
+        return _registry()
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

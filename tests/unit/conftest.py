@@ -2,11 +2,17 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+import os
+import sys
+from collections.abc import Callable, Iterator, Sequence
 from datetime import datetime
 
 import pytest
 from pyspark.sql import DataFrame, SparkSession
+
+# Python workers must run this interpreter (pandas, pyarrow): set before any session exists, since a
+# module in this tree may build its own plain session before ours and get_spark sets it too late.
+os.environ.setdefault("PYSPARK_PYTHON", sys.executable)
 
 BATCH_ID = "unit_test__20261125T1700Z-20261126T1700Z"
 SOURCE_FILE = "environment/air_quality/readings_20261126.csv"
@@ -16,14 +22,19 @@ BronzeBuilder = Callable[..., DataFrame]
 
 
 @pytest.fixture(scope="session")
-def spark() -> SparkSession:
+def spark() -> Iterator[SparkSession]:
     """The project's own session builder, without S3 (LAKEHOUSE_SPARK_MASTER or local[*])."""
     from jobs.spark import get_spark
 
     session = get_spark("unit-tests", with_s3=False)
     # Every expected timestamp in these tests is UTC; fail loudly if the builder stops saying so.
     assert session.conf.get("spark.sql.session.timeZone") == "UTC"
-    return session
+    # A handful of rows per test: one shuffle partition saves task overhead (restored afterwards,
+    # since other suites in the same process may share this session).
+    saved = session.conf.get("spark.sql.shuffle.partitions")
+    session.conf.set("spark.sql.shuffle.partitions", "1")
+    yield session
+    session.conf.set("spark.sql.shuffle.partitions", saved)
 
 
 @pytest.fixture(scope="session")

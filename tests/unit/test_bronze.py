@@ -13,7 +13,14 @@ from jobs.registry import REGISTRY
 COLUMNS = ("a", "b", "c")
 AIR_QUALITY_READING = REGISTRY["air_quality_reading"]
 AIR_READING_COLUMNS = (
-    "station_id", "station_name", "province_code", "parameter", "value", "unit", "measured_at", "device_status",
+    "station_id",
+    "station_name",
+    "province_code",
+    "parameter",
+    "value",
+    "unit",
+    "measured_at",
+    "device_status",
 )
 
 
@@ -42,7 +49,12 @@ def parsed(spark: SparkSession) -> dict[int, Row]:
 
 def test_well_formed_line(parsed: dict[int, Row]) -> None:
     assert parsed[2].asDict() == {
-        "a": "x", "b": "y", "c": "z", "_raw_line": "x,y,z", "_source_line": 2, "_parse_error": None,
+        "a": "x",
+        "b": "y",
+        "c": "z",
+        "_raw_line": "x,y,z",
+        "_source_line": 2,
+        "_parse_error": None,
     }
 
 

@@ -42,9 +42,7 @@ PROVINCE_CASES = [
 
 @pytest.fixture(scope="module")
 def provinces(spark: SparkSession) -> list[str | None]:
-    df = spark.createDataFrame(
-        [(i, c, d) for i, (c, d, _) in enumerate(PROVINCE_CASES)], "i INT, code STRING, d DATE"
-    )
+    df = spark.createDataFrame([(i, c, d) for i, (c, d, _) in enumerate(PROVINCE_CASES)], "i INT, code STRING, d DATE")
     out = df.select("i", conform.province_code_2025(F.col("code"), F.col("d")).alias("p")).orderBy("i")
     return [r["p"] for r in out.collect()]
 
@@ -60,12 +58,6 @@ def test_province_code_2025(provinces: list[str | None], i: int, case: tuple[str
         assert conform_province_code(code, on) == expected
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="BUG jobs/conform.py province_code_2025: F.lpad(.., 2, '0') truncates longer codes, so '123' -> '12' "
-    "(Lai Châu) and '240' -> '24' instead of NULL, and '001' -> '00' -> NULL where provinces.conform_province_code "
-    "gives '01'",
-)
 def test_province_code_2025_does_not_truncate_long_codes(spark: SparkSession) -> None:
     cases = [("123", None), ("240", None), ("001", "01")]
     df = spark.createDataFrame([(c, date(2026, 1, 1)) for c, _ in cases], "code STRING, d DATE")
@@ -83,8 +75,13 @@ def test_repaired_text_turns_nfd_tcvn3_and_vni_into_nfc(spark: SparkSession) -> 
     for i, name in enumerate(NAMES):
         nfd = unicodedata.normalize("NFD", name)
         assert nfd != name  # the inputs really are broken
-        rows += [(f"{i}-nfc", name), (f"{i}-nfd", nfd), (f"{i}-tcvn3", to_tcvn3_mojibake(name)),
-                 (f"{i}-vni", to_vni_mojibake(name)), (f"{i}-nfc-again", name)]
+        rows += [
+            (f"{i}-nfc", name),
+            (f"{i}-nfd", nfd),
+            (f"{i}-tcvn3", to_tcvn3_mojibake(name)),
+            (f"{i}-vni", to_vni_mojibake(name)),
+            (f"{i}-nfc-again", name),
+        ]
     rows.append(("null", None))
     df = spark.createDataFrame(rows, "id STRING, name STRING")
 
@@ -173,9 +170,19 @@ def test_unit_key_unifies_spellings(spark: SparkSession) -> None:
 
 def test_parse_decimal(spark: SparkSession) -> None:
     cases = [
-        ("12.5", 12.5), ("-3", -3.0), ("+2", 2.0), (" 7 ", 7.0), (".5", 0.5), ("1e3", 1000.0),
-        ("N/A", None), ("", None), ("1,5", None),  # the comma decimal is not guessed
-        ("1.2.3", None), ("NaN", None), ("Infinity", None), (None, None),
+        ("12.5", 12.5),
+        ("-3", -3.0),
+        ("+2", 2.0),
+        (" 7 ", 7.0),
+        (".5", 0.5),
+        ("1e3", 1000.0),
+        ("N/A", None),
+        ("", None),
+        ("1,5", None),  # the comma decimal is not guessed
+        ("1.2.3", None),
+        ("NaN", None),
+        ("Infinity", None),
+        (None, None),
     ]
     df = spark.createDataFrame([(i, raw) for i, (raw, _) in enumerate(cases)], "i INT, raw STRING")
     out = df.select("i", conform.parse_decimal(F.col("raw")).alias("v")).orderBy("i")

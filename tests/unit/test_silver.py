@@ -34,8 +34,16 @@ INTERVAL = DataInterval.for_local_day(date(2026, 11, 26))  # 2026-11-25T17:00Z .
 U = "µg/Nm³"
 
 
-def _line(station: str, province: str, parameter: str, value: str, at: str, status: str = "measuring",
-          unit: str = U, name: str = "Trạm Láng") -> str:
+def _line(
+    station: str,
+    province: str,
+    parameter: str,
+    value: str,
+    at: str,
+    status: str = "measuring",
+    unit: str = U,
+    name: str = "Trạm Láng",
+) -> str:
     return ",".join((station, name, province, parameter, value, unit, at, status))
 
 
@@ -63,10 +71,26 @@ LINES: dict[int, str] = {
 }
 
 EXPECTED_OUTCOME = {
-    2: "silver", 3: "duplicate", 6: "superseded", 7: "silver", 9: "silver", 20: "silver", 21: "duplicate",
-    4: "quarantined", 5: "quarantined", 8: "quarantined", 10: "quarantined", 11: "quarantined", 12: "quarantined",
-    13: "quarantined", 14: "quarantined", 15: "quarantined", 16: "quarantined", 17: "quarantined",
-    18: "quarantined", 19: "quarantined",
+    2: "silver",
+    3: "duplicate",
+    6: "superseded",
+    7: "silver",
+    9: "silver",
+    20: "silver",
+    21: "duplicate",
+    4: "quarantined",
+    5: "quarantined",
+    8: "quarantined",
+    10: "quarantined",
+    11: "quarantined",
+    12: "quarantined",
+    13: "quarantined",
+    14: "quarantined",
+    15: "quarantined",
+    16: "quarantined",
+    17: "quarantined",
+    18: "quarantined",
+    19: "quarantined",
 }
 # line -> (reason, rule id, criterion)
 EXPECTED_REJECTION = {
@@ -99,8 +123,15 @@ def split(spark: SparkSession, bronze_from_lines: BronzeBuilder) -> DataFrame:
 @pytest.fixture(scope="module")
 def judged(split: DataFrame) -> dict[int, Row]:
     rows = split.select(
-        "_source_line", "_outcome", "_is_duplicate", "_reject_reason", "_reject_rule", "_reject_criterion",
-        "value", "device_status", F.expr("value < 0").alias("_negative"),
+        "_source_line",
+        "_outcome",
+        "_is_duplicate",
+        "_reject_reason",
+        "_reject_rule",
+        "_reject_criterion",
+        "value",
+        "device_status",
+        F.expr("value < 0").alias("_negative"),
     ).collect()
     return {r["_source_line"]: r for r in rows}
 
@@ -115,8 +146,11 @@ def test_exact_duplicates_keep_the_first_line(judged: dict[int, Row]) -> None:
 
 
 def test_first_matching_rule_names_the_reason(judged: dict[int, Row]) -> None:
-    got = {n: (r["_reject_reason"], r["_reject_rule"], r["_reject_criterion"])
-           for n, r in judged.items() if r["_reject_reason"] is not None and n != UNKNOWN_UNIT_LINE}
+    got = {
+        n: (r["_reject_reason"], r["_reject_rule"], r["_reject_criterion"])
+        for n, r in judged.items()
+        if r["_reject_reason"] is not None and n != UNKNOWN_UNIT_LINE
+    }
     # Line 21 is a duplicate of the rejected line 5: the rules still name it, but it counts as a duplicate.
     expected = {n: v for n, v in EXPECTED_REJECTION.items() if n != UNKNOWN_UNIT_LINE}
     assert got == {**expected, 21: EXPECTED_REJECTION[5]}
@@ -125,11 +159,6 @@ def test_first_matching_rule_names_the_reason(judged: dict[int, Row]) -> None:
     assert judged[4]["_negative"] is True and judged[4]["device_status"] == "calibrating"
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="BUG jobs/environment/transforms.py: value = parse_decimal(value) * factor is NULL when the unit is "
-    "unknown (factor NULL), so INVALID_NUMBER (đúng) fires before UNKNOWN_UNIT (sạch) and UNKNOWN_UNIT can never match",
-)
 def test_unknown_unit_is_named_unknown_unit(judged: dict[int, Row]) -> None:
     row = judged[UNKNOWN_UNIT_LINE]
     assert (row["_reject_reason"], row["_reject_rule"], row["_reject_criterion"]) == EXPECTED_REJECTION[15]
@@ -142,18 +171,25 @@ def test_null_predicate_does_not_match(judged: dict[int, Row]) -> None:
 
 
 def test_rule_order_and_null_on_hand_built_typed_rows(spark: SparkSession) -> None:
-    columns = ("_parse_error STRING, _entity_known BOOLEAN, measured_at TIMESTAMP, value DOUBLE, parameter STRING, "
-               "unit STRING, device_status STRING, _physical_min DOUBLE, _physical_max DOUBLE, "
-               "_interval_end TIMESTAMP, province_code STRING, _entity_province STRING, id INT")
+    columns = (
+        "_parse_error STRING, _entity_known BOOLEAN, measured_at TIMESTAMP, value DOUBLE, parameter STRING, "
+        "unit STRING, device_status STRING, _physical_min DOUBLE, _physical_max DOUBLE, "
+        "_interval_end TIMESTAMP, province_code STRING, _entity_province STRING, id INT"
+    )
     ts, end = datetime(2026, 11, 26, 1), datetime(2026, 11, 26, 17)
-    typed = spark.createDataFrame([
-        (None, True, ts, -1.0, "PM2.5", U, "calibrating", 0.0, 2000.0, end, "01", "01", 1),
-        (None, True, ts, -1.0, "PM2.5", U, "measuring", 0.0, 2000.0, end, "01", "01", 2),
-        (None, True, ts, 5.0, "PM2.5", U, None, None, None, None, None, None, 3),  # every later predicate NULL
-        ("unclosed quote", None, None, None, None, None, None, None, None, end, None, None, 4),
-    ], columns)
-    got = {r["id"]: (r["_reject_reason"], r["_reject_criterion"])
-           for r in apply_row_rules(typed, DS).select("id", "_reject_reason", "_reject_criterion").collect()}
+    typed = spark.createDataFrame(
+        [
+            (None, True, ts, -1.0, "PM2.5", U, "calibrating", 0.0, 2000.0, end, "01", "01", 1),
+            (None, True, ts, -1.0, "PM2.5", U, "measuring", 0.0, 2000.0, end, "01", "01", 2),
+            (None, True, ts, 5.0, "PM2.5", U, None, None, None, None, None, None, 3),  # every later predicate NULL
+            ("unclosed quote", None, None, None, None, None, None, None, None, end, None, None, 4),
+        ],
+        columns,
+    )
+    got = {
+        r["id"]: (r["_reject_reason"], r["_reject_criterion"])
+        for r in apply_row_rules(typed, DS).select("id", "_reject_reason", "_reject_criterion").collect()
+    }
     assert got == {
         1: ("DEVICE_NOT_MEASURING", "đúng"),
         2: ("NEGATIVE_VALUE", "đúng"),
@@ -177,18 +213,39 @@ def test_silver_rows_have_registered_columns_and_lineage(split: DataFrame) -> No
     rows = {r["_source_line"]: r.asDict() for r in out.collect()}
     assert sorted(rows) == [2, 7, 9, 20]
     assert rows[2] == {
-        "station_id": "S1", "station_name": "Trạm Láng", "province_code": "01", "parameter": "PM2.5",
-        "value": 35.5, "unit": U, "measured_at": datetime(2026, 11, 26, 1, 0), "source_utc_offset": "+07:00",
-        "measured_date": date(2026, 11, 26), "device_status": "measuring",
-        "_batch_id": BATCH_ID, "_source_file": SOURCE_FILE, "_source_line": 2, "_ingested_at": INGESTED_AT,
+        "station_id": "S1",
+        "station_name": "Trạm Láng",
+        "province_code": "01",
+        "parameter": "PM2.5",
+        "value": 35.5,
+        "unit": U,
+        "measured_at": datetime(2026, 11, 26, 1, 0),
+        "source_utc_offset": "+07:00",
+        "measured_date": date(2026, 11, 26),
+        "device_status": "measuring",
+        "_batch_id": BATCH_ID,
+        "_source_file": SOURCE_FILE,
+        "_source_line": 2,
+        "_ingested_at": INGESTED_AT,
     }
     assert rows[20]["province_code"] == "24"  # legacy 27 (Bắc Ninh) conformed to 24, matching S2
 
 
 def test_quarantine_rows_carry_reason_rule_criterion_and_raw_line(split: DataFrame) -> None:
     out = quarantine_rows(split, DS)
-    assert out.columns == ["dataset", "_batch_id", "_source_file", "_source_line", "raw_line", "reason_code",
-                           "rule_id", "criterion", "detail", "_ingested_at", "status"]
+    assert out.columns == [
+        "dataset",
+        "_batch_id",
+        "_source_file",
+        "_source_line",
+        "raw_line",
+        "reason_code",
+        "rule_id",
+        "criterion",
+        "detail",
+        "_ingested_at",
+        "status",
+    ]
     rows = {r["_source_line"]: r for r in out.collect()}
     assert sorted(rows) == sorted(EXPECTED_REJECTION)  # duplicates of rejected lines are not quarantined twice
     for n, row in rows.items():
@@ -196,7 +253,12 @@ def test_quarantine_rows_carry_reason_rule_criterion_and_raw_line(split: DataFra
             assert (row["reason_code"], row["rule_id"], row["criterion"]) == EXPECTED_REJECTION[n]
         assert row["raw_line"] == LINES[n]
         assert (row["dataset"], row["_batch_id"], row["_source_file"], row["_ingested_at"], row["status"]) == (
-            "air_quality_reading", BATCH_ID, SOURCE_FILE, INGESTED_AT, "quarantined")
+            "air_quality_reading",
+            BATCH_ID,
+            SOURCE_FILE,
+            INGESTED_AT,
+            "quarantined",
+        )
     assert rows[11]["detail"] == "expected 8 fields, found 3"
     assert {rows[n]["detail"] for n in rows if n != 11} == {""}
 
@@ -204,25 +266,49 @@ def test_quarantine_rows_carry_reason_rule_criterion_and_raw_line(split: DataFra
 def test_outcome_counts_balance(split: DataFrame) -> None:
     counts = {r["_outcome"]: r["n"] for r in split.groupBy("_outcome").agg(F.count("*").alias("n")).collect()}
     result = SilverResult(
-        dataset=DS.name, batch_id=BATCH_ID, landed_rows=sum(counts.values()),
-        silver_rows=counts.get("silver", 0), quarantined_rows=counts.get("quarantined", 0),
-        exact_duplicates=counts.get("duplicate", 0), superseded_duplicates=counts.get("superseded", 0),
+        dataset=DS.name,
+        batch_id=BATCH_ID,
+        landed_rows=sum(counts.values()),
+        silver_rows=counts.get("silver", 0),
+        quarantined_rows=counts.get("quarantined", 0),
+        exact_duplicates=counts.get("duplicate", 0),
+        superseded_duplicates=counts.get("superseded", 0),
     )
     # 20 landed = 4 silver + 13 quarantined + 2 exact + 1 superseded duplicates
-    assert (result.landed_rows, result.silver_rows, result.quarantined_rows, result.exact_duplicates,
-            result.superseded_duplicates, result.duplicates_removed) == (20, 4, 13, 2, 1, 3)
+    assert (
+        result.landed_rows,
+        result.silver_rows,
+        result.quarantined_rows,
+        result.exact_duplicates,
+        result.superseded_duplicates,
+        result.duplicates_removed,
+    ) == (20, 4, 13, 2, 1, 3)
     result.check_balance()
 
 
 def test_check_balance_raises_when_rows_are_lost() -> None:
-    result = SilverResult(dataset="air_quality_reading", batch_id="b1", landed_rows=21, silver_rows=4,
-                          quarantined_rows=13, exact_duplicates=2, superseded_duplicates=1)
+    result = SilverResult(
+        dataset="air_quality_reading",
+        batch_id="b1",
+        landed_rows=21,
+        silver_rows=4,
+        quarantined_rows=13,
+        exact_duplicates=2,
+        superseded_duplicates=1,
+    )
     with pytest.raises(BooksDoNotBalanceError) as info:
         result.check_balance()
     assert str(info.value) == "air_quality_reading batch b1: landed 21 != silver 4 + quarantined 13 + duplicates 3"
     assert isinstance(info.value, AssertionError)
-    SilverResult(dataset="d", batch_id="b", landed_rows=0, silver_rows=0, quarantined_rows=0,
-                 exact_duplicates=0, superseded_duplicates=0).check_balance()  # an empty batch balances
+    SilverResult(
+        dataset="d",
+        batch_id="b",
+        landed_rows=0,
+        silver_rows=0,
+        quarantined_rows=0,
+        exact_duplicates=0,
+        superseded_duplicates=0,
+    ).check_balance()  # an empty batch balances
 
 
 def test_criteria_values_used_by_quarantine() -> None:

@@ -56,8 +56,10 @@ def stations(bronze_from_lines: BronzeBuilder) -> DataFrame:
 
 def test_air_station_to_silver(stations: DataFrame) -> None:
     rows = {r["station_id"]: r for r in stations.collect()}
-    assert {k: (r["station_name"], r["province_code"], r["latitude"], r["longitude"], r["active_since"])
-            for k, r in rows.items()} == {
+    assert {
+        k: (r["station_name"], r["province_code"], r["latitude"], r["longitude"], r["active_since"])
+        for k, r in rows.items()
+    } == {
         "S1": ("Trạm Nguyễn Văn Cừ", "01", 21.0285, 105.8542, date(2020, 1, 15)),
         "S2": ("Trạm Bắc Ninh", "24", 21.18, 106.07, date(2019, 5, 1)),
         "S3": ("Trạm Đông Hà", "44", 16.75, 107.19, None),
@@ -137,10 +139,14 @@ def test_wastewater_reference_and_readings_to_silver(bronze_from_lines: BronzeBu
         "F2,Nhà máy Đồng Nai,KCN Biên Hòa,75,A,1,x",  # kf not a number
     ]
     facilities = wastewater_facility_to_silver(
-        mark_exact_duplicates(bronze_from_lines(facility_lines, _columns("wastewater_facility"))), {},
-        interval=INTERVAL).cache()
-    assert sorted(tuple(r) for r in facilities.select(
-        "facility_id", "facility_name", "industrial_park", "province_code", "qcvn_column", "kq", "kf").collect()) == [
+        mark_exact_duplicates(bronze_from_lines(facility_lines, _columns("wastewater_facility"))), {}, interval=INTERVAL
+    ).cache()
+    assert sorted(
+        tuple(r)
+        for r in facilities.select(
+            "facility_id", "facility_name", "industrial_park", "province_code", "qcvn_column", "kq", "kf"
+        ).collect()
+    ) == [
         ("F1", "Công ty Môi trường Xanh", "KCN Thăng Long", "01", "B", 0.9, 1.0),
         ("F2", "Nhà máy Đồng Nai", "KCN Biên Hòa", "75", "A", 1.0, None),
     ]
@@ -154,10 +160,21 @@ def test_wastewater_reference_and_readings_to_silver(bronze_from_lines: BronzeBu
         "F9,W9,COD,10,mg/L,2026-11-26T08:00:00+07:00,error",  # unknown facility
     ]
     bronze = bronze_from_lines(reading_lines, _columns("wastewater_reading"))
-    typed = wastewater_readings_to_silver(mark_exact_duplicates(bronze), {"wastewater_facility": facilities},
-                                          interval=INTERVAL)
-    got = {r["_source_line"]: (r["parameter"], r["value"], r["unit"], r["province_code"], r["_entity_known"],
-                               r["measured_at"], r["device_status"]) for r in typed.collect()}
+    typed = wastewater_readings_to_silver(
+        mark_exact_duplicates(bronze), {"wastewater_facility": facilities}, interval=INTERVAL
+    )
+    got = {
+        r["_source_line"]: (
+            r["parameter"],
+            r["value"],
+            r["unit"],
+            r["province_code"],
+            r["_entity_known"],
+            r["measured_at"],
+            r["device_status"],
+        )
+        for r in typed.collect()
+    }
     assert got == {
         2: ("COD", 140.0, "mg/L", "01", True, datetime(2026, 11, 26, 1), "measuring"),
         3: ("pH", 7.2, "pH", "01", True, datetime(2026, 11, 26, 1), "measuring"),
@@ -170,15 +187,18 @@ def test_wastewater_reference_and_readings_to_silver(bronze_from_lines: BronzeBu
 
 # --- gold: aqi_daily -----------------------------------------------------------------------------
 
-AIR_SILVER_DDL = "station_id STRING, province_code STRING, parameter STRING, value DOUBLE, measured_at TIMESTAMP, " \
-                 "measured_date DATE"
+AIR_SILVER_DDL = (
+    "station_id STRING, province_code STRING, parameter STRING, value DOUBLE, measured_at TIMESTAMP, measured_date DATE"
+)
 DAY = date(2026, 11, 26)
 
 
 def _hourly(station: str, province: str, parameter: str, values: list[float], day: date = DAY) -> list[tuple]:
     """Consecutive hours from 01:00 UTC (08:00 local) of ``day``."""
-    return [(station, province, parameter, v, datetime(day.year, day.month, day.day, 1 + h), day)
-            for h, v in enumerate(values)]
+    return [
+        (station, province, parameter, v, datetime(day.year, day.month, day.day, 1 + h), day)
+        for h, v in enumerate(values)
+    ]
 
 
 @pytest.fixture(scope="module")
@@ -215,18 +235,32 @@ def daily(spark: SparkSession) -> dict[str, Row]:
 def test_aqi_daily_worked_example(daily: dict[str, Row]) -> None:
     a1 = daily["A1"].asDict()
     assert a1 == {
-        "station_id": "A1", "province_code": "01", "date": DAY, "pm25_24h": 37.5, "pm10_24h": 200.0,
-        "aqi_pm25": pytest.approx(75.0), "aqi_pm10": pytest.approx(125.0), "aqi_no2": pytest.approx(175.0),
-        "aqi_so2": pytest.approx(24.0), "aqi_co": pytest.approx(75.0), "aqi_o3": None,
-        "vn_aqi": 175, "band": "Xấu", "dominant_parameter": "NO2", "hours_measured": 2,
+        "station_id": "A1",
+        "province_code": "01",
+        "date": DAY,
+        "pm25_24h": 37.5,
+        "pm10_24h": 200.0,
+        "aqi_pm25": pytest.approx(75.0),
+        "aqi_pm10": pytest.approx(125.0),
+        "aqi_no2": pytest.approx(175.0),
+        "aqi_so2": pytest.approx(24.0),
+        "aqi_co": pytest.approx(75.0),
+        "aqi_o3": None,
+        "vn_aqi": 175,
+        "band": "Xấu",
+        "dominant_parameter": "NO2",
+        "hours_measured": 2,
     }
     assert band(175) == ("Xấu", "red")  # the Spark band agrees with the Python one
 
 
 def test_aqi_daily_other_stations(daily: dict[str, Row]) -> None:
     assert sorted(daily) == ["A1", "A2", "A3", "B1"]
-    got = {k: (r["pm25_24h"], r["aqi_pm25"], r["vn_aqi"], r["band"], r["dominant_parameter"], r["hours_measured"])
-           for k, r in daily.items() if k != "A1"}
+    got = {
+        k: (r["pm25_24h"], r["aqi_pm25"], r["vn_aqi"], r["band"], r["dominant_parameter"], r["hours_measured"])
+        for k, r in daily.items()
+        if k != "A1"
+    }
     assert got == {
         "A2": (20.0, pytest.approx(40.0), 40, "Tốt", "PM2.5", 3),
         "A3": (None, None, None, None, None, None),
@@ -240,12 +274,18 @@ def test_aqi_daily_other_stations(daily: dict[str, Row]) -> None:
 
 def test_aqi_province_daily(spark: SparkSession) -> None:
     other_day = date(2026, 11, 25)
-    aqi = spark.createDataFrame([
-        ("A1", "01", DAY, 175), ("A2", "01", DAY, 40), ("A3", "01", DAY, None),  # A3 has no VN_AQI
-        ("D2", "48", DAY, 120), ("D1", "48", DAY, 120),  # a tie: the lower station id is named
-        ("B1", "79", DAY, 75),
-        ("A2", "01", other_day, 300),  # not asked for
-    ], "station_id STRING, province_code STRING, date DATE, vn_aqi INT")
+    aqi = spark.createDataFrame(
+        [
+            ("A1", "01", DAY, 175),
+            ("A2", "01", DAY, 40),
+            ("A3", "01", DAY, None),  # A3 has no VN_AQI
+            ("D2", "48", DAY, 120),
+            ("D1", "48", DAY, 120),  # a tie: the lower station id is named
+            ("B1", "79", DAY, 75),
+            ("A2", "01", other_day, 300),  # not asked for
+        ],
+        "station_id STRING, province_code STRING, date DATE, vn_aqi INT",
+    )
     out = aqi_province_daily({"aqi_daily": aqi}, [DAY])
     assert out.columns == REGISTRY["aqi_province_daily"].column_names
     got = sorted(tuple(r) for r in out.collect())
@@ -267,28 +307,37 @@ NEW_YEAR_EVE, NEW_YEAR, LATE_AUGUST = date(2025, 12, 31), date(2026, 1, 1), date
 
 @pytest.fixture(scope="module")
 def exceeded(spark: SparkSession) -> list[tuple]:
-    air = spark.createDataFrame([
-        # PM2.5 day mean (40 + 56) / 2 = 48: under the 50 limit on 2025-12-31, over the 45 limit from 2026-01-01
-        *_hourly("P1", "01", "PM2.5", [40.0, 56.0], day=NEW_YEAR_EVE),
-        *_hourly("P1", "01", "PM2.5", [40.0, 56.0], day=NEW_YEAR),
-        # SO2: 400 > 350 (1 h); the day mean (400 + 20 + 30 + 30) / 4 = 120 stays under the 24 h limit 125
-        *_hourly("P1", "01", "SO2", [400.0, 20.0, 30.0, 30.0], day=NEW_YEAR),
-        # NO2: 200 is not above the 1 h limit 200; mean 100 is not above the 24 h limit 100
-        *_hourly("P1", "01", "NO2", [200.0, 0.0], day=NEW_YEAR),
-    ], AIR_SILVER_DDL)
-    facilities = spark.createDataFrame([("F1", "B", 0.9, 1.0), ("F2", "A", 0.9, 1.0)],
-                                       "facility_id STRING, qcvn_column STRING, kq DOUBLE, kf DOUBLE")
-    water = spark.createDataFrame([
-        # COD column B: C = 150, Cmax = 150 x Kq 0.9 x Kf 1.0 = 135 -> 140 exceeds, 130 does not
-        ("F1", "W1", "75", "COD", 140.0, datetime(2026, 1, 1, 3), NEW_YEAR),
-        ("F1", "W1", "75", "COD", 130.0, datetime(2026, 1, 1, 4), NEW_YEAR),
-        # pH column A: 6..9, never scaled by Kq/Kf -> 5.0 is under the minimum 6; 8.5 passes (8.5 < 9, though > 9 x 0.9)
-        ("F2", "W2", "01", "pH", 5.0, datetime(2025, 8, 31, 3), LATE_AUGUST),
-        ("F2", "W2", "01", "pH", 8.5, datetime(2025, 8, 31, 4), LATE_AUGUST),
-    ], "facility_id STRING, station_id STRING, province_code STRING, parameter STRING, value DOUBLE, "
-       "measured_at TIMESTAMP, measured_date DATE")
-    out = exceedances({"air_quality_reading": air, "wastewater_reading": water, "wastewater_facility": facilities},
-                      [NEW_YEAR_EVE, NEW_YEAR, LATE_AUGUST])
+    air = spark.createDataFrame(
+        [
+            # PM2.5 day mean (40 + 56) / 2 = 48: under the 50 limit on 2025-12-31, over the 45 limit from 2026-01-01
+            *_hourly("P1", "01", "PM2.5", [40.0, 56.0], day=NEW_YEAR_EVE),
+            *_hourly("P1", "01", "PM2.5", [40.0, 56.0], day=NEW_YEAR),
+            # SO2: 400 > 350 (1 h); the day mean (400 + 20 + 30 + 30) / 4 = 120 stays under the 24 h limit 125
+            *_hourly("P1", "01", "SO2", [400.0, 20.0, 30.0, 30.0], day=NEW_YEAR),
+            # NO2: 200 is not above the 1 h limit 200; mean 100 is not above the 24 h limit 100
+            *_hourly("P1", "01", "NO2", [200.0, 0.0], day=NEW_YEAR),
+        ],
+        AIR_SILVER_DDL,
+    )
+    facilities = spark.createDataFrame(
+        [("F1", "B", 0.9, 1.0), ("F2", "A", 0.9, 1.0)], "facility_id STRING, qcvn_column STRING, kq DOUBLE, kf DOUBLE"
+    )
+    water = spark.createDataFrame(
+        [
+            # COD column B: C = 150, Cmax = 150 x Kq 0.9 x Kf 1.0 = 135 -> 140 exceeds, 130 does not
+            ("F1", "W1", "75", "COD", 140.0, datetime(2026, 1, 1, 3), NEW_YEAR),
+            ("F1", "W1", "75", "COD", 130.0, datetime(2026, 1, 1, 4), NEW_YEAR),
+            # pH column A: 6..9, never scaled by Kq/Kf -> 5.0 is under the minimum 6; 8.5 passes (8.5 < 9, though > 9 x 0.9)
+            ("F2", "W2", "01", "pH", 5.0, datetime(2025, 8, 31, 3), LATE_AUGUST),
+            ("F2", "W2", "01", "pH", 8.5, datetime(2025, 8, 31, 4), LATE_AUGUST),
+        ],
+        "facility_id STRING, station_id STRING, province_code STRING, parameter STRING, value DOUBLE, "
+        "measured_at TIMESTAMP, measured_date DATE",
+    )
+    out = exceedances(
+        {"air_quality_reading": air, "wastewater_reading": water, "wastewater_facility": facilities},
+        [NEW_YEAR_EVE, NEW_YEAR, LATE_AUGUST],
+    )
     assert out.columns == REGISTRY["exceedance"].column_names
     return sorted(tuple(r) for r in out.collect())
 
@@ -300,9 +349,33 @@ def test_exceedances(exceeded: list[tuple]) -> None:
         # 400 / 350 = 1.142857… -> 1.1429
         ("air", "P1", "01", "SO2", "1h", datetime(2026, 1, 1, 1), NEW_YEAR, 400.0, 350.0, "max", QCVN05, 1.1429),
         # 140 / 135 = 1.037037… -> 1.037 (from 2025-09-01 the carried-over 40:2011 values, flagged unconfirmed)
-        ("wastewater", "W1", "75", "COD", "1h", datetime(2026, 1, 1, 3), NEW_YEAR, 140.0, 135.0, "max", QCVN40_2025,
-         1.037),
+        (
+            "wastewater",
+            "W1",
+            "75",
+            "COD",
+            "1h",
+            datetime(2026, 1, 1, 3),
+            NEW_YEAR,
+            140.0,
+            135.0,
+            "max",
+            QCVN40_2025,
+            1.037,
+        ),
         # 5 / 6 = 0.8333…: a 'min' limit, under QCVN 40:2011 (still in force on 2025-08-31)
-        ("wastewater", "W2", "01", "pH", "1h", datetime(2025, 8, 31, 3), LATE_AUGUST, 5.0, 6.0, "min", QCVN40_2011,
-         0.8333),
+        (
+            "wastewater",
+            "W2",
+            "01",
+            "pH",
+            "1h",
+            datetime(2025, 8, 31, 3),
+            LATE_AUGUST,
+            5.0,
+            6.0,
+            "min",
+            QCVN40_2011,
+            0.8333,
+        ),
     ]

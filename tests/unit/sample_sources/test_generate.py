@@ -27,18 +27,39 @@ DAY = date(2026, 11, 26)
 
 AIR_CANONICAL = "\u00b5g/Nm\u00b3"
 AIR_UNIT_VARIANTS = {"\u03bcg/Nm\u00b3", "ug/Nm3"}
-WATER_CANONICAL = {"pH": "-", "COD": "mg/L", "BOD5": "mg/L", "TSS": "mg/L", "NH4_N": "mg/L",
-                   "temperature": "\u00b0C", "flow": "m3/h"}
+WATER_CANONICAL = {
+    "pH": "-",
+    "COD": "mg/L",
+    "BOD5": "mg/L",
+    "TSS": "mg/L",
+    "NH4_N": "mg/L",
+    "temperature": "\u00b0C",
+    "flow": "m3/h",
+}
 CLEAN_RANGE = {
-    "PM2.5": (5, 120), "PM10": (10, 200), "NO2": (10, 150), "SO2": (5, 100), "CO": (500, 8000), "O3": (20, 180),
-    "pH": (6.0, 8.5), "COD": (20, 120), "BOD5": (10, 45), "TSS": (10, 80), "NH4_N": (1, 8),
-    "temperature": (25, 38), "flow": (50, 500),
+    "PM2.5": (5, 120),
+    "PM10": (10, 200),
+    "NO2": (10, 150),
+    "SO2": (5, 100),
+    "CO": (500, 8000),
+    "O3": (20, 180),
+    "pH": (6.0, 8.5),
+    "COD": (20, 120),
+    "BOD5": (10, 45),
+    "TSS": (10, 80),
+    "NH4_N": (1, 8),
+    "temperature": (25, 38),
+    "flow": (50, 500),
 }
 REASON = {
-    "malformed_line": "MALFORMED_LINE", "device_calibrating": "DEVICE_NOT_MEASURING",
-    "device_error": "DEVICE_NOT_MEASURING", "negative_value": "NEGATIVE_VALUE",
-    "impossible_value": "OUT_OF_PHYSICAL_RANGE", "non_numeric_value": "INVALID_NUMBER",
-    "unknown_station": "UNKNOWN_STATION", "bad_timestamp": "INVALID_TIMESTAMP",
+    "malformed_line": "MALFORMED_LINE",
+    "device_calibrating": "DEVICE_NOT_MEASURING",
+    "device_error": "DEVICE_NOT_MEASURING",
+    "negative_value": "NEGATIVE_VALUE",
+    "impossible_value": "OUT_OF_PHYSICAL_RANGE",
+    "non_numeric_value": "INVALID_NUMBER",
+    "unknown_station": "UNKNOWN_STATION",
+    "bad_timestamp": "INVALID_TIMESTAMP",
 }
 ISO_RE = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\+07:00$")
 LOCAL_RE = re.compile(r"^(\d{2})/(\d{2})/(\d{4}) (\d{2}):(\d{2})$")
@@ -152,8 +173,11 @@ def _analyse(path: Path, air: bool, ref: dict[str, dict[str, str]], day: date) -
         kind = found[0] if found else None
         if kind is not None:
             out.kinds[kind] += 1
-        if kind in (None, "late_event", "local_time_format", "nfd_name", "tcvn3_name", "vni_name",
-                    "legacy_province_code") and number is not None:
+        if (
+            kind
+            in (None, "late_event", "local_time_format", "nfd_name", "tcvn3_name", "vni_name", "legacy_province_code")
+            and number is not None
+        ):
             lo, hi = CLEAN_RANGE[param]
             assert lo <= number <= hi, line
         out.rows.append((kind, fields))
@@ -239,10 +263,12 @@ def test_report_counts_match_the_files(name: str, request: pytest.FixtureRequest
         assert {k: v for k, v in entry["expected_quarantine"].items() if v} == dict(quarantine)
         assert entry["expected_duplicates_removed"] == seen.kinds["exact_duplicate"]
         assert entry["expected_silver_rows"] == (
-            seen.data_rows - sum(quarantine.values()) - seen.kinds["exact_duplicate"])
-    for rel, dataset, refs in (("environment/reference/air_stations.csv", "air_station", run.stations),
-                               ("environment/reference/wastewater_facilities.csv", "wastewater_facility",
-                                run.facilities)):
+            seen.data_rows - sum(quarantine.values()) - seen.kinds["exact_duplicate"]
+        )
+    for rel, dataset, refs in (
+        ("environment/reference/air_stations.csv", "air_station", run.stations),
+        ("environment/reference/wastewater_facilities.csv", "wastewater_facility", run.facilities),
+    ):
         entry = run.report["files"][rel]
         assert entry["dataset"] == dataset
         assert entry["data_rows"] == entry["expected_silver_rows"] == len(refs)
@@ -344,8 +370,9 @@ def test_legacy_codes_are_unambiguous(big: Run) -> None:
 
 
 def test_cli_writes_the_same_files_as_the_function(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    code = gen.main(["--out", str(tmp_path / "cli"), "--rows", "300", "--seed", "5", "--date", "2026-01-02",
-                     "--no-progress"])
+    code = gen.main(
+        ["--out", str(tmp_path / "cli"), "--rows", "300", "--seed", "5", "--date", "2026-01-02", "--no-progress"]
+    )
     assert code == 0 and "reading rows" in capsys.readouterr().out
     gen.generate(tmp_path / "fn", date(2026, 1, 2), 1, 300, 5, progress=False)
     assert _tree(tmp_path / "cli") == _tree(tmp_path / "fn")

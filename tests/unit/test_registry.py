@@ -1,0 +1,241 @@
+"""The registry is the data dictionary: every entry must be consistent with its transform, rules and checks.
+
+Transforms run here on empty DataFrames: Spark analyses the whole plan (every column a rule or a
+check names must exist, every type is resolved) without running a job.
+"""
+
+from __future__ import annotations
+
+import inspect
+import subprocess
+import sys
+from dataclasses import replace
+from datetime import date
+
+import great_expectations as gx
+import pytest
+from pyspark.sql import DataFrame, SparkSession
+
+from expectations import frames
+from expectations.suites import build_suite, checks_by_frame
+from jobs.interval import DataInterval
+from jobs.registry import REGISTRY, RULESET_VERSION, Dataset, Layer, Registry
+from jobs.settings import REPO_ROOT
+from jobs.silver import QUARANTINE_DDL, mark_exact_duplicates, quarantine_rows, silver_ddl, silver_rows, split_batch
+
+DATASETS = list(REGISTRY)
+IDS = [d.name for d in DATASETS]
+WITH_SOURCE = [d for d in DATASETS if d.source is not None]
+INTERVAL = DataInterval.for_local_day(date(2026, 11, 26))
+EXPECTED_NAMES = {
+    "air_station",
+    "wastewater_facility",
+    "air_quality_reading",
+    "wastewater_reading",
+    "aqi_daily",
+    "aqi_province_daily",
+    "exceedance",
+}
+
+
+def _empty_table(spark: SparkSession, ds: Dataset) -> DataFrame:
+    """An empty table of a registered dataset as the pipeline stores it (silver keeps lineage)."""
+    return spark.createDataFrame([], silver_ddl(ds) if ds.layer == Layer.SILVER else ds.spark_schema())
+
+
+def _empty_bronze(spark: SparkSession, ds: Dataset) -> DataFrame:
+    assert ds.source is not None
+    cols = [f"`{c}` STRING" for c in ds.source.columns]
+    cols += [
+        "_raw_line STRING",
+        "_source_line LONG",
+        "_parse_error STRING",
+        "_batch_id STRING",
+        "_source_file STRING",
+        "_ingested_at TIMESTAMP",
+    ]
+    return spark.createDataFrame([], ", ".join(cols))
+
+
+def _transform_output(spark: SparkSession, ds: Dataset) -> DataFrame:
+    inputs = {name: _empty_table(spark, REGISTRY[name]) for name in ds.inputs}
+    if ds.source is not None:
+        return ds.load_transform()(mark_exact_duplicates(_empty_bronze(spark, ds)), inputs, interval=INTERVAL)
+    return ds.load_transform()(inputs, [date(2026, 11, 26)])
+
+
+def test_registry_holds_the_environment_datasets() -> None:
+    assert set(IDS) == EXPECTED_NAMES
+    assert {d.layer for d in DATASETS} == {Layer.SILVER, Layer.GOLD}
+
+
+@pytest.mark.parametrize("ds", DATASETS, ids=IDS)
+def test_keys_and_references_name_registered_things(ds: Dataset) -> None:
+    names = ds.column_names
+    assert len(names) == len(set(names)), "duplicate field names"
+    assert ds.natural_key and set(ds.natural_key) <= set(names)
+    assert set(ds.partition_by) <= set(names)
+    for optional in (ds.event_time, ds.entity_column, ds.replace_key):
+        assert optional is None or optional in names
+    assert all(name in REGISTRY.datasets for name in ds.inputs)
+    if ds.layer == Layer.GOLD:
+        assert ds.replace_key is not None and ds.source is None  # gold is rebuilt per day from its inputs
+    else:
+        assert ds.source is not None and len(set(ds.source.columns)) == len(ds.source.columns)
+    reasons = [r.reason for r in ds.row_rules]
+    assert len(reasons) == len(set(reasons)), "a reason code used twice"
+    assert ds.row_rules == () or ds.row_rules[0].reason == "MALFORMED_LINE"  # the most basic failure first
+
+
+@pytest.mark.parametrize("ds", DATASETS, ids=IDS)
+def test_transform_is_importable_and_callable_with_the_pipeline_signature(ds: Dataset) -> None:
+    transform = ds.load_transform()
+    assert callable(transform)
+    module, _, attr = ds.transform.partition(":")
+    assert (transform.__module__, transform.__name__) == (module, attr)
+    params = inspect.signature(transform).parameters
+    if ds.source is not None:  # silver.refine calls transform(bronze, inputs, interval=...)
+        assert list(params)[:2] == ["bronze", "inputs"]
+        assert params["interval"].kind is inspect.Parameter.KEYWORD_ONLY
+    else:  # gold.build calls transform(inputs, dates)
+        assert list(params) == ["inputs", "dates"]
+
+
+def test_rules_parse_as_spark_sql(spark: SparkSession) -> None:
+    parser = spark._jsparkSession.sessionState().sqlParser()
+    rules = [(d.name, r) for d in DATASETS for r in d.row_rules]
+    assert len(rules) == 28  # 3 + 3 + 12 + 10 rules: every one is checked below
+    for name, rule in rules:
+        parsed = parser.parseExpression(rule.when)
+        assert parsed is not None, (name, rule.reason)
+    with pytest.raises(Exception, match="PARSE_SYNTAX_ERROR"):
+        parser.parseExpression("value <")  # the parser does reject broken SQL
+
+
+@pytest.mark.parametrize("ds", WITH_SOURCE, ids=[d.name for d in WITH_SOURCE])
+def test_rules_resolve_against_the_transform_output(spark: SparkSession, ds: Dataset) -> None:
+    split = split_batch(_transform_output(spark, ds), ds)
+    # Analysis resolves every rule's columns; a rule naming a column the transform lacks raises here.
+    types = dict(split.dtypes)
+    assert (types["_reject_reason"], types["_reject_rule"], types["_reject_criterion"], types["_outcome"]) == (
+        "string",
+        "string",
+        "string",
+        "string",
+    )
+    # The quarantine rows fit the quarantine table's DDL column for column.
+    want = spark.createDataFrame([], QUARANTINE_DDL).schema.simpleString()
+    assert quarantine_rows(split, ds).schema.simpleString() == want
+
+
+@pytest.mark.parametrize("ds", DATASETS, ids=IDS)
+def test_transform_output_has_the_registered_schema(spark: SparkSession, ds: Dataset) -> None:
+    out = _transform_output(spark, ds)
+    if ds.source is not None:
+        out = silver_rows(split_batch(out, ds), ds)
+        expected = silver_ddl(ds)
+    else:
+        expected = ", ".join(f"`{f.name}` {f.type}" for f in ds.fields)
+    want = [(f.name, f.dataType.simpleString()) for f in spark.createDataFrame([], expected).schema]
+    assert [(f.name, f.dataType.simpleString()) for f in out.schema] == want
+
+
+@pytest.fixture(scope="module")
+def gx_context() -> object:
+    # build_suite needs an active context (the gate uses a file context; tests need no files).
+    return gx.get_context(mode="ephemeral")
+
+
+@pytest.mark.parametrize("ds", DATASETS, ids=IDS)
+def test_checks_build_into_gx_suites(gx_context: object, ds: Dataset) -> None:
+    ids = [c.id for c in ds.checks]
+    assert len(ids) == len(set(ids)), "a check id used twice"
+    for check in ds.checks:
+        assert hasattr(gx.expectations, check.expectation), f"{ds.name}.{check.id}: no {check.expectation}"
+    for frame, checks in checks_by_frame(ds).items():
+        suite = build_suite(ds, frame)
+        assert suite.name == f"{ds.name}.{frame}"
+        assert [(type(e).__name__, e.meta["check_id"]) for e in suite.expectations] == [
+            (c.expectation, c.id) for c in checks
+        ]
+        for expectation, check in zip(suite.expectations, checks, strict=True):
+            assert expectation.meta == {
+                "check_id": check.id,
+                "dataset": ds.name,
+                "criterion": check.criterion.value,
+                "severity": check.severity.value,
+                "description": check.description,
+                "ruleset_version": RULESET_VERSION,
+            }
+    assert sum(len(c) for c in checks_by_frame(ds).values()) == len(ds.checks)
+
+
+def test_symbolic_province_list_is_expanded(gx_context: object) -> None:
+    ds = REGISTRY["air_quality_reading"]
+    suite = build_suite(ds, "silver")
+    (provinces,) = [e for e in suite.expectations if e.meta["check_id"] == "province_codes_2025"]
+    assert len(provinces.value_set) == 34
+    assert {"01", "24", "44", "79", "96"} <= set(provinces.value_set)
+    assert "27" not in provinces.value_set  # a legacy-only code
+
+
+def _frame(spark: SparkSession, ds: Dataset, frame: str) -> DataFrame:
+    table = _empty_table(spark, ds)
+    if frame == "silver":
+        return frames.silver_frame(table, ds, "b", INTERVAL)
+    if frame == "coverage":
+        return frames.coverage_frame(table, ds, INTERVAL)
+    if frame == "entity":
+        return frames.entity_frame(table, ds, INTERVAL)
+    bronze = _empty_bronze(spark, ds)
+    if frame == "delivered":
+        return frames.delivered_frame(bronze)
+    assert frame == "audit", frame
+    return frames.audit_frame(bronze, spark.createDataFrame([], QUARANTINE_DDL))
+
+
+@pytest.mark.parametrize("ds", [d for d in DATASETS if d.checks], ids=[d.name for d in DATASETS if d.checks])
+def test_checked_columns_exist_in_their_frames(spark: SparkSession, ds: Dataset) -> None:
+    for check in ds.checks:
+        columns = _frame(spark, ds, check.frame).columns
+        named = [check.kwargs["column"]] if "column" in check.kwargs else list(check.kwargs.get("column_list", []))
+        missing = [c for c in named if c not in columns]
+        assert not missing, f"{ds.name}.{check.id} looks at {missing}, absent from the {check.frame} frame {columns}"
+
+
+@pytest.mark.parametrize(
+    ("typo", "suggestion"), [("air_stations", "air_station"), ("aqi_dialy", "aqi_daily"), ("exceedances", "exceedance")]
+)
+def test_unknown_dataset_suggests_close_matches(typo: str, suggestion: str) -> None:
+    with pytest.raises(KeyError) as info:
+        REGISTRY[typo]
+    message = info.value.args[0]
+    assert message.startswith(f"unknown dataset {typo!r}. Did you mean {suggestion}")
+    assert message.endswith("Known: " + ", ".join(sorted(EXPECTED_NAMES)))
+
+
+def test_unknown_dataset_without_close_match_lists_known_ones() -> None:
+    with pytest.raises(KeyError) as info:
+        REGISTRY["zzz"]
+    assert info.value.args[0] == "unknown dataset 'zzz'. Known: " + ", ".join(sorted(EXPECTED_NAMES))
+
+
+def test_registry_refuses_duplicates_and_foreign_keys() -> None:
+    registry = Registry()
+    ds = REGISTRY["air_station"]
+    registry.add(ds)
+    with pytest.raises(ValueError, match="registered twice"):
+        registry.add(ds)
+    with pytest.raises(ValueError, match=r"natural key columns \['nope'\] are not in its fields"):
+        Registry().add(replace(ds, natural_key=("station_id", "nope")))
+
+
+def test_dataset_module_imports_on_its_own() -> None:
+    proc = subprocess.run(
+        [sys.executable, "-c", "import jobs.environment.datasets"],
+        cwd=REPO_ROOT,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert proc.returncode == 0, proc.stderr[-300:]
