@@ -41,7 +41,9 @@ def certified_asset(name: str) -> Asset:
 
 def _interval() -> tuple[str, str]:
     ctx = get_current_context()
-    return ctx["data_interval_start"].isoformat(), ctx["data_interval_end"].isoformat()
+    start, end = ctx["data_interval_start"], ctx["data_interval_end"]
+    assert start is not None and end is not None, "this DAG's timetable always gives a data interval"
+    return start.isoformat(), end.isoformat()
 
 
 def _step(name: str, *args: object, **kwargs: object) -> dict:
@@ -119,8 +121,8 @@ with DAG(
     for ds in REGISTRY.by_sector(SECTOR, Layer.SILVER):
         with TaskGroup(group_id=ds.name):
             landed = land(ds.name)
-            parsed = bronze(ds.name, landed)
-            refined = silver(ds.name, parsed)
+            parsed = bronze(ds.name, landed)  # type: ignore[arg-type]  # XComArg resolves to the dict
+            refined = silver(ds.name, parsed)  # type: ignore[arg-type]
             gates[ds.name] = gate_task(ds.name)(refined)
             for needed in ds.inputs:  # readings join reference lists certified first
                 gates[needed] >> refined  # type: ignore[operator]

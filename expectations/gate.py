@@ -173,7 +173,7 @@ class Gate:
 
     def data_docs_index(self) -> str:
         sites = self.context.get_docs_sites_urls()
-        return sites[0]["site_url"] if sites else ""
+        return str(sites[0]["site_url"]) if sites else ""
 
 
 def run_gate(
@@ -210,8 +210,9 @@ def run_gate(
         df = builders[frame]().cache()
         samples: dict[str, list[str]] = {}
         if frame == "entity":  # name the silent entities, not just their silence
+            assert dataset.entity_column is not None
             for check in checks:
-                limit = check.kwargs.get("max_value")
+                limit = float(check.kwargs["max_value"])
                 silent = df.where(F.col("_hours_silent") > limit).orderBy(F.col("_hours_silent").desc())
                 samples[check.id] = [r[0] for r in silent.select(dataset.entity_column).limit(20).collect()]
         outcomes += _outcomes(gate.validate(dataset, frame, df), frame, samples, df.count())

@@ -172,7 +172,9 @@ class Dataset:
     def spark_schema(self) -> StructType:
         from pyspark.sql.types import StructType
 
-        return StructType.fromDDL(", ".join(f"`{f.name}` {f.type}" for f in self.fields))
+        schema = StructType.fromDDL(", ".join(f"`{f.name}` {f.type}" for f in self.fields))
+        assert isinstance(schema, StructType)
+        return schema
 
     def load_transform(self) -> Callable[..., Any]:
         """The dataset's pure transform, imported only when a job needs it."""

@@ -20,6 +20,7 @@ from jobs.settings import Settings, get_settings
 
 if TYPE_CHECKING:
     from pyspark.sql import DataFrame, SparkSession
+    from pyspark.sql.types import StructType
 
 QUARANTINE_DDL = (
     "dataset STRING, _batch_id STRING, _source_file STRING, _source_line LONG, raw_line STRING, "
@@ -145,13 +146,15 @@ def quarantine_uri(dataset: Dataset, settings: Settings) -> str:
     return settings.s3a_uri(f"quarantine/{dataset.sector}/{dataset.name}")
 
 
-def ensure_table(spark: SparkSession, uri: str, ddl_or_schema: object, partition_by: tuple[str, ...] = ()) -> None:
+def ensure_table(
+    spark: SparkSession, uri: str, ddl_or_schema: str | StructType, partition_by: tuple[str, ...] = ()
+) -> None:
     """Create an empty Delta table at ``uri`` unless one exists (idempotent)."""
     from delta.tables import DeltaTable
 
     if DeltaTable.isDeltaTable(spark, uri):
         return
-    empty = spark.createDataFrame([], ddl_or_schema)  # type: ignore[arg-type]
+    empty = spark.createDataFrame(spark.sparkContext.emptyRDD(), ddl_or_schema)
     writer = empty.write.format("delta").mode("ignore")
     if partition_by:
         writer = writer.partitionBy(*partition_by)

@@ -231,37 +231,130 @@ _KNOWN_AIR_STATIONS: tuple[tuple[str, str, str, float, float], ...] = (
 
 # Approximate centre of each 2025 province (for synthetic stations and facilities).
 _PROVINCE_CENTRE: dict[str, tuple[float, float]] = {
-    "01": (21.03, 105.85), "04": (22.67, 106.26), "08": (21.82, 105.21), "11": (21.39, 103.02),
-    "12": (22.40, 103.46), "14": (21.33, 103.91), "15": (21.72, 104.91), "19": (21.59, 105.85),
-    "20": (21.85, 106.76), "22": (20.95, 107.08), "24": (21.27, 106.20), "25": (21.32, 105.40),
-    "31": (20.86, 106.68), "33": (20.65, 106.05), "37": (20.25, 105.97), "38": (19.81, 105.78),
-    "40": (18.68, 105.68), "42": (18.34, 105.91), "44": (17.47, 106.62), "46": (16.46, 107.59),
-    "48": (16.05, 108.20), "51": (15.12, 108.80), "52": (13.78, 109.22), "56": (12.24, 109.19),
-    "66": (12.67, 108.04), "68": (11.94, 108.44), "75": (10.95, 106.82), "79": (10.78, 106.70),
-    "80": (10.54, 106.41), "82": (10.36, 106.36), "86": (10.25, 105.97), "91": (10.01, 105.08),
-    "92": (10.03, 105.78), "96": (9.18, 105.15),
+    "01": (21.03, 105.85),
+    "04": (22.67, 106.26),
+    "08": (21.82, 105.21),
+    "11": (21.39, 103.02),
+    "12": (22.40, 103.46),
+    "14": (21.33, 103.91),
+    "15": (21.72, 104.91),
+    "19": (21.59, 105.85),
+    "20": (21.85, 106.76),
+    "22": (20.95, 107.08),
+    "24": (21.27, 106.20),
+    "25": (21.32, 105.40),
+    "31": (20.86, 106.68),
+    "33": (20.65, 106.05),
+    "37": (20.25, 105.97),
+    "38": (19.81, 105.78),
+    "40": (18.68, 105.68),
+    "42": (18.34, 105.91),
+    "44": (17.47, 106.62),
+    "46": (16.46, 107.59),
+    "48": (16.05, 108.20),
+    "51": (15.12, 108.80),
+    "52": (13.78, 109.22),
+    "56": (12.24, 109.19),
+    "66": (12.67, 108.04),
+    "68": (11.94, 108.44),
+    "75": (10.95, 106.82),
+    "79": (10.78, 106.70),
+    "80": (10.54, 106.41),
+    "82": (10.36, 106.36),
+    "86": (10.25, 105.97),
+    "91": (10.01, 105.08),
+    "92": (10.03, 105.78),
+    "96": (9.18, 105.15),
 }
 
 _PLACE_WORDS_A = (
-    "Tân", "Phú", "Bình", "Hòa", "Long", "Mỹ", "Đông", "Tây", "Vĩnh", "Hưng", "Phước", "Xuân",
-    "Quang", "Minh", "Trung", "Thái", "Hải", "Thạnh", "Thuận", "Hiệp", "Cẩm", "Kim", "Nghĩa", "Đức",
+    "Tân",
+    "Phú",
+    "Bình",
+    "Hòa",
+    "Long",
+    "Mỹ",
+    "Đông",
+    "Tây",
+    "Vĩnh",
+    "Hưng",
+    "Phước",
+    "Xuân",
+    "Quang",
+    "Minh",
+    "Trung",
+    "Thái",
+    "Hải",
+    "Thạnh",
+    "Thuận",
+    "Hiệp",
+    "Cẩm",
+    "Kim",
+    "Nghĩa",
+    "Đức",
 )
 _PLACE_WORDS_B = (
-    "An", "Lợi", "Thịnh", "Sơn", "Lâm", "Giang", "Thủy", "Cát", "Lộc", "Phong", "Hà", "Điền",
-    "Hải", "Khánh", "Thành", "Định", "Mỹ", "Xương", "Quý", "Tiến", "Ninh", "Bảo", "Hội", "Yên",
+    "An",
+    "Lợi",
+    "Thịnh",
+    "Sơn",
+    "Lâm",
+    "Giang",
+    "Thủy",
+    "Cát",
+    "Lộc",
+    "Phong",
+    "Hà",
+    "Điền",
+    "Hải",
+    "Khánh",
+    "Thành",
+    "Định",
+    "Mỹ",
+    "Xương",
+    "Quý",
+    "Tiến",
+    "Ninh",
+    "Bảo",
+    "Hội",
+    "Yên",
 )
 _INDUSTRIAL_PARKS: tuple[tuple[str, str], ...] = (
-    ("KCN Amata", "75"), ("KCN VSIP I", "79"), ("KCN Quế Võ", "24"), ("KCN Đình Vũ", "31"),
-    ("KCN Hòa Khánh", "48"), ("KCN Thăng Long", "01"), ("KCN Nhơn Trạch 3", "75"),
-    ("KCN Hiệp Phước", "79"), ("KCN Phố Nối A", "33"), ("KCN Trà Nóc", "92"), ("KCN Long Hậu", "80"),
-    ("KCN Yên Phong", "24"), ("KCN Phú Bài", "46"), ("KCN Suối Dầu", "56"), ("KCN Nam Cấm", "40"),
-    ("KCN Lễ Môn", "38"), ("KCN Tịnh Phong", "51"), ("KCN Mỹ Phước", "79"), ("KCN Sa Đéc", "82"),
+    ("KCN Amata", "75"),
+    ("KCN VSIP I", "79"),
+    ("KCN Quế Võ", "24"),
+    ("KCN Đình Vũ", "31"),
+    ("KCN Hòa Khánh", "48"),
+    ("KCN Thăng Long", "01"),
+    ("KCN Nhơn Trạch 3", "75"),
+    ("KCN Hiệp Phước", "79"),
+    ("KCN Phố Nối A", "33"),
+    ("KCN Trà Nóc", "92"),
+    ("KCN Long Hậu", "80"),
+    ("KCN Yên Phong", "24"),
+    ("KCN Phú Bài", "46"),
+    ("KCN Suối Dầu", "56"),
+    ("KCN Nam Cấm", "40"),
+    ("KCN Lễ Môn", "38"),
+    ("KCN Tịnh Phong", "51"),
+    ("KCN Mỹ Phước", "79"),
+    ("KCN Sa Đéc", "82"),
     ("KCN Hòa Phú", "66"),
 )
 _COMPANY_FORMS = ("Công ty TNHH", "Công ty Cổ phần")
 _INDUSTRIES = (
-    "Dệt nhuộm", "Chế biến thủy sản", "Giấy", "Thực phẩm", "Hóa chất", "Cao su", "Bia và nước giải khát",
-    "Điện tử", "Xi mạ", "Chế biến gỗ", "Sữa", "Thuộc da",
+    "Dệt nhuộm",
+    "Chế biến thủy sản",
+    "Giấy",
+    "Thực phẩm",
+    "Hóa chất",
+    "Cao su",
+    "Bia và nước giải khát",
+    "Điện tử",
+    "Xi mạ",
+    "Chế biến gỗ",
+    "Sữa",
+    "Thuộc da",
 )
 
 
@@ -389,14 +482,20 @@ class _Spec:
 
 
 AIR_SPEC = _Spec(
-    "air_quality_reading", "air_quality",
+    "air_quality_reading",
+    "air_quality",
     ("station_id", "station_name", "province_code", "parameter", "value", "unit", "measured_at", "device_status"),
-    AIR_PARAMS, AIR_RATES, "AQ",
+    AIR_PARAMS,
+    AIR_RATES,
+    "AQ",
 )
 WASTEWATER_SPEC = _Spec(
-    "wastewater_reading", "wastewater",
+    "wastewater_reading",
+    "wastewater",
     ("facility_id", "station_id", "parameter", "value", "unit", "measured_at", "device_status"),
-    WASTEWATER_PARAMS, WASTEWATER_RATES, "WW",
+    WASTEWATER_PARAMS,
+    WASTEWATER_RATES,
+    "WW",
 )
 
 
@@ -569,7 +668,8 @@ def _write_readings(
         ticked = 0
         for hour in range(24):
             active = [
-                (ei, e) for ei, e in enumerate(entities)
+                (ei, e)
+                for ei, e in enumerate(entities)
                 if not (e.silent and hour >= SILENT_FROM_HOUR) and (ei, hour) not in skip
             ]
             spread = max(1, len(active) * n_params)
@@ -597,8 +697,23 @@ def _write_readings(
                             fh.write(_malformed(fields, spec, rng) + "\n")
                             data_rows += 1
                         else:
-                            _apply(picked, fields, spec, e, p, ei, hour, day, rng, vi, local, unknown_seq,
-                                   names_nfd, names_tcvn3, names_vni)
+                            _apply(
+                                picked,
+                                fields,
+                                spec,
+                                e,
+                                p,
+                                ei,
+                                hour,
+                                day,
+                                rng,
+                                vi,
+                                local,
+                                unknown_seq,
+                                names_nfd,
+                                names_tcvn3,
+                                names_vni,
+                            )
                     writer.writerow(fields)
                     data_rows += 1
                     if data_rows - ticked >= 8192:
@@ -636,19 +751,33 @@ def _malformed(fields: list[str], spec: _Spec, rng: random.Random) -> str:
 
 
 def _bad_timestamp(day: date, hour: int, rng: random.Random) -> str:
-    return rng.choice((
-        f"{day.year}-13-45 99:00",
-        f"{day.isoformat()}T{hour + 24:02d}:00:00{UTC_OFFSET}",
-        f"{day.day:02d}/{day.month + 12:02d}/{day.year} {hour:02d}:00",
-        "0000-00-00 00:00:00",
-        "#VALUE!",
-    ))
+    return rng.choice(
+        (
+            f"{day.year}-13-45 99:00",
+            f"{day.isoformat()}T{hour + 24:02d}:00:00{UTC_OFFSET}",
+            f"{day.day:02d}/{day.month + 12:02d}/{day.year} {hour:02d}:00",
+            "0000-00-00 00:00:00",
+            "#VALUE!",
+        )
+    )
 
 
 def _apply(
-    kind: str, fields: list[str], spec: _Spec, e: _Entity, p: _Param, ei: int, hour: int, day: date,
-    rng: random.Random, vi: int, local: list[str], unknown_seq: dict[str, int],
-    names_nfd: list[str], names_tcvn3: list[str], names_vni: list[str],
+    kind: str,
+    fields: list[str],
+    spec: _Spec,
+    e: _Entity,
+    p: _Param,
+    ei: int,
+    hour: int,
+    day: date,
+    rng: random.Random,
+    vi: int,
+    local: list[str],
+    unknown_seq: dict[str, int],
+    names_nfd: list[str],
+    names_tcvn3: list[str],
+    names_vni: list[str],
 ) -> None:
     """Alter ``fields`` in place so it carries exactly one kind of mess."""
     if kind == "device_calibrating":
@@ -708,8 +837,12 @@ def _write_reference(path: Path, header: Sequence[str], rows: Sequence[Sequence[
 
 def _reference_entry(dataset: str, rows: int) -> dict[str, Any]:
     return {
-        "dataset": dataset, "data_rows": rows, "mess": {}, "expected_quarantine": {},
-        "expected_duplicates_removed": 0, "expected_silver_rows": rows,
+        "dataset": dataset,
+        "data_rows": rows,
+        "mess": {},
+        "expected_quarantine": {},
+        "expected_duplicates_removed": 0,
+        "expected_silver_rows": rows,
     }
 
 
@@ -745,10 +878,16 @@ def generate(out: Path, start: date, days: int, rows_per_day: int, seed: int, pr
     files: dict[str, dict[str, Any]] = {}
     ref_air = root / "reference" / "air_stations.csv"
     ref_water = root / "reference" / "wastewater_facilities.csv"
-    _write_reference(ref_air, ("station_id", "station_name", "province_code", "latitude", "longitude", "active_since"),
-                     [e.reference_row for e in stations])
-    _write_reference(ref_water, ("facility_id", "facility_name", "industrial_park", "province_code", "qcvn_column",
-                                 "kq", "kf"), [e.reference_row for e in facilities])
+    _write_reference(
+        ref_air,
+        ("station_id", "station_name", "province_code", "latitude", "longitude", "active_since"),
+        [e.reference_row for e in stations],
+    )
+    _write_reference(
+        ref_water,
+        ("facility_id", "facility_name", "industrial_park", "province_code", "qcvn_column", "kq", "kf"),
+        [e.reference_row for e in facilities],
+    )
     files[ref_air.relative_to(out).as_posix()] = _reference_entry("air_station", len(stations))
     files[ref_water.relative_to(out).as_posix()] = _reference_entry("wastewater_facility", len(facilities))
 
@@ -756,8 +895,12 @@ def generate(out: Path, start: date, days: int, rows_per_day: int, seed: int, pr
     total = int(days * sum(_expected_rows(spec, ents) for spec, ents in plan))
     console = Console(stderr=True)
     with Progress(
-        TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn(),
-        console=console, disable=not (progress and console.is_terminal),
+        TextColumn("[bold]{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeRemainingColumn(),
+        console=console,
+        disable=not (progress and console.is_terminal),
     ) as bar:
         task = bar.add_task("environment sample rows", total=total)
 
@@ -774,7 +917,8 @@ def generate(out: Path, start: date, days: int, rows_per_day: int, seed: int, pr
                     skip = set()
                 path = root / spec.folder / f"readings_{day:%Y%m%d}.csv"
                 files[path.relative_to(out).as_posix()] = _write_readings(
-                    path, spec, ents, day, seed, late_here, skip, tick)
+                    path, spec, ents, day, seed, late_here, skip, tick
+                )
         done = sum(f["data_rows"] for f in files.values() if f["dataset"].endswith("_reading"))
         bar.update(task, total=done, completed=done)
 

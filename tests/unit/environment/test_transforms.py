@@ -327,7 +327,8 @@ def exceeded(spark: SparkSession) -> list[tuple]:
             # COD column B: C = 150, Cmax = 150 x Kq 0.9 x Kf 1.0 = 135 -> 140 exceeds, 130 does not
             ("F1", "W1", "75", "COD", 140.0, datetime(2026, 1, 1, 3), NEW_YEAR),
             ("F1", "W1", "75", "COD", 130.0, datetime(2026, 1, 1, 4), NEW_YEAR),
-            # pH column A: 6..9, never scaled by Kq/Kf -> 5.0 is under the minimum 6; 8.5 passes (8.5 < 9, though > 9 x 0.9)
+            # pH column A: 6..9, never scaled by Kq/Kf -> 5.0 is under the minimum 6;
+            # 8.5 passes (8.5 < 9, though > 9 x 0.9)
             ("F2", "W2", "01", "pH", 5.0, datetime(2025, 8, 31, 3), LATE_AUGUST),
             ("F2", "W2", "01", "pH", 8.5, datetime(2025, 8, 31, 4), LATE_AUGUST),
         ],
