@@ -211,6 +211,39 @@ def _reading_checks(entity_col: str, parameters: list[str], sla_hours: int, min_
     )
 
 
+_TEXT_IS_NFC = Check(
+    "text_is_nfc",
+    C.CLEAN,
+    S.WARNING,
+    "ExpectColumnValuesToBeInSet",
+    {"column": "_text_is_nfc", "value_set": [True]},
+    "Names are Unicode NFC.",
+)
+
+
+def _reference_checks(key: str) -> tuple[Check, ...]:
+    """Gate checks every reference list shares: not empty, one row per id, NFC names."""
+    return (
+        Check(
+            "batch_not_empty",
+            C.COMPLETE,
+            S.CRITICAL,
+            "ExpectTableRowCountToBeBetween",
+            {"min_value": 1},
+            "The reference list is not empty.",
+        ),
+        Check(
+            "unique_natural_key",
+            C.CLEAN,
+            S.CRITICAL,
+            "ExpectColumnValuesToBeUnique",
+            {"column": key},
+            f"{key} values are unique.",
+        ),
+        _TEXT_IS_NFC,
+    )
+
+
 AIR_PARAMETERS = ["PM2.5", "PM10", "NO2", "SO2", "CO", "O3", "TSP"]
 WASTEWATER_PARAMETERS = ["pH", "COD", "BOD5", "TSS", "NH4_N", "TN", "TP", "coliform", "temperature", "flow"]
 
@@ -246,32 +279,7 @@ AIR_STATION = Dataset(
         ),
         RowRule("OUT_OF_PHYSICAL_RANGE", f"NOT ({_LAT_LON_VN})", C.CORRECT, "Coordinates outside Vietnam."),
     ),
-    checks=(
-        Check(
-            "batch_not_empty",
-            C.COMPLETE,
-            S.CRITICAL,
-            "ExpectTableRowCountToBeBetween",
-            {"min_value": 1},
-            "The reference list is not empty.",
-        ),
-        Check(
-            "unique_natural_key",
-            C.CLEAN,
-            S.CRITICAL,
-            "ExpectColumnValuesToBeUnique",
-            {"column": "station_id"},
-            "Station ids are unique.",
-        ),
-        Check(
-            "text_is_nfc",
-            C.CLEAN,
-            S.WARNING,
-            "ExpectColumnValuesToBeInSet",
-            {"column": "_text_is_nfc", "value_set": [True]},
-            "Names are Unicode NFC.",
-        ),
-    ),
+    checks=_reference_checks("station_id"),
 )
 
 WASTEWATER_FACILITY = Dataset(
@@ -310,32 +318,7 @@ WASTEWATER_FACILITY = Dataset(
             "QCVN 40 column must be A or B with numeric Kq and Kf.",
         ),
     ),
-    checks=(
-        Check(
-            "batch_not_empty",
-            C.COMPLETE,
-            S.CRITICAL,
-            "ExpectTableRowCountToBeBetween",
-            {"min_value": 1},
-            "The reference list is not empty.",
-        ),
-        Check(
-            "unique_natural_key",
-            C.CLEAN,
-            S.CRITICAL,
-            "ExpectColumnValuesToBeUnique",
-            {"column": "facility_id"},
-            "Facility ids are unique.",
-        ),
-        Check(
-            "text_is_nfc",
-            C.CLEAN,
-            S.WARNING,
-            "ExpectColumnValuesToBeInSet",
-            {"column": "_text_is_nfc", "value_set": [True]},
-            "Names are Unicode NFC.",
-        ),
-    ),
+    checks=_reference_checks("facility_id"),
 )
 
 AIR_QUALITY_READING = Dataset(
@@ -391,14 +374,7 @@ AIR_QUALITY_READING = Dataset(
             {"column": "province_code", "value_set": "__PROVINCES_2025__"},
             "Provinces are 2025 codes.",
         ),
-        Check(
-            "text_is_nfc",
-            C.CLEAN,
-            S.WARNING,
-            "ExpectColumnValuesToBeInSet",
-            {"column": "_text_is_nfc", "value_set": [True]},
-            "Station names are Unicode NFC.",
-        ),
+        _TEXT_IS_NFC,
     ),
 )
 

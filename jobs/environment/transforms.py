@@ -242,6 +242,15 @@ def wastewater_facility_to_silver(
 
 # ----------------------------------------------------------------------------------------- gold
 
+
+def _exact_mean(column: str) -> Column:
+    """Mean computed in decimal arithmetic: a double sum depends on the order Spark adds rows in,
+    which would make reruns differ in the last digit; a decimal sum does not."""
+    from pyspark.sql import functions as F
+
+    return F.avg(F.col(column).cast("decimal(24,6)")).cast("double")
+
+
 _AQI_PARAMETERS = {
     "PM2.5": "aqi_pm25",
     "PM10": "aqi_pm10",
@@ -264,7 +273,7 @@ def aqi_daily(inputs: dict[str, DataFrame], dates: list[date]) -> DataFrame:
     readings = readings.where(F.col("parameter").isin(*_AQI_PARAMETERS))
     hourly = readings.withColumn("_si_hour", aqi.sub_index_column(F.col("parameter"), F.col("value"), "1h"))
     per_param = hourly.groupBy("station_id", "measured_date", "parameter").agg(
-        F.avg("value").alias("mean_value"),
+        _exact_mean("value").alias("mean_value"),
         F.max("_si_hour").alias("max_hourly_si"),
         F.count("*").alias("hours"),
         F.max("province_code").alias("province_code"),
@@ -369,7 +378,7 @@ def exceedances(inputs: dict[str, DataFrame], dates: list[date]) -> DataFrame:
     )
     air_daily = (
         air.groupBy("station_id", "province_code", "parameter", "measured_date")
-        .agg(F.round(F.avg("value"), 3).alias("value"), F.min("measured_at").alias("period_start"))
+        .agg(F.round(_exact_mean("value"), 3).alias("value"), F.min("measured_at").alias("period_start"))
         .select(
             F.lit("air").alias("medium"),
             F.col("station_id").alias("entity_id"),

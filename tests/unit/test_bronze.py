@@ -8,6 +8,7 @@ import pytest
 from pyspark.sql import Row, SparkSession
 
 from jobs.bronze import SchemaDriftError, check_header, parse_csv_lines, read_landed_lines
+from jobs.errors import DataError
 from jobs.registry import REGISTRY
 
 COLUMNS = ("a", "b", "c")
@@ -107,7 +108,7 @@ def test_check_header_raises_schema_drift_with_helpful_message() -> None:
     assert "'device_state'" in message  # what arrived
     assert str(list(AIR_READING_COLUMNS)) in message  # what is registered
     assert "update the dataset's Source.columns" in message  # what to do about it
-    assert isinstance(info.value, ValueError)
+    assert isinstance(info.value, DataError)  # deterministic: the DAG fails it without retrying
 
 
 def test_check_header_rejects_reordered_columns() -> None:

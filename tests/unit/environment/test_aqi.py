@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import math
 import unicodedata
-from collections.abc import Iterator
 
 import pytest
 from pyspark.sql import SparkSession
@@ -245,17 +244,6 @@ def test_band_edges(aqi: int | None, expected: tuple[str, str] | None) -> None:
 
 
 # --- Spark twins -------------------------------------------------------------------------------
-
-
-@pytest.fixture(scope="module")
-def spark() -> Iterator[SparkSession]:
-    session = (
-        SparkSession.builder.master("local[1]")
-        .config("spark.ui.enabled", "false")
-        .config("spark.sql.shuffle.partitions", "1")
-        .getOrCreate()
-    )
-    yield session
 
 
 def _grid(parameter: str, table: str) -> list[float | None]:

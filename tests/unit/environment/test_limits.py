@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import itertools
 from collections import defaultdict
-from collections.abc import Iterator
 from datetime import date
 from typing import Any
 
@@ -179,17 +178,6 @@ def test_rows_use_canonical_names_and_float_values() -> None:
 def test_factors_apply_only_to_concentrations() -> None:
     flags = {r["parameter"]: r["factors_apply"] for r in wastewater_limit_rows()}
     assert {p for p, applies in flags.items() if not applies} == {"pH", "temperature", "coliform"}
-
-
-@pytest.fixture(scope="module")
-def spark() -> Iterator[SparkSession]:
-    session = (
-        SparkSession.builder.master("local[1]")
-        .config("spark.ui.enabled", "false")
-        .config("spark.sql.shuffle.partitions", "1")
-        .getOrCreate()
-    )
-    yield session
 
 
 def test_rows_load_into_spark_with_the_declared_schema(spark: SparkSession) -> None:
