@@ -18,13 +18,13 @@ registry (`jobs/registry.py`), so a new dataset needs no edit here.
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable
 from datetime import timedelta
 from typing import Any
 
 import pendulum
-from airflow.sdk import DAG, Asset, CronDataIntervalTimetable, get_current_context, task
-from airflow.sdk.definitions.taskgroup import TaskGroup
+from airflow.sdk import DAG, Asset, CronDataIntervalTimetable, TaskGroup, get_current_context, task
 
 from jobs.registry import REGISTRY, Layer
 
@@ -36,7 +36,8 @@ QUALITY_POOL = "lakehouse_quality_writer"
 def certified_asset(name: str) -> Asset:
     """The Airflow asset a dataset's gate emits when the batch passes (silver) or gold is rebuilt."""
     ds = REGISTRY[name]
-    return Asset(name=ds.qualified_name, uri=f"s3://lakehouse/{ds.table_path}")
+    bucket = os.environ.get("LAKEHOUSE_BUCKET", "lakehouse")  # configuration only, no I/O
+    return Asset(name=ds.qualified_name, uri=f"s3://{bucket}/{ds.table_path}")
 
 
 def _interval() -> tuple[str, str]:
