@@ -47,6 +47,24 @@ def runtime_jars(settings: Settings) -> list[str]:
     return [str(j) for j in jars if _artifact_name(j) not in bundled]
 
 
+def s3a_options(settings: Settings) -> dict[str, str]:
+    """Hadoop S3A options for the configured store (plain S3: endpoint, keys, region, path style)."""
+    settings.require_credentials()
+    options = {
+        "endpoint": settings.s3_endpoint,
+        "endpoint.region": settings.s3_region,
+        "path.style.access": str(settings.s3_path_style).lower(),
+        "connection.ssl.enabled": str(settings.s3_ssl).lower(),
+        "aws.credentials.provider": "org.apache.hadoop.fs.s3a.SimpleAWSCredentialsProvider",
+        "access.key": settings.s3_access_key,
+        "secret.key": settings.s3_secret_key,
+        "impl": "org.apache.hadoop.fs.s3a.S3AFileSystem",
+        "fast.upload": "true",
+        "change.detection.mode": "none",
+    }
+    return {f"fs.s3a.{k}": v for k, v in options.items()}
+
+
 def get_spark(app_name: str = "lakehouse", *, with_s3: bool = True, settings: Settings | None = None) -> SparkSession:
     """Return the process's SparkSession, creating it once with Delta (and S3A) configured.
 
@@ -76,22 +94,13 @@ def get_spark(app_name: str = "lakehouse", *, with_s3: bool = True, settings: Se
         .config("spark.databricks.delta.snapshotPartitions", str(settings.spark_shuffle_partitions))
         .config("spark.databricks.delta.stateReconstructionValidation.enabled", "false")
     )
-    if with_s3:
-        settings.require_credentials()
-        prefix = "spark.hadoop.fs.s3a."
-        for key, value in {
-            "endpoint": settings.s3_endpoint,
-            "endpoint.region": settings.s3_region,
-            "path.style.access": str(settings.s3_path_style).lower(),
-            "connection.ssl.enabled": str(settings.s3_ssl).lower(),
-            "aws.credentials.provider": "org.apache.hadoop.fs.s3a.SimpleAWSCredentialsProvider",
-            "access.key": settings.s3_access_key,
-            "secret.key": settings.s3_secret_key,
-            "impl": "org.apache.hadoop.fs.s3a.S3AFileSystem",
-            "fast.upload": "true",
-            "change.detection.mode": "none",
-        }.items():
-            builder = builder.config(prefix + key, value)
+    s3a = s3a_options(settings) if with_s3 else {}
+    for key, value in s3a.items():
+        builder = builder.config(f"spark.hadoop.{key}", value)
     spark = builder.getOrCreate()
+    # A session made earlier in this process without S3 keeps its Hadoop configuration: set it here too.
+    hadoop_conf = spark.sparkContext._jsc.hadoopConfiguration()  # type: ignore[union-attr]
+    for key, value in s3a.items():
+        hadoop_conf.set(key, value)
     spark.sparkContext.setLogLevel("WARN")
     return spark

@@ -40,15 +40,6 @@ def s3_client(settings: Settings | None = None) -> S3Client:
     )
 
 
-def ensure_bucket(settings: Settings | None = None) -> None:
-    """Create the lake bucket if it is missing (idempotent)."""
-    settings = settings or get_settings()
-    client = s3_client(settings)
-    existing = {b["Name"] for b in client.list_buckets().get("Buckets", [])}
-    if settings.bucket not in existing:
-        client.create_bucket(Bucket=settings.bucket)
-
-
 def head(key: str, settings: Settings | None = None) -> dict[str, Any] | None:
     """Object metadata, or None when the object does not exist."""
     from botocore.exceptions import ClientError
