@@ -102,17 +102,17 @@ def _parse_rules(entity: str) -> tuple[RowRule, ...]:
     )
 
 
-def _reading_checks(entity_col: str, parameters: list[str], sla_hours: int, min_rows: int = 1) -> tuple[Check, ...]:
+def _not_empty(description: str) -> Check:
+    """đủ: a batch with no valid row at all is a broken delivery, not a quiet day."""
+    return Check(
+        "batch_not_empty", C.COMPLETE, S.CRITICAL, "ExpectTableRowCountToBeBetween", {"min_value": 1}, description
+    )
+
+
+def _reading_checks(entity_col: str, parameters: list[str], sla_hours: int) -> tuple[Check, ...]:
     """Gate checks shared by reading datasets; each one becomes a GX expectation."""
     return (
-        Check(
-            "batch_not_empty",
-            C.COMPLETE,
-            S.CRITICAL,
-            "ExpectTableRowCountToBeBetween",
-            {"min_value": min_rows},
-            "The batch delivered at least one valid reading.",
-        ),
+        _not_empty("The batch delivered at least one valid reading."),
         Check(
             "required_fields_present",
             C.COMPLETE,
@@ -224,14 +224,7 @@ _TEXT_IS_NFC = Check(
 def _reference_checks(key: str) -> tuple[Check, ...]:
     """Gate checks every reference list shares: not empty, one row per id, NFC names."""
     return (
-        Check(
-            "batch_not_empty",
-            C.COMPLETE,
-            S.CRITICAL,
-            "ExpectTableRowCountToBeBetween",
-            {"min_value": 1},
-            "The reference list is not empty.",
-        ),
+        _not_empty("The reference list is not empty."),
         Check(
             "unique_natural_key",
             C.CLEAN,

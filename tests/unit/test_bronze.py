@@ -13,16 +13,7 @@ from jobs.registry import REGISTRY
 
 COLUMNS = ("a", "b", "c")
 AIR_QUALITY_READING = REGISTRY["air_quality_reading"]
-AIR_READING_COLUMNS = (
-    "station_id",
-    "station_name",
-    "province_code",
-    "parameter",
-    "value",
-    "unit",
-    "measured_at",
-    "device_status",
-)
+AIR_READING_COLUMNS = AIR_QUALITY_READING.source.columns  # type: ignore[union-attr]
 
 
 @pytest.fixture(scope="module")

@@ -51,16 +51,18 @@ CLEAN_RANGE = {
     "temperature": (25, 38),
     "flow": (50, 500),
 }
-REASON = {
-    "malformed_line": "MALFORMED_LINE",
-    "device_calibrating": "DEVICE_NOT_MEASURING",
-    "device_error": "DEVICE_NOT_MEASURING",
-    "negative_value": "NEGATIVE_VALUE",
-    "impossible_value": "OUT_OF_PHYSICAL_RANGE",
-    "non_numeric_value": "INVALID_NUMBER",
-    "unknown_station": "UNKNOWN_STATION",
-    "bad_timestamp": "INVALID_TIMESTAMP",
-}
+# The reasons the generator promises must be reasons the registry's row rules can give.
+REASON = gen.QUARANTINE_REASON
+
+
+def test_promised_reasons_are_registered_row_rules() -> None:
+    from jobs.registry import REGISTRY
+
+    for dataset in ("air_quality_reading", "wastewater_reading"):
+        registered = {rule.reason for rule in REGISTRY[dataset].row_rules}
+        assert set(gen.QUARANTINE_REASON.values()) <= registered, dataset
+
+
 ISO_RE = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\+07:00$")
 LOCAL_RE = re.compile(r"^(\d{2})/(\d{2})/(\d{4}) (\d{2}):(\d{2})$")
 
