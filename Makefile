@@ -91,7 +91,7 @@ run: store sample airflow-init ## Run the environment IoT DAG for RUN_DATE throu
 	$(PY) -m jobs.cli summary --date $(RUN_DATE)
 
 airflow: store airflow-init ## Start the Airflow web UI (airflow standalone) for engineers
-	$(AIRFLOW) standalone
+	PATH=$(VENV)/bin:$$PATH $(AIRFLOW) standalone
 
 test: setup ## Unit, integration (real store + Spark + Delta) and DAG tests; starts and stops the store
 	AIRFLOW_HOME=$(STATE)/airflow-test $(MAKE) --no-print-directory airflow-init
