@@ -2,9 +2,14 @@
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Iterator
 
 import pytest
+
+# py4j logs "Closing down clientserver connection" from __del__ at interpreter exit, after pytest
+# closed its streams; that message is noise, so keep py4j's logger at warnings.
+logging.getLogger("py4j").setLevel(logging.WARNING)
 
 
 @pytest.fixture(scope="session", autouse=True)
