@@ -31,8 +31,8 @@ def _rows(table: Any, filter_expr: Any = None) -> list[dict[str, Any]]:
     return dataset.to_table(filter=filter_expr).to_pylist()  # type: ignore[no-any-return]
 
 
-def table_counts(settings: Settings) -> list[tuple[str, str, int | None, int | None]]:
-    """(qualified name, layer, rows, Delta version) for every registered table, plus quarantine."""
+def table_counts(settings: Settings) -> list[tuple[str, int | None, int | None]]:
+    """(qualified name, rows, Delta version) for every registered table, plus quarantine."""
     out = []
     for ds in REGISTRY:
         for key, name in [(ds.table_path, ds.qualified_name)] + (
@@ -42,7 +42,7 @@ def table_counts(settings: Settings) -> list[tuple[str, str, int | None, int | N
         ):
             table = _open(settings, key)
             rows = table.to_pyarrow_dataset().count_rows() if table else None
-            out.append((name, name.split(".")[0], rows, table.version() if table else None))
+            out.append((name, rows, table.version() if table else None))
     return out
 
 
@@ -76,7 +76,7 @@ def print_summary(data: dict[str, Any]) -> None:
     tables = Table(title=f"Lakehouse tables after the run of {data['date']}")
     for col in ("table", "rows", "Delta version"):
         tables.add_column(col, justify="right" if col != "table" else "left")
-    for name, _layer, rows, version in data["tables"]:
+    for name, rows, version in data["tables"]:
         tables.add_row(name, "—" if rows is None else f"{rows:,}", "—" if version is None else str(version))
     console.print(tables)
 
