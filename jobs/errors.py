@@ -8,3 +8,19 @@ and are retried.
 
 class DataError(RuntimeError):
     """A deterministic problem with the data or its source; the message says how to fix it."""
+
+
+class UserFacingError(RuntimeError):
+    """A command-line user's mistake or a refusal (unknown table, access denied, bad SQL).
+
+    The CLI prints the message (which says what to do) without a traceback and exits with
+    ``exit_code``.
+    """
+
+    exit_code = 2
+
+
+class AccessDeniedError(UserFacingError):
+    """The store refused the caller's identity; the message names the missing grant."""
+
+    exit_code = 3

@@ -1,13 +1,9 @@
-"""``lakehouse``: the project's command line (summary of a run; more commands land per issue).
-
-Reads the lakehouse through delta-rs (no JVM start), with the caller's S3 credentials.
-"""
+"""``lakehouse summary``: what one day's run produced (tables, books, quarantine reasons, scores)."""
 
 from __future__ import annotations
 
 import argparse
 import json
-import sys
 from datetime import date
 from typing import Any
 
@@ -113,21 +109,17 @@ def print_summary(data: dict[str, Any]) -> None:
     console.print(f"Data Docs: {data['data_docs'] or 'not built yet'}")
 
 
-def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="lakehouse", description=__doc__)
-    sub = parser.add_subparsers(dest="command", required=True)
-    p_summary = sub.add_parser("summary", help="tables, books, quarantine reasons and scores of one day's run")
-    p_summary.add_argument("--date", type=date.fromisoformat, required=True, help="the run's local day, YYYY-MM-DD")
-    p_summary.add_argument("--json", action="store_true", help="print JSON instead of tables")
-    args = parser.parse_args(argv)
-    if args.command == "summary":
-        data = summary(args.date)
-        if args.json:
-            print(json.dumps(data, ensure_ascii=False, default=str, indent=2))
-        else:
-            print_summary(data)
+def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+    p = sub.add_parser("summary", help="tables, books, quarantine reasons and scores of one day's run")
+    p.add_argument("--date", type=date.fromisoformat, required=True, help="the run's local day, YYYY-MM-DD")
+    p.add_argument("--json", action="store_true", help="print JSON instead of tables")
+    p.set_defaults(run=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    data = summary(args.date)
+    if args.json:
+        print(json.dumps(data, ensure_ascii=False, default=str, indent=2))
+    else:
+        print_summary(data)
     return 0
-
-
-if __name__ == "__main__":
-    sys.exit(main())

@@ -1,0 +1,38 @@
+"""``lakehouse``: the project's command line, for ministries, data stewards and engineers.
+
+Each module of this package is one group of commands: it defines ``register(subparsers)``, which
+adds its sub-commands with ``set_defaults(run=callable)``; ``run(args) -> int`` does the work.
+Modules are discovered, so a new command is a new module here and nothing else. Commands read the
+lakehouse through delta-rs (no JVM start) with the caller's S3 credentials.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import pkgutil
+import sys
+
+from jobs.errors import UserFacingError
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="lakehouse",
+        description="Query, describe and look after the national-data lakehouse.",
+    )
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    for module in sorted(pkgutil.iter_modules(__path__), key=lambda m: m.name):
+        if module.name.startswith("_"):
+            continue
+        importlib.import_module(f"{__name__}.{module.name}").register(sub)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        return int(args.run(args) or 0)
+    except UserFacingError as err:
+        print(f"lakehouse {args.command}: {err}", file=sys.stderr)
+        return err.exit_code
