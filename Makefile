@@ -13,6 +13,7 @@ PYTHON_BASE ?= python3.11
 MINIO_VERSION ?= v0.0.0-20260212201848-7aac2a2c5b7c
 MINIO_BIN   := $(ROOT)/.tools/bin/minio
 JARS_DIR    := $(ROOT)/.cache/jars
+WEB_DIR     := $(ROOT)/.cache/web
 S3_PORT     ?= 9900
 RUN_DATE    ?= 2026-11-26
 ROWS        ?= 20000
@@ -21,7 +22,12 @@ TESTS       ?= tests
 
 # Generated on first use (gitignored); loaded into every recipe's environment.
 -include $(STATE)/secrets.env
-export MINIO_ROOT_USER MINIO_ROOT_PASSWORD LAKEHOUSE_S3_ACCESS_KEY LAKEHOUSE_S3_SECRET_KEY
+export LAKEHOUSE_S3_ACCESS_KEY LAKEHOUSE_S3_SECRET_KEY LAKEHOUSE_PSEUDONYM_KEY
+# The store's root credentials go only to the targets that start and provision the store (and the
+# tests that provision throw-away ministry identities): jobs, Airflow and the CLI never see them.
+store test: export MINIO_ROOT_USER := $(MINIO_ROOT_USER)
+store test: export MINIO_ROOT_PASSWORD := $(MINIO_ROOT_PASSWORD)
+export $(filter LAKEHOUSE_MINISTRY_%_KEY,$(.VARIABLES))
 export LAKEHOUSE_S3_ENDPOINT ?= http://127.0.0.1:$(S3_PORT)
 export LAKEHOUSE_S3_PORT := $(S3_PORT)
 export LAKEHOUSE_STATE_DIR := $(STATE)
@@ -34,12 +40,12 @@ export AIRFLOW__CORE__LAZY_LOAD_PLUGINS := True
 export GX_ANALYTICS_ENABLED := False
 export PYSPARK_PYTHON := $(PY)
 
-.PHONY: help setup venv jars minio store store-stop sample airflow-init run airflow test test-unit lint bench lock clean clean-lake
+.PHONY: help setup venv jars minio web chromium store store-stop sample airflow-init run airflow test test-unit lint bench bench-query lock clean clean-lake
 
 help: ## List the targets
 	@awk 'BEGIN {FS = ":.*## "}; /^[a-zA-Z_-]+:.*## / {printf "  \033[36m%-13s\033[0m %s\n", $$1, $$2}' $(MAKEFILE_LIST)
 
-setup: venv jars minio $(STATE)/secrets.env ## Install everything once: Python deps, JVM jars, MinIO (idempotent, fast when done)
+setup: venv jars minio web $(STATE)/secrets.env ## Install everything once: Python deps, JVM jars, MinIO, Data Docs assets (idempotent, fast when done)
 
 venv: $(VENV)/.installed ## Python virtualenv from requirements.lock
 $(VENV)/.installed: requirements.lock pyproject.toml
@@ -60,8 +66,21 @@ $(ROOT)/.tools/minio-$(MINIO_VERSION).built:
 	GOBIN=$(ROOT)/.tools/bin GOFLAGS=-buildvcs=false go install github.com/minio/minio@$(MINIO_VERSION)
 	@touch $@
 
-$(STATE)/secrets.env:
+web: $(WEB_DIR)/.installed ## Data Docs' CSS/JS (bootstrap, jquery, vega, …) from npm into .cache/web, so the docs work offline
+$(WEB_DIR)/.installed: infra/web/package.json infra/web/package-lock.json infra/web/.npmrc
+	@rm -rf $(WEB_DIR) && mkdir -p $(WEB_DIR)
+	cp infra/web/package.json infra/web/package-lock.json infra/web/.npmrc $(WEB_DIR)/
+	cd $(WEB_DIR) && npm ci --ignore-scripts --no-audit --no-fund --loglevel=error
+	@touch $@
+
+chromium: ## Headless Chromium (Debian package) for the browser tests of the steward report and Data Docs
+	@test -x /usr/bin/chromium || { apt-get update -q && DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends chromium; }
+
+# Checked on every make run (~0.2 s): keys a newer checkout needs (e.g. a new ministry's) are added,
+# existing ones kept; make re-reads the file only when it changed.
+$(STATE)/secrets.env: FORCE
 	@$(PYTHON_BASE) infra/gen_secrets.py $@
+FORCE:
 
 store: setup ## Start the local S3 store (127.0.0.1:$(S3_PORT)), create the bucket and the pipeline's identity
 	infra/store/store.sh start
@@ -79,21 +98,24 @@ airflow-init: venv ## Airflow metadata DB (SQLite in .state) and pools
 	$(AIRFLOW) pools set lakehouse_spark 1 "Spark work: one local session on a laptop; raise on a cluster" > /dev/null
 	$(AIRFLOW) pools set lakehouse_quality_writer 1 "Quality tables take one writer at a time (Delta on S3)" > /dev/null
 
-run: store sample airflow-init ## Run the environment IoT DAG for RUN_DATE through Airflow and print the summary
+run: store sample airflow-init ## Run the environment DAGs (IoT, then gold) for RUN_DATE through Airflow and print the summary
 	@mkdir -p $(STATE)/logs
-	@log=$(STATE)/logs/environment_iot-$(RUN_DATE).log; \
-	  echo "running DAG environment_iot for $(RUN_DATE) through Airflow (log: $$log)"; \
-	  status=0; $(AIRFLOW) dags test environment_iot "$$(date -d '$(RUN_DATE) + 1 day' +%F)T00:00:00+07:00" > $$log 2>&1 || status=$$?; \
+	@for dag in environment_iot environment_gold; do \
+	  log=$(STATE)/logs/$$dag-$(RUN_DATE).log; \
+	  echo "running DAG $$dag for $(RUN_DATE) through Airflow (log: $$log)"; \
+	  status=0; $(AIRFLOW) dags test $$dag "$$(date -d '$(RUN_DATE) + 1 day' +%F)T00:00:00+07:00" > $$log 2>&1 || status=$$?; \
 	  if [ $$status -ne 0 ] || grep -q "^DagRun failed" $$log; then \
-	    echo "The DAG run failed. What went wrong:"; \
+	    echo "The DAG run $$dag failed. What went wrong:"; \
 	    grep -E "^[A-Za-z_.]+(Error|Exception): |^  - criterion" $$log | sort -u | head -20; \
-	    exit 1; fi
+	    exit 1; fi; \
+	done
 	$(PY) -m jobs.cli summary --date $(RUN_DATE)
+	$(PY) -m jobs.cli report
 
 airflow: store airflow-init ## Start the Airflow web UI (airflow standalone) for engineers
 	PATH=$(VENV)/bin:$$PATH $(AIRFLOW) standalone
 
-test: setup ## Unit, integration (real store + Spark + Delta) and DAG tests; starts and stops the store
+test: setup chromium ## Unit, integration (real store + Spark + Delta) and DAG tests; starts and stops the store
 	AIRFLOW_HOME=$(STATE)/airflow-test $(MAKE) --no-print-directory airflow-init
 	AIRFLOW_HOME=$(STATE)/airflow-test infra/with-store.sh $(PY) -m pytest $(TESTS)
 
@@ -106,6 +128,9 @@ lint: venv ## ruff + mypy
 
 bench: store airflow-init ## Time the pipeline on a larger sample (ROWS=1000000 by default)
 	$(PY) -m tests.bench --rows $${BENCH_ROWS:-1000000}
+
+bench-query: store ## Time typical ministry queries on the lake, DuckDB vs Spark (after `make run`; → .state/bench/query.json)
+	$(PY) -m tests.bench_query --reps $${BENCH_REPS:-20}
 
 lock: ## Re-resolve requirements.in into requirements.lock (needs the registries)
 	rm -rf $(ROOT)/.cache/lockenv && $(PYTHON_BASE) -m venv $(ROOT)/.cache/lockenv

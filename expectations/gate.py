@@ -1,9 +1,11 @@
 """The quality gate: run a batch's GX suites, score each criterion, stop bad batches before gold.
 
 Per check the score is the share of evaluated rows that passed (row checks) or 100/0 (table
-checks); a criterion's score is the mean of its checks. Results go to two Delta tables in the
-``quality`` area (``scores``: dataset × criterion × interval; ``checks``: one row per check)
-plus the batch's row accounting, and GX Data Docs are rebuilt. A failed *critical* check raises
+checks); a criterion's score is the mean of its checks. Results go to Delta tables in the
+``quality`` area (``scores``: dataset × criterion × interval; ``checks``: one row per check;
+``entity_scores``: dataset × criterion × interval × station / facility / province, with when each
+entity was last heard and whether it is silent) plus the batch's row accounting, all replaced per
+dataset × batch on rerun, and GX Data Docs are rebuilt. A failed *critical* check raises
 :class:`QualityGateError` naming dataset, criterion, check and sample offending values.
 """
 
@@ -11,13 +13,17 @@ from __future__ import annotations
 
 import json
 import logging
+import math
+import time
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from expectations.suites import build_suite, checks_by_frame
+from expectations import frames
+from expectations.suites import build_suite, checks_by_frame, gate_checks
 from jobs.errors import DataError
 from jobs.interval import DataInterval
-from jobs.registry import RULESET_VERSION, Criterion, Dataset, Severity
+from jobs.registry import RULESET_VERSION, Check, Criterion, Dataset, Severity
 from jobs.settings import Settings, get_settings
 
 if TYPE_CHECKING:
@@ -40,6 +46,16 @@ ACCOUNTING_DDL = (
     "quarantined_rows LONG, exact_duplicates LONG, superseded_duplicates LONG, quarantined_by_reason STRING, "
     "run_id STRING"
 )
+ENTITY_SCORES_DDL = (
+    "dataset STRING, criterion STRING, entity_type STRING, entity_id STRING, data_interval_start TIMESTAMP, "
+    "data_interval_end TIMESTAMP, batch_id STRING, rows_evaluated BIGINT, rows_failing BIGINT, score DOUBLE, "
+    "last_seen TIMESTAMP, silent BOOLEAN, ruleset_version STRING, run_id STRING"
+)
+
+
+STATED_ROWS = "stated_rows"
+"""Suite parameter: the row count the source states for a batch (registry checks name it in kwargs
+as ``{"$PARAMETER": "stated_rows"}``); a run without one leaves those checks out."""
 
 
 class QualityGateError(DataError):
@@ -59,6 +75,7 @@ class CheckOutcome:
     sample: list[str]
     description: str
     evaluated: bool = True
+    expected: str = ""
 
     @property
     def score(self) -> float | None:
@@ -79,6 +96,7 @@ class GateResult:
     scores: dict[str, float]
     checks: list[CheckOutcome] = field(default_factory=list)
     data_docs: str = ""
+    entity_scores: list[frames.EntityScore] = field(default_factory=list)
 
     @property
     def critical_failures(self) -> list[CheckOutcome]:
@@ -94,13 +112,30 @@ class GateResult:
         }
 
 
-def _outcomes(validation: Any, frame: str, samples: dict[str, list[str]], frame_rows: int) -> list[CheckOutcome]:
+def _expected(kwargs: dict[str, Any], parameters: dict[str, Any]) -> str:
+    """What a table-level expectation wanted, for the failure message (suite parameters filled in)."""
+    shown = []
+    for key, value in kwargs.items():
+        if key in {"column", "column_list", "result_format", "meta", "batch_id", "catch_exceptions"} or value is None:
+            continue
+        if isinstance(value, dict) and "$PARAMETER" in value:
+            value = parameters.get(value["$PARAMETER"], value)
+        shown.append(f"{key}={value}")
+    return ", ".join(shown)
+
+
+def _outcomes(
+    validation: Any, frame: str, frame_rows: int, parameters: dict[str, Any] | None = None
+) -> list[CheckOutcome]:
     out = []
     for r in validation.results:
         meta = r.expectation_config.meta or {}
         res = r.result or {}
         observed = res.get("observed_value")
         sample = [str(v) for v in (res.get("partial_unexpected_list") or [])[:5]]
+        element_count = res.get("element_count")
+        if element_count is not None and res.get("missing_count"):
+            element_count -= res["missing_count"]  # GX ignores NULLs in map checks; so does the score
         out.append(
             CheckOutcome(
                 check_id=meta["check_id"],
@@ -108,13 +143,14 @@ def _outcomes(validation: Any, frame: str, samples: dict[str, list[str]], frame_
                 criterion=meta["criterion"],
                 severity=meta["severity"],
                 success=bool(r.success),
-                element_count=res.get("element_count"),
+                element_count=element_count,
                 unexpected_count=res.get("unexpected_count"),
                 observed="" if observed is None else str(observed),
-                sample=samples.get(meta["check_id"], sample),
+                sample=sample,
                 description=meta.get("description", ""),
                 # On an empty frame only table-level checks say anything; row checks pass vacuously.
                 evaluated=frame_rows > 0 or r.expectation_config.type.startswith("expect_table_"),
+                expected=_expected(dict(r.expectation_config.kwargs), parameters or {}),
             )
         )
     return out
@@ -144,8 +180,12 @@ class Gate:
         self.context.variables.progress_bars = ProgressBarsConfig(globally=False)
         self.datasource = self.context.data_sources.add_or_update_spark(name="lakehouse_spark")
 
-    def validate(self, dataset: Dataset, frame: str, df: DataFrame) -> Any:
-        """Run one frame's suite; the result is stored for Data Docs (built once per gate)."""
+    def validate(self, dataset: Dataset, frame: str, df: DataFrame, parameters: dict[str, Any] | None = None) -> Any:
+        """Run all of one frame's checks as one validation; stored for Data Docs (built once per gate).
+
+        ``parameters`` are this run's suite parameter values (e.g. the source's stated row count);
+        checks that need a missing one are left out of this run.
+        """
         import great_expectations as gx
 
         name = f"{dataset.name}.{frame}"
@@ -157,23 +197,98 @@ class Gate:
             batch_def = asset.get_batch_definition("batch")
         except KeyError:
             batch_def = asset.add_batch_definition_whole_dataframe("batch")
-        suite = self.context.suites.add_or_update(build_suite(dataset, frame))
+        suite = self.context.suites.add_or_update(build_suite(dataset, frame, parameters or {}))
         definition = self.context.validation_definitions.add_or_update(
             gx.ValidationDefinition(name=name, data=batch_def, suite=suite)
         )
         return definition.run(
             batch_parameters={"dataframe": df},
-            result_format={"result_format": "SUMMARY", "partial_unexpected_count": 5},
+            expectation_parameters=parameters or {},
+            # BASIC: counts and up to 5 unexpected values; SUMMARY would add per-check index and
+            # value-count queries (more passes) that the scores and messages do not use.
+            result_format={"result_format": "BASIC", "partial_unexpected_count": 5},
         )
 
     def build_docs(self) -> str:
-        """Rebuild the Data Docs site; returns the index URL."""
+        """Rebuild the Data Docs site, made to render offline; returns the index URL."""
+        from expectations.docs_offline import VendoredAssetsMissingError, make_offline
+
         self.context.build_data_docs()
+        try:
+            make_offline(self.settings.gx_root / "gx" / "uncommitted" / "data_docs" / "local_site")
+        except VendoredAssetsMissingError as err:  # the docs are secondary: never fail a gate for them
+            log.warning("%s", err)
         return self.data_docs_index()
 
     def data_docs_index(self) -> str:
         sites = self.context.get_docs_sites_urls()
         return str(sites[0]["site_url"]) if sites else ""
+
+
+def stated_rows(dataset: Dataset, interval: DataInterval, settings: Settings) -> int | None:
+    """The row count the source stated for this batch (its manifest, kept with the landed object)."""
+    from jobs import storage
+    from jobs.landing import STATED_ROWS_META, landing_key
+
+    if dataset.source is None:
+        return None
+    head = storage.head(landing_key(dataset, interval), settings)
+    value = ((head or {}).get("Metadata") or {}).get(STATED_ROWS_META)
+    return int(value) if value not in (None, "") else None
+
+
+def _reference(spark: SparkSession, dataset: Dataset, settings: Settings) -> DataFrame | None:
+    """The entity reference list (silver) a reading dataset is checked against, if it has one."""
+    from jobs.registry import REGISTRY
+    from jobs.silver import table_uri
+
+    column = frames.entity_column(dataset)
+    if not dataset.entity_column or not column:
+        return None
+    for name in dataset.inputs:
+        ref = REGISTRY[name]
+        if column in ref.natural_key:
+            cols = [c for c in (column, "province_code", "active_since") if c in ref.column_names]
+            return spark.read.format("delta").load(table_uri(ref, settings)).select(*cols)
+    return None
+
+
+def _samples(
+    dataset: Dataset, outcomes: list[CheckOutcome], by_id: dict[str, Check], built: dict[str, DataFrame]
+) -> None:
+    """Replace GX's sample values by ones a person can act on, for failing checks only.
+
+    Check columns (``_…``) are flags, so show the offending rows' key and value; rejection shares
+    show quarantined lines with their reason; silence shows the silent entities.
+    """
+    from pyspark.sql import functions as F
+
+    key = frames.entity_column(dataset) or "_entity"
+    for outcome in outcomes:
+        check = by_id.get(outcome.check_id)
+        if outcome.success or check is None:
+            continue
+        column = str(check.kwargs.get("column", ""))
+        if check.frame == "lines" and column == "rejected_for":
+            bad = built["lines"].where(F.col("rejected_for").isin(*check.kwargs["value_set"]))
+            rows = bad.select("reason_code", "raw_line").orderBy("_source_line").limit(5).collect()
+            outcome.sample = [f"{r[0]}: {r[1]}" for r in rows]
+        elif check.frame == "entity" and column == "_hours_silent":
+            silent = built["entity"].where(F.col("_hours_silent") > float(check.kwargs["max_value"]))
+            ordered = silent.select(key, "_hours_silent").distinct().orderBy(F.col("_hours_silent").desc(), key)
+            outcome.sample = [r[0] for r in ordered.limit(20).collect()]
+        elif check.frame == "entity" and column == "_reported":
+            missing = built["entity"].where(~F.col("_reported")).groupBy(key).count().orderBy(F.desc("count"), key)
+            outcome.sample = [f"{r[0]}: {r[1]} h missing" for r in missing.limit(5).collect()]
+        elif check.frame == "silver" and column.startswith("_"):
+            condition = frames.unexpected_condition(check)
+            if condition is None:
+                continue
+            shown = [
+                c for c in (*dataset.natural_key, "province_code", "value", "unit") if c in built["silver"].columns
+            ]
+            rows = built["silver"].where(condition).select(*shown).limit(5).collect()
+            outcome.sample = [", ".join(f"{c}={r[c]}" for c in shown) for r in rows]
 
 
 def run_gate(
@@ -185,40 +300,82 @@ def run_gate(
     run_id: str,
     settings: Settings | None = None,
 ) -> GateResult:
-    """Validate one batch, record scores and accounting, raise if a critical check failed."""
+    """Validate one batch, record scores, per-entity scores and accounting; raise on a critical failure.
+
+    Passes over the data: silver is read once for the batch (persisted, with every check column
+    added in the same projection) and once for liveness (two columns of the last 30 days); the
+    quarantine batch is small. Each frame's checks run as one GX validation over a cached frame.
+    """
+    from pyspark import StorageLevel
     from pyspark.sql import functions as F
 
-    from expectations import frames
-    from jobs.bronze import read_bronze_batch
     from jobs.silver import quarantine_uri, table_uri
 
     settings = settings or get_settings()
-    silver = spark.read.format("delta").load(table_uri(dataset, settings))
-    builders = {
-        "silver": lambda: frames.silver_frame(silver, dataset, batch_id, interval),
-        "audit": lambda: frames.audit_frame(
-            read_bronze_batch(spark, dataset, batch_id, settings),
-            spark.read.format("delta").load(quarantine_uri(dataset, settings)).where(F.col("_batch_id") == batch_id),
-        ),
-        "delivered": lambda: frames.delivered_frame(read_bronze_batch(spark, dataset, batch_id, settings)),
-        "coverage": lambda: frames.coverage_frame(silver, dataset, interval),
-        "entity": lambda: frames.entity_frame(silver, dataset, interval),
-    }
-    gate = Gate(settings)
-    outcomes: list[CheckOutcome] = []
-    for frame, checks in checks_by_frame(dataset).items():
-        df = builders[frame]().cache()
-        samples: dict[str, list[str]] = {}
-        if frame == "entity":  # name the silent entities, not just their silence
-            assert dataset.entity_column is not None
-            for check in checks:
-                limit = float(check.kwargs["max_value"])
-                silent = df.where(F.col("_hours_silent") > limit).orderBy(F.col("_hours_silent").desc())
-                samples[check.id] = [r[0] for r in silent.select(dataset.entity_column).limit(20).collect()]
-        outcomes += _outcomes(gate.validate(dataset, frame, df), frame, samples, df.count())
-        df.unpersist()
+    clock = [time.perf_counter()]
+
+    def lap() -> float:
+        clock.append(time.perf_counter())
+        return clock[-1] - clock[-2]
+
+    by_frame = checks_by_frame(dataset)
+    by_id = {c.id: c for c in gate_checks(dataset)}
+    stated = stated_rows(dataset, interval, settings)
+    parameters: dict[str, Any] = {} if stated is None else {STATED_ROWS: stated}
+    reference = _reference(spark, dataset, settings)
+    if reference is not None:
+        reference = reference.cache()
+    silver_table = spark.read.format("delta").load(table_uri(dataset, settings))
+    batch_rows = silver_table.where(F.col("_batch_id") == batch_id)
+    silver_checks = by_frame.get("silver", [])
+    silver = frames.silver_frame(batch_rows, dataset, interval, silver_checks, reference)
+    silver = silver.persist(StorageLevel.MEMORY_AND_DISK)
+    cached: list[DataFrame] = [silver] + ([reference] if reference is not None else [])
+    try:
+        if any(c.kwargs.get("column") == "_text_is_nfc" for c in silver_checks):
+            silver = frames.with_text_flags(silver, dataset)
+        quarantine = spark.read.format("delta").load(quarantine_uri(dataset, settings))
+        quarantine = quarantine.where(F.col("_batch_id") == batch_id)
+        built: dict[str, DataFrame] = {"silver": silver}
+        lines = frames.lines_frame(spark, silver, quarantine, dataset, accounting, silver_checks, reference)
+        built["lines"] = lines.persist(StorageLevel.MEMORY_AND_DISK)
+        cached.append(built["lines"])
+        has_entities = bool(dataset.entity_column and dataset.event_time)
+        if has_entities:
+            entity = frames.entity_frame(silver_table, reference, dataset, interval)
+            built["entity"] = entity.persist(StorageLevel.MEMORY_AND_DISK)
+            cached.append(built["entity"])
+        gate = Gate(settings)
+        spent = {"prepare": lap()}
+        outcomes: list[CheckOutcome] = []
+        for frame, df in built.items():
+            if frame not in by_frame:
+                continue
+            rows = df.count()
+            outcomes += _outcomes(gate.validate(dataset, frame, df, parameters), frame, rows, parameters)
+        spent["validate"] = lap()
+        _samples(dataset, outcomes, by_id, built)
+        sla = dataset.freshness_sla.total_seconds() / 3600 if dataset.freshness_sla else math.inf
+        kind = frames.entity_type(dataset)
+        per_entity = (
+            frames.entity_scores(
+                kind,
+                frames.line_stats(built["lines"]),
+                frames.entity_stats(built["entity"], dataset, sla) if has_entities else None,
+            )
+            if kind
+            else []
+        )
+        spent["samples and entity scores"] = lap()
+    finally:
+        for df in cached:
+            df.unpersist()
     result = GateResult(dataset.name, batch_id, score_by_criterion(outcomes), outcomes, gate.build_docs())
+    result.entity_scores = per_entity
+    spent["data docs"] = lap()
     record(spark, dataset, interval, batch_id, result, accounting, run_id, settings)
+    spent["record"] = lap()
+    log.info("gate %s: %s", dataset.name, ", ".join(f"{k} {v:.1f} s" for k, v in spent.items()))
     if result.critical_failures:
         raise QualityGateError(failure_message(dataset, interval, result))
     return result
@@ -230,13 +387,17 @@ def failure_message(dataset: Dataset, interval: DataInterval, result: GateResult
         f"(data interval {interval.start:%Y-%m-%d %H:%M} – {interval.end:%Y-%m-%d %H:%M} UTC); gold not written:"
     ]
     for c in result.critical_failures:
-        failing = f"{c.unexpected_count} of {c.element_count} rows" if c.element_count else f"observed {c.observed}"
+        if c.element_count:
+            failing = f"{c.unexpected_count} of {c.element_count} rows failed"
+        else:
+            failing = f"observed {c.observed or '—'}" + (f", expected {c.expected}" if c.expected else "")
         lines.append(
-            f"  - criterion {c.criterion}, check {c.check_id} ({c.description}): {failing} failed; "
+            f"  - criterion {c.criterion}, check {c.check_id} ({c.description}): {failing}; "
             f"sample offending values: {c.sample or '—'}"
         )
     lines.append(
-        f"Quarantined rows and their reasons: quarantine/{dataset.sector}/{dataset.name}; Data Docs: {result.data_docs}"
+        f"Quarantined rows and their reasons: quarantine/{dataset.sector}/{dataset.name}; "
+        f"every check's result: quality/checks; Data Docs: {result.data_docs}"
     )
     return "\n".join(lines)
 
@@ -261,9 +422,11 @@ def record(
     run_id: str,
     settings: Settings,
 ) -> None:
-    """Write scores, check results and accounting for this batch (replacing a previous run's)."""
+    """Write scores, check results, per-entity scores and accounting for this batch (replacing a
+    previous run's). The four tables are independent, so their commits run concurrently."""
     start, end = interval.start.replace(tzinfo=None), interval.end.replace(tzinfo=None)
     predicate = f"dataset = '{dataset.name}' AND batch_id = '{batch_id}'"
+    writes: list[tuple[list[tuple[Any, ...]], str, str]] = []
     score_rows = []
     for criterion, score in result.scores.items():
         mine = [c for c in result.checks if c.criterion == criterion]
@@ -283,7 +446,7 @@ def record(
                 run_id,
             )
         )
-    _replace(spark, score_rows, SCORES_DDL, "scores", predicate, settings)
+    writes.append((score_rows, SCORES_DDL, "scores"))
     check_rows = [
         (
             dataset.name,
@@ -304,7 +467,7 @@ def record(
         )
         for c in result.checks
     ]
-    _replace(spark, check_rows, CHECKS_DDL, "checks", predicate, settings)
+    writes.append((check_rows, CHECKS_DDL, "checks"))
     acc = (
         dataset.name,
         batch_id,
@@ -317,4 +480,28 @@ def record(
         json.dumps(accounting.get("quarantined_by_reason", {}), sort_keys=True),
         run_id,
     )
-    _replace(spark, [acc], ACCOUNTING_DDL, "batch_accounting", predicate, settings)
+    writes.append(([acc], ACCOUNTING_DDL, "batch_accounting"))
+    entity_rows = [
+        (
+            dataset.name,
+            e.criterion,
+            e.entity_type,
+            e.entity_id,
+            start,
+            end,
+            batch_id,
+            e.rows_evaluated,
+            e.rows_failing,
+            e.score,
+            e.last_seen,
+            e.silent,
+            RULESET_VERSION,
+            run_id,
+        )
+        for e in result.entity_scores
+    ]
+    writes.append((entity_rows, ENTITY_SCORES_DDL, "entity_scores"))
+    with ThreadPoolExecutor(max_workers=len(writes)) as pool:
+        done = [pool.submit(_replace, spark, rows, ddl, key, predicate, settings) for rows, ddl, key in writes]
+    for future in done:
+        future.result()  # re-raise the first failed write

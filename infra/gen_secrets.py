@@ -8,14 +8,34 @@ from __future__ import annotations
 
 import secrets
 import sys
+from collections.abc import Callable
 from pathlib import Path
 
-GENERATED = {
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+from jobs.registry import Ministry  # stdlib-only module: this runs before the venv exists
+
+
+def _password() -> str:
+    return secrets.token_urlsafe(30).replace("-", "x").replace("_", "y")
+
+
+def _ministry_user(code: str) -> Callable[[], str]:
+    return lambda: f"ministry-{code}"
+
+
+GENERATED: dict[str, Callable[[], str]] = {
     "MINIO_ROOT_USER": lambda: "root-" + secrets.token_hex(6),
-    "MINIO_ROOT_PASSWORD": lambda: secrets.token_urlsafe(30).replace("-", "x").replace("_", "y"),
+    "MINIO_ROOT_PASSWORD": _password,
     "LAKEHOUSE_S3_ACCESS_KEY": lambda: "pipeline-" + secrets.token_hex(6),
-    "LAKEHOUSE_S3_SECRET_KEY": lambda: secrets.token_urlsafe(30).replace("-", "x").replace("_", "y"),
+    "LAKEHOUSE_S3_SECRET_KEY": _password,
+    # HMAC key of personal-data pseudonyms (jobs/privacy.py); changing it breaks every pseudonym.
+    "LAKEHOUSE_PSEUDONYM_KEY": lambda: secrets.token_hex(32),
 }
+# One read-only store identity per ministry (provisioned by infra/store/bootstrap.py). The access
+# key is the user name, not a secret; MinIO wants 3-20 characters.
+for _m in Ministry:
+    GENERATED[f"LAKEHOUSE_MINISTRY_{_m.code.upper()}_ACCESS_KEY"] = _ministry_user(_m.code)
+    GENERATED[f"LAKEHOUSE_MINISTRY_{_m.code.upper()}_SECRET_KEY"] = _password
 
 
 def main(path: Path) -> None:

@@ -8,6 +8,7 @@ its batch and lands nothing twice.
 from __future__ import annotations
 
 import hashlib
+import json
 from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -19,6 +20,9 @@ from jobs.registry import Dataset
 from jobs.settings import Settings, get_settings
 
 MULTIPART_THRESHOLD = 64 * 1024 * 1024
+MANIFEST_SUFFIX = ".manifest.json"
+"""A source may state what it sent in ``<file>.manifest.json`` (``{"rows": N}``); the gate checks it."""
+STATED_ROWS_META = "stated-rows"
 
 
 class SourceMissingError(FileNotFoundError):
@@ -39,6 +43,7 @@ class LandedBatch:
     data_rows: int
     ingested_at: str
     newly_landed: bool
+    stated_rows: int | None = None
 
     def to_dict(self) -> dict[str, object]:
         return asdict(self)
@@ -57,6 +62,23 @@ def source_path(dataset: Dataset, interval: DataInterval, settings: Settings) ->
     if dataset.source is None:
         raise ValueError(f"{dataset.name} has no source: it is built from other tables, not landed")
     return settings.source_root / dataset.source.path.format(date=interval.local_start_date)
+
+
+def stated_rows(path: Path) -> int | None:
+    """The data row count the source states next to its file, or None when it states none."""
+    manifest = path.with_name(path.name + MANIFEST_SUFFIX)
+    if not manifest.is_file():
+        return None
+    try:
+        rows = json.loads(manifest.read_text(encoding="utf-8"))["rows"]
+    except (ValueError, KeyError, TypeError) as err:
+        raise DataError(
+            f'{manifest}: not a valid manifest ({err}); expected JSON like {{"rows": 1234}}. '
+            "Fix or remove the manifest and rerun the task."
+        ) from err
+    if not isinstance(rows, int) or rows < 0:
+        raise DataError(f'{manifest}: "rows" must be a non-negative integer, got {rows!r}.')
+    return rows
 
 
 def _digest_and_count(path: Path) -> tuple[str, int]:
@@ -103,13 +125,19 @@ def land(dataset: Dataset, interval: DataInterval, settings: Settings | None = N
             int(meta.get("data-rows", data_rows)),
             meta["ingested-at"],
             newly_landed=False,
+            stated_rows=int(meta[STATED_ROWS_META]) if meta.get(STATED_ROWS_META) else None,
         )
 
     ingested_at = datetime.now(UTC).isoformat()
     metadata = {"sha256": sha256, "source-file": path.name, "data-rows": str(data_rows), "ingested-at": ingested_at}
+    stated = stated_rows(path)
+    if stated is not None:
+        metadata[STATED_ROWS_META] = str(stated)
     if path.stat().st_size <= MULTIPART_THRESHOLD:
         if not storage.put_if_absent(key, path.read_bytes(), metadata, settings):
             return land(dataset, interval, settings)  # another writer won the race: use its batch
     else:
         storage.s3_client(settings).upload_file(str(path), settings.bucket, key, ExtraArgs={"Metadata": metadata})
-    return LandedBatch(dataset.name, batch_id, key, path.name, sha256, data_rows, ingested_at, newly_landed=True)
+    return LandedBatch(
+        dataset.name, batch_id, key, path.name, sha256, data_rows, ingested_at, newly_landed=True, stated_rows=stated
+    )

@@ -11,7 +11,7 @@ from datetime import date
 from typing import Any
 
 from jobs.interval import DataInterval
-from jobs.registry import REGISTRY
+from jobs.registry import REGISTRY, RULESET_VERSION, Layer
 
 
 def land_batch(dataset_name: str, start: str, end: str) -> dict[str, Any]:
@@ -28,7 +28,16 @@ def load_bronze_batch(dataset_name: str, landed: dict[str, Any]) -> dict[str, An
     from jobs.spark import get_spark
 
     batch = LandedBatch(**landed)
-    rows = load_bronze(get_spark(), REGISTRY[dataset_name], batch)
+    dataset, spark = REGISTRY[dataset_name], get_spark()
+    if dataset.personal is not None:  # raw personal values must not reach the Delta log's statistics
+        from jobs.bronze import bronze_table_uri
+        from jobs.privacy import statistics_only_on
+        from jobs.settings import get_settings
+
+        with statistics_only_on(spark, bronze_table_uri(dataset, get_settings()), ["_source_line"]):
+            rows = load_bronze(spark, dataset, batch)
+    else:
+        rows = load_bronze(spark, dataset, batch)
     return {"batch_id": batch.batch_id, "bronze_rows": rows}
 
 
@@ -51,12 +60,34 @@ def refine_batch(dataset_name: str, batch_id: str, start: str, end: str) -> dict
 def gate_batch(dataset_name: str, refined: dict[str, Any], start: str, end: str, run_id: str) -> dict[str, Any]:
     """silver → gate: GX checks per criterion; raises before gold on a critical failure."""
     from expectations.gate import run_gate
+    from jobs.settings import get_settings
     from jobs.spark import get_spark
 
-    result = run_gate(
-        get_spark(), REGISTRY[dataset_name], refined["batch_id"], DataInterval.parse(start, end), refined, run_id
-    )
-    return {**result.to_dict(), "dates": refined.get("dates", [])}
+    interval = DataInterval.parse(start, end)
+    result = run_gate(get_spark(), REGISTRY[dataset_name], refined["batch_id"], interval, refined, run_id)
+    start_utc, end_utc = interval.as_strings()
+    return {
+        **result.to_dict(),
+        "dates": refined.get("dates", []),
+        "data_interval_start": start_utc,
+        "data_interval_end": end_utc,
+        "ruleset_version": RULESET_VERSION,
+        "lake": get_settings().bucket,
+    }
+
+
+def certified_event_extra(gate_result: dict[str, Any]) -> dict[str, Any]:
+    """What a passed gate's asset event carries: all a downstream gold run needs to rebuild its days."""
+    return {
+        "dataset": gate_result["dataset"],
+        "lake": gate_result["lake"],
+        "batch_id": gate_result["batch_id"],
+        "data_interval_start": gate_result["data_interval_start"],
+        "data_interval_end": gate_result["data_interval_end"],
+        "days": list(gate_result.get("dates", [])),
+        "scores": gate_result["scores"],
+        "ruleset_version": gate_result["ruleset_version"],
+    }
 
 
 def publish_gold(dataset_name: str, dates: list[str]) -> dict[str, Any]:
@@ -67,6 +98,88 @@ def publish_gold(dataset_name: str, dates: list[str]) -> dict[str, Any]:
     days = sorted({date.fromisoformat(d) for d in dates})
     rows = build(get_spark(), REGISTRY[dataset_name], days)
     return {"dataset": dataset_name, "dates": [d.isoformat() for d in days], "rows": rows}
+
+
+def plan_gold(
+    dataset_name: str, new_events: list[dict[str, Any]] | None, known_events: list[dict[str, Any]], lake: str
+) -> dict[str, Any]:
+    """The days a gold table rebuilds from newly certified silver batches (pure; no I/O).
+
+    ``new_events`` are the certified events that triggered the run (the ``extra`` of each, as
+    ``certified_event_extra`` wrote it); ``None`` for a manual run, which then takes the latest
+    event of each silver input from ``known_events`` (recent history, newest first).
+
+    An interval counts only when *every* silver input of the gold dataset has a certified event for
+    it (among the new events or the history): a gold day is never built while one of its inputs
+    failed its gate for that interval. The days are those the inputs' batches for such intervals
+    touched (late events included). Events of another lake (bucket) are ignored, so one Airflow
+    database can serve several lakes (the tests use throw-away buckets).
+    """
+    inputs = sorted(n for n in REGISTRY[dataset_name].inputs if REGISTRY[n].layer == Layer.SILVER)
+
+    def ours(events: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        return [e for e in events if e.get("lake") == lake and e.get("dataset") in inputs]
+
+    def key(event: dict[str, Any]) -> tuple[str, str]:
+        return DataInterval.parse(event["data_interval_start"], event["data_interval_end"]).as_strings()
+
+    if new_events is None:  # manual run: the latest certified batch of each input
+        latest: dict[str, dict[str, Any]] = {}
+        for event in ours(known_events):
+            latest.setdefault(event["dataset"], event)
+        new_events = list(latest.values())
+    certified: dict[tuple[str, str], dict[str, set[str]]] = {}
+    for event in ours([*new_events, *known_events]):
+        certified.setdefault(key(event), {}).setdefault(event["dataset"], set()).update(event.get("days", []))
+    wanted = sorted({key(e) for e in ours(new_events)})
+    built = [k for k in wanted if set(certified[k]) == set(inputs)]
+    return {
+        "dataset": dataset_name,
+        "intervals": [list(k) for k in built],
+        "waiting": [
+            {"interval": list(k), "missing": sorted(set(inputs) - set(certified[k]))} for k in wanted if k not in built
+        ],
+        "days": sorted({d for k in built for days in certified[k].values() for d in days}),
+    }
+
+
+def publish_certified_gold(
+    dataset_name: str,
+    new_events: list[dict[str, Any]] | None,
+    known_events: list[dict[str, Any]],
+    upstream: list[dict[str, Any]] | None = None,
+) -> dict[str, Any]:
+    """silver → gold for the days certified batches touched (see ``plan_gold``); ``upstream`` are the
+    results of this table's gold inputs, whose days it rebuilds too."""
+    from jobs.settings import get_settings
+
+    lake = get_settings().bucket
+    plan = plan_gold(dataset_name, new_events, known_events, lake)
+    gold_inputs = [n for n in REGISTRY[dataset_name].inputs if REGISTRY[n].layer == Layer.GOLD]
+    days = set(plan["days"])
+    for result in upstream or []:
+        if result.get("dataset") in gold_inputs:
+            days |= set(result.get("dates", []))
+    if not days:
+        return {
+            "dataset": dataset_name,
+            "dates": [],
+            "rows": 0,
+            "intervals": [],
+            "waiting": plan["waiting"],
+            "lake": lake,
+        }
+    out = publish_gold(dataset_name, sorted(days))
+    return {**out, "intervals": plan["intervals"], "waiting": plan["waiting"], "lake": lake}
+
+
+def publish_open_data(names: list[str] | None = None) -> list[dict[str, Any]]:
+    """gold → open data: the named PUBLIC gold tables (default: all) as CSV/Parquet + DCAT-AP."""
+    from dataclasses import asdict
+
+    from jobs.opendata import publish
+
+    return [asdict(p) for p in publish(names or None)]
 
 
 def run_dataset(dataset_name: str, start: str, end: str, run_id: str = "manual") -> dict[str, Any]:

@@ -56,9 +56,29 @@ class Classification(StrEnum):
 
 
 class Ministry(StrEnum):
+    """Ministries that own or read datasets; each reads the store as its own identity (see jobs/access.py)."""
+
     AGRICULTURE_ENVIRONMENT = "Bộ Nông nghiệp và Môi trường"
     CONSTRUCTION = "Bộ Xây dựng"
     PUBLIC_SECURITY = "Bộ Công an"
+    FINANCE = "Bộ Tài chính"  # the national statistics office sits here since 2025
+    HEALTH = "Bộ Y tế"
+
+    @property
+    def code(self) -> str:
+        """Short ASCII code: names the ministry's store identity, env keys and ``--ministry``."""
+        return MINISTRY_CODES[self]
+
+
+MINISTRY_CODES: Mapping[Ministry, str] = MappingProxyType(
+    {
+        Ministry.AGRICULTURE_ENVIRONMENT: "mae",
+        Ministry.CONSTRUCTION: "moc",
+        Ministry.PUBLIC_SECURITY: "mps",
+        Ministry.FINANCE: "mof",
+        Ministry.HEALTH: "moh",
+    }
+)
 
 
 @dataclass(frozen=True)
@@ -72,6 +92,7 @@ class Field:
     unit: str | None = None
     nullable: bool = True
     classification: Classification = Classification.PUBLIC
+    pseudonym_of: str | None = None  # keyed HMAC of this personal source column (see PersonalData)
 
 
 @dataclass(frozen=True)
@@ -87,6 +108,10 @@ class RowRule:
     criterion: Criterion
     description: str
     version: int = 1
+    acceptable: bool = False
+    """A data steward may accept a row this rule rejected as it is (``lakehouse quarantine release
+    --accept``): only for rules a person can judge wrong for one row (a status flag, a reference
+    mismatch), never for a value that does not exist or a bound a critical gate check enforces."""
 
     @property
     def rule_id(self) -> str:
@@ -98,8 +123,9 @@ class Check:
     """A gate check, run as one Great Expectations expectation.
 
     ``frame`` says what the expectation looks at: ``silver`` = the batch's good rows (with derived
-    check columns), ``audit`` = every non-duplicate landed row of the batch with the criterion that
-    rejected it (``"none"`` when accepted), so rejection shares are checked by GX too.
+    check columns), ``lines`` = every landed line of the batch with its outcome and the criterion
+    that rejected it (``"none"`` when accepted), so rejection shares are checked by GX too,
+    ``entity`` = every active entity × hour of the interval (coverage and silence).
     """
 
     id: str
@@ -109,6 +135,9 @@ class Check:
     kwargs: Mapping[str, Any]
     description: str
     frame: str = "silver"
+    derive: tuple[tuple[str, str], ...] = ()
+    """Check columns this check reads, as (name, Spark SQL over the frame's columns); the gate adds
+    every check's columns to its frame in one select, so a check costs no extra pass."""
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "kwargs", MappingProxyType(dict(self.kwargs)))
@@ -129,6 +158,30 @@ class Source:
     @property
     def extension(self) -> str:
         return self.format
+
+
+class PersonalKind(StrEnum):
+    """How a personal source column is normalized before it is pseudonymized or matched (jobs/privacy.py)."""
+
+    NAME = "name"  # NFC, single spaces
+    PHONE = "phone"  # E.164, +84…
+    IDENTIFIER = "identifier"  # upper case, no separators (plates, driver ids)
+
+
+@dataclass(frozen=True)
+class PersonalData:
+    """Source columns holding personal data (Decree 13/2023): never copied to silver or gold.
+
+    Their normalized values are kept only in the restricted Delta table ``restricted/<sector>/<table>``
+    (no ministry identity can read it), keyed by the dataset's natural key and the pseudonym fields
+    (``Field(pseudonym_of=...)``); an erasure (``lakehouse erase``) finds a data subject by them.
+    """
+
+    table: str
+    columns: Mapping[str, PersonalKind]
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "columns", MappingProxyType(dict(self.columns)))
 
 
 @dataclass(frozen=True)
@@ -154,6 +207,17 @@ class Dataset:
     checks: tuple[Check, ...] = ()
     entity_column: str | None = None
     replace_key: str | None = None
+    grants: tuple[Ministry, ...] = ()  # other ministries explicitly granted read of an INTERNAL dataset
+    personal: PersonalData | None = None
+
+    @property
+    def pseudonym_fields(self) -> tuple[Field, ...]:
+        return tuple(f for f in self.fields if f.pseudonym_of is not None)
+
+    @property
+    def restricted_table_path(self) -> str | None:
+        """Key prefix of the restricted table holding this dataset's raw personal values, if any."""
+        return f"restricted/{self.sector}/{self.personal.table}" if self.personal else None
 
     @property
     def table_path(self) -> str:
@@ -195,6 +259,8 @@ class Registry:
             missing = [k for k in ds.natural_key if k not in ds.column_names]
             if missing:
                 raise ValueError(f"{ds.name}: natural key columns {missing} are not in its fields")
+            _check_grants(ds)
+            _check_personal(ds)
             self.datasets[ds.name] = ds
 
     def __getitem__(self, name: str) -> Dataset:
@@ -212,6 +278,60 @@ class Registry:
 
     def by_sector(self, sector: str, layer: Layer | None = None) -> list[Dataset]:
         return [d for d in self if d.sector == sector and (layer is None or d.layer == layer)]
+
+
+_NEVER_GRANTED = (Classification.PERSONAL, Classification.SENSITIVE)
+
+
+def _check_grants(ds: Dataset) -> None:
+    """Grants only widen INTERNAL tables; personal and sensitive data is never shared by grant."""
+    if not ds.grants:
+        return
+    if ds.classification == Classification.PUBLIC:
+        raise ValueError(f"{ds.name}: is PUBLIC, every ministry reads it already; remove its grants")
+    private = [f.name for f in ds.fields if f.classification in _NEVER_GRANTED]
+    if ds.classification in _NEVER_GRANTED or private:
+        what = f"fields {private}" if private else ds.classification.value.upper()
+        raise ValueError(
+            f"{ds.name}: holds {what} data, which may not be granted to other ministries; remove its "
+            "grants and publish an aggregated or de-identified table for them instead"
+        )
+    if ds.owner in ds.grants:
+        raise ValueError(f"{ds.name}: the owner {ds.owner.code} reads its own data; remove it from grants")
+    if len(set(ds.grants)) != len(ds.grants):
+        raise ValueError(f"{ds.name}: a ministry is granted twice: {[m.code for m in ds.grants]}")
+
+
+def _check_personal(ds: Dataset) -> None:
+    """Raw personal values stay in landing/bronze/restricted; silver carries pseudonyms; gold neither."""
+    personal = [f.name for f in ds.fields if f.classification == Classification.PERSONAL]
+    if ds.layer == Layer.GOLD and personal:
+        raise ValueError(
+            f"{ds.name}: gold tables never carry personal data, but {personal} are PERSONAL; aggregate or drop them"
+        )
+    declared = dict(ds.personal.columns) if ds.personal else {}
+    if ds.personal and (ds.source is None or set(declared) - set(ds.source.columns)):
+        raise ValueError(f"{ds.name}: personal columns {sorted(declared)} must be columns of its source")
+    raw = [f.name for f in ds.fields if f.name in declared]
+    if raw:
+        raise ValueError(f"{ds.name}: {raw} are raw personal source columns; register a pseudonym field instead")
+    for f in ds.pseudonym_fields:
+        if f.pseudonym_of not in declared:
+            raise ValueError(
+                f"{ds.name}.{f.name}: pseudonym_of={f.pseudonym_of!r} is not a personal column declared in "
+                f"Dataset.personal ({sorted(declared) or 'none'})"
+            )
+        if f.classification != Classification.PERSONAL or f.type != "STRING":
+            raise ValueError(f"{ds.name}.{f.name}: a pseudonym is PERSONAL data of type STRING (hex HMAC)")
+    if ds.personal and not ds.pseudonym_fields:
+        raise ValueError(f"{ds.name}: declares personal columns but no pseudonym field to key them by")
+    rank = list(Classification)  # public < internal < personal < sensitive
+    strictest = max((f.classification for f in ds.fields), key=rank.index, default=ds.classification)
+    if rank.index(strictest) > rank.index(ds.classification):
+        raise ValueError(
+            f"{ds.name}: classified {ds.classification.value} but holds {strictest.value} columns; the store grants "
+            f"whole tables, so classify the dataset {strictest.value} (or move those columns to a table of their own)"
+        )
 
 
 def build_registry() -> Registry:

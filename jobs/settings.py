@@ -49,6 +49,11 @@ class Settings:
     )
 
     @property
+    def opendata_bucket(self) -> str:
+        """Bucket the open-data publication goes to (public read; the lake bucket stays private)."""
+        return _env("LAKEHOUSE_OPENDATA_BUCKET", f"{self.bucket}-opendata")
+
+    @property
     def s3_ssl(self) -> bool:
         return self.s3_endpoint.startswith("https://")
 

@@ -6,6 +6,12 @@ duplicates are removed, registry row rules name the reason a row is rejected, go
 de-duplicated by natural key (latest line wins) and MERGEd, and the books balance:
 
     landed rows = silver rows written + quarantined rows + duplicates removed
+
+A data steward's decisions on quarantined rows (``lakehouse quarantine release``: corrected source
+fields, rules accepted as overridden) live in the quarantine table next to the row. A rerun of the
+batch re-applies them, so a released row stays released and lands in silver once, counted as a
+silver row (``released_rows`` says how many of them came back through a release); "quarantined"
+in the books means rows still open.
 """
 
 from __future__ import annotations
@@ -15,17 +21,31 @@ from datetime import date
 from typing import TYPE_CHECKING
 
 from jobs.bronze import LINEAGE_COLUMNS
-from jobs.registry import Dataset
+from jobs.registry import RULESET_VERSION, Dataset
 from jobs.settings import Settings, get_settings
 
 if TYPE_CHECKING:
-    from pyspark.sql import DataFrame, SparkSession
+    from pyspark.sql import Column, DataFrame, SparkSession
     from pyspark.sql.types import StructType
 
 QUARANTINE_DDL = (
     "dataset STRING, _batch_id STRING, _source_file STRING, _source_line LONG, raw_line STRING, "
-    "reason_code STRING, rule_id STRING, criterion STRING, detail STRING, _ingested_at TIMESTAMP, status STRING"
+    "province_code STRING, reason_code STRING, rule_id STRING, ruleset_version STRING, criterion STRING, "
+    "detail STRING, _ingested_at TIMESTAMP, status STRING, release_id STRING, released_at TIMESTAMP, "
+    "corrections MAP<STRING, STRING>, accepted_rules ARRAY<STRING>"
 )
+"""One row per quarantined landed line. ``province_code`` is best effort (2025 code, else the raw
+value) so stewards can filter by province; ``status`` is the steward workflow: ``open`` (waiting),
+``released`` (corrected and back in silver), ``accepted`` (accepted as it is, a rule overridden);
+``release_id``/``released_at`` name the release (for an open row: its last failed attempt);
+``corrections`` and ``accepted_rules`` are the steward's decisions, re-applied on every rerun."""
+
+STATUS_OPEN = "open"
+STATUS_RELEASED = "released"
+STATUS_ACCEPTED = "accepted"
+IN_SILVER_STATUSES = (STATUS_RELEASED, STATUS_ACCEPTED)
+LEGACY_OPEN_STATUSES = (STATUS_OPEN, "quarantined")  # tables written before the workflow said "quarantined"
+STEWARD_PREFIX = "_q_"  # a batch row's steward decisions, joined after the transform
 
 
 class BooksDoNotBalanceError(AssertionError):
@@ -45,6 +65,7 @@ class SilverResult:
     superseded_duplicates: int
     quarantined_by_reason: dict[str, int] = field(default_factory=dict)
     dates: list[str] = field(default_factory=list)
+    released_rows: int = 0  # of silver_rows: rows a steward released (re-applied on this run)
 
     @property
     def duplicates_removed(self) -> int:
@@ -63,24 +84,31 @@ class SilverResult:
 
 
 def mark_exact_duplicates(bronze: DataFrame) -> DataFrame:
-    """Add ``_is_duplicate``: true for every repeat of an identical raw line after its first."""
+    """Add ``_is_duplicate``: true for every repeat of an identical raw line after its first (per batch)."""
     from pyspark.sql import Window
     from pyspark.sql import functions as F
 
-    first_line = F.min("_source_line").over(Window.partitionBy("_raw_line"))
+    first_line = F.min("_source_line").over(Window.partitionBy("_batch_id", "_raw_line"))
     return bronze.withColumn("_is_duplicate", F.col("_source_line") != first_line)
 
 
 def apply_row_rules(typed: DataFrame, dataset: Dataset) -> DataFrame:
     """Add ``_reject_reason``, ``_reject_rule`` and ``_reject_criterion`` from the registry rules.
 
-    The first matching rule wins; a rule whose predicate is NULL (unknown) does not match.
+    The first matching rule wins; a rule whose predicate is NULL (unknown) does not match, nor
+    does a rule a steward accepted for that row (``_q_accepted_rules``, when present).
     """
     from pyspark.sql import functions as F
 
+    accepted_col = f"{STEWARD_PREFIX}accepted_rules"
+    accepted = (
+        F.coalesce(F.col(accepted_col), F.array().cast("array<string>")) if accepted_col in typed.columns else None
+    )
     reason = rule = criterion = None
     for r in reversed(dataset.row_rules):  # build the CASE from the last rule outwards
         hit = F.coalesce(F.expr(r.when), F.lit(False))
+        if accepted is not None:
+            hit = hit & ~F.array_contains(accepted, r.rule_id)
         reason = F.when(hit, F.lit(r.reason)).otherwise(reason if reason is not None else F.lit(None))
         rule = F.when(hit, F.lit(r.rule_id)).otherwise(rule if rule is not None else F.lit(None))
         criterion = F.when(hit, F.lit(r.criterion.value)).otherwise(criterion if criterion is not None else F.lit(None))
@@ -120,21 +148,132 @@ def silver_rows(split: DataFrame, dataset: Dataset) -> DataFrame:
     return split.where(F.col("_outcome") == "silver").select(*dataset.column_names, *LINEAGE_COLUMNS)
 
 
-def quarantine_rows(split: DataFrame, dataset: Dataset) -> DataFrame:
+def province_column(dataset: Dataset) -> str | None:
+    """The dataset's province column, if it has one (what stewards filter quarantine by)."""
+    return "province_code" if "province_code" in dataset.column_names else None
+
+
+def province_of_row(frame: DataFrame, dataset: Dataset) -> Column:
+    """Best-effort province of a typed row: the conformed 2025 code, else the raw source value."""
     from pyspark.sql import functions as F
 
-    return split.where(F.col("_outcome") == "quarantined").select(
+    col = province_column(dataset)
+    if col is None:
+        return F.lit(None).cast("string")
+    conformed = F.col(col) if col in frame.columns else F.lit(None).cast("string")
+    if dataset.source is None or col not in dataset.source.columns:
+        return conformed
+    schema = ", ".join(f"`{c}` STRING" for c in dataset.source.columns)
+    raw = F.from_csv(F.col("_raw_line"), schema, {"mode": "PERMISSIVE", "escape": '"'})[col]
+    return F.coalesce(conformed, F.when(F.col("_parse_error").isNull(), F.nullif(F.trim(raw), F.lit(""))))
+
+
+def quarantine_rows(split: DataFrame, dataset: Dataset) -> DataFrame:
+    """The batch's quarantine rows: newly rejected rows (``open``) plus the rows a steward released
+    earlier that still pass (their record kept as it was, so a rerun never reopens them)."""
+    from pyspark.sql import functions as F
+
+    def q(name: str, type_: str) -> Column:
+        col = f"{STEWARD_PREFIX}{name}"
+        return F.col(col) if col in split.columns else F.lit(None).cast(type_)
+
+    outcome = F.col("_outcome")
+    kept = q("status", "string").isin(*IN_SILVER_STATUSES) & outcome.isin("silver", "superseded")
+    rejected = outcome == "quarantined"
+    earlier = q("release_id", "string")
+    detail = F.coalesce(F.col("_parse_error"), F.lit(""))
+    detail = F.when(
+        earlier.isNotNull(),
+        F.concat(
+            F.lit("still fails after release "),
+            earlier,
+            F.when(detail != "", F.concat(F.lit(": "), detail)).otherwise(""),
+        ),
+    ).otherwise(detail)
+
+    def pick(name: str, type_: str, fresh: Column) -> Column:
+        return F.when(kept, q(name, type_)).otherwise(fresh).alias(name)
+
+    return split.where(rejected | kept).select(
         F.lit(dataset.name).alias("dataset"),
         "_batch_id",
         "_source_file",
         "_source_line",
         F.col("_raw_line").alias("raw_line"),
-        F.col("_reject_reason").alias("reason_code"),
-        F.col("_reject_rule").alias("rule_id"),
-        F.col("_reject_criterion").alias("criterion"),
-        F.coalesce(F.col("_parse_error"), F.lit("")).alias("detail"),
+        pick("province_code", "string", province_of_row(split, dataset)),
+        pick("reason_code", "string", F.col("_reject_reason")),
+        pick("rule_id", "string", F.col("_reject_rule")),
+        pick("ruleset_version", "string", F.lit(RULESET_VERSION)),
+        pick("criterion", "string", F.col("_reject_criterion")),
+        pick("detail", "string", detail),
         "_ingested_at",
-        F.lit("quarantined").alias("status"),
+        pick("status", "string", F.lit(STATUS_OPEN)),
+        q("release_id", "string").alias("release_id"),
+        pick("released_at", "timestamp", F.lit(None).cast("timestamp")),
+        q("corrections", "map<string,string>").alias("corrections"),
+        q("accepted_rules", "array<string>").alias("accepted_rules"),
+    )
+
+
+def apply_corrections(bronze: DataFrame, decisions: DataFrame | None, columns: tuple[str, ...]) -> DataFrame:
+    """Replace a line's parsed source fields by its steward corrections (``corrections`` map).
+
+    Pure transform; ``decisions`` has ``_batch_id``, ``_source_line``, ``corrections``. The raw
+    line stays as landed (lineage), only the parsed fields the transform reads change.
+    """
+    from pyspark.sql import functions as F
+
+    if decisions is None:
+        return bronze
+    fixes = decisions.select(
+        F.col("_batch_id").alias("_fix_batch"),
+        F.col("_source_line").alias("_fix_line"),
+        F.col("corrections").alias("_fix"),
+    )
+    joined = bronze.join(
+        F.broadcast(fixes),
+        (bronze["_batch_id"] == fixes["_fix_batch"]) & (bronze["_source_line"] == fixes["_fix_line"]),
+        "left",
+    )
+    out = [
+        F.when(F.map_contains_key(F.col("_fix"), c), F.col("_fix")[c]).otherwise(bronze[c]).alias(c)
+        if c in columns
+        else bronze[c]
+        for c in bronze.columns
+    ]
+    return joined.select(*out)
+
+
+def typed_batch(
+    dataset: Dataset,
+    bronze: DataFrame,
+    inputs: dict[str, DataFrame],
+    context: dict[str, object],
+    decisions: DataFrame | None = None,
+) -> DataFrame:
+    """Bronze rows → the dataset transform's typed rows, with steward decisions applied.
+
+    ``decisions`` (one row per ``_batch_id``, ``_source_line``; columns of the quarantine table)
+    correct source fields before the transform and are joined back afterwards as ``_q_*``
+    columns, which ``apply_row_rules`` (accepted rules) and ``quarantine_rows`` read.
+    """
+    from pyspark.sql import functions as F
+
+    assert dataset.source is not None
+    transform = dataset.load_transform()
+    typed = transform(
+        mark_exact_duplicates(apply_corrections(bronze, decisions, dataset.source.columns)), inputs, **context
+    )
+    if decisions is None:
+        return typed  # type: ignore[no-any-return]
+    steward = decisions.select(
+        *[F.col(c).alias(f"{STEWARD_PREFIX}{c}") for c in decisions.columns],
+    )
+    return typed.join(  # type: ignore[no-any-return]
+        F.broadcast(steward),
+        (typed["_batch_id"] == steward[f"{STEWARD_PREFIX}_batch_id"])
+        & (typed["_source_line"] == steward[f"{STEWARD_PREFIX}_source_line"]),
+        "left",
     )
 
 
@@ -168,7 +307,8 @@ def silver_ddl(dataset: Dataset) -> str:
 
 
 def merge_into_silver(spark: SparkSession, dataset: Dataset, rows: DataFrame, settings: Settings) -> None:
-    """MERGE on the natural key; on a key already in silver the later ingestion wins.
+    """MERGE on the natural key; on a key already in silver the later ingestion wins (within one
+    ingestion the later source line, as ``split_batch`` decides, so a steward release agrees with a rerun).
 
     Partition columns join the match condition so the MERGE prunes partitions; they must be
     functions of the natural key (e.g. ``measured_date`` of ``measured_at``).
@@ -183,16 +323,59 @@ def merge_into_silver(spark: SparkSession, dataset: Dataset, rows: DataFrame, se
         DeltaTable.forPath(spark, uri)
         .alias("t")
         .merge(rows.alias("s"), condition)
-        .whenMatchedUpdateAll(condition="s._ingested_at >= t._ingested_at")
+        .whenMatchedUpdateAll(
+            condition="s._ingested_at > t._ingested_at OR "
+            "(s._ingested_at = t._ingested_at AND s._source_line >= t._source_line)"
+        )
         .whenNotMatchedInsertAll()
         .execute()
     )
 
 
-def write_quarantine(spark: SparkSession, dataset: Dataset, rows: DataFrame, batch_id: str, settings: Settings) -> None:
-    """Replace this batch's quarantined rows (a rerun rewrites, never appends twice)."""
-    uri = quarantine_uri(dataset, settings)
+def ensure_quarantine_table(spark: SparkSession, uri: str) -> None:
+    """Create the quarantine table, or add the columns an older one lacks (Delta schema evolution:
+    ``ALTER TABLE ADD COLUMNS`` is a metadata-only commit; old rows read NULL there)."""
+    from pyspark.sql.types import StructType
+
     ensure_table(spark, uri, QUARANTINE_DDL, ("dataset",))
+    existing = set(spark.read.format("delta").load(uri).columns)
+    wanted = StructType.fromDDL(QUARANTINE_DDL)
+    assert isinstance(wanted, StructType)
+    missing = [f"`{f.name}` {f.dataType.simpleString()}" for f in wanted.fields if f.name not in existing]
+    if missing:
+        spark.sql(f"ALTER TABLE delta.`{uri}` ADD COLUMNS ({', '.join(missing)})")
+
+
+def steward_decisions(spark: SparkSession, dataset: Dataset, batch_id: str, settings: Settings) -> DataFrame | None:
+    """The batch's quarantine rows a steward touched (released, accepted, or corrected and still
+    failing), collected: they are few, and the write that follows replaces the rows they came from."""
+    from delta.tables import DeltaTable
+    from pyspark.sql import functions as F
+
+    uri = quarantine_uri(dataset, settings)
+    if not DeltaTable.isDeltaTable(spark, uri):
+        return None
+    ensure_quarantine_table(spark, uri)
+    table = spark.read.format("delta").load(uri)
+    touched = table.where(
+        (F.col("dataset") == dataset.name)
+        & (F.col("_batch_id") == batch_id)
+        & (
+            F.col("status").isin(*IN_SILVER_STATUSES)
+            | (F.coalesce(F.size("accepted_rules"), F.lit(0)) > 0)
+            | (F.coalesce(F.size("corrections"), F.lit(0)) > 0)
+        )
+    ).select(*table.columns)
+    rows = touched.collect()
+    if not rows:
+        return None
+    return spark.createDataFrame(rows, touched.schema)
+
+
+def write_quarantine(spark: SparkSession, dataset: Dataset, rows: DataFrame, batch_id: str, settings: Settings) -> None:
+    """Replace this batch's quarantine rows (a rerun rewrites, never appends twice)."""
+    uri = quarantine_uri(dataset, settings)
+    ensure_quarantine_table(spark, uri)
     (rows.write.format("delta").mode("overwrite").option("replaceWhere", f"_batch_id = '{batch_id}'").save(uri))
 
 
@@ -204,18 +387,30 @@ def refine(
     context: dict[str, object],
     settings: Settings | None = None,
 ) -> SilverResult:
-    """Run the dataset transform on a bronze batch, MERGE good rows, quarantine bad ones."""
+    """Run the dataset transform on a bronze batch, MERGE good rows, quarantine bad ones.
+
+    Steward decisions recorded for the batch's rows are re-applied (see the module docstring).
+    """
     from pyspark import StorageLevel
     from pyspark.sql import functions as F
 
     settings = settings or get_settings()
-    transform = dataset.load_transform()
-    typed = transform(mark_exact_duplicates(bronze), inputs, **context)
+    batch_ids = [r[0] for r in bronze.select("_batch_id").distinct().collect()]
+    if len(batch_ids) != 1:
+        raise ValueError(f"{dataset.name}: refine takes exactly one batch, got {batch_ids}")
+    decisions = steward_decisions(spark, dataset, batch_ids[0], settings)
+    typed = typed_batch(dataset, bronze, inputs, context, decisions)
+    if dataset.personal is not None:  # pseudonym fields in; raw personal values go to the restricted table only
+        from jobs.privacy import with_personal_columns
+
+        typed = with_personal_columns(typed, bronze, dataset)
     split = split_batch(typed, dataset).persist(StorageLevel.MEMORY_AND_DISK)
     try:
-        batch_ids = [r[0] for r in split.select("_batch_id").distinct().collect()]
-        if len(batch_ids) != 1:
-            raise ValueError(f"{dataset.name}: refine takes exactly one batch, got {batch_ids}")
+        released = 0
+        if decisions is not None:
+            released = split.where(
+                (F.col("_outcome") == "silver") & F.col(f"{STEWARD_PREFIX}status").isin(*IN_SILVER_STATUSES)
+            ).count()
         counts = {r["_outcome"]: r["n"] for r in split.groupBy("_outcome").agg(F.count("*").alias("n")).collect()}
         reasons = {
             r["_reject_reason"]: r["n"]
@@ -231,6 +426,14 @@ def refine(
                 r[0] for r in split.where(F.col("_outcome") == "silver").select(date_col).distinct().collect()
             )
         merge_into_silver(spark, dataset, silver_rows(split, dataset), settings)
+        if dataset.personal is not None:
+            from jobs.privacy import write_restricted
+
+            as_of = getattr(context.get("interval"), "local_start_date", None)
+            if not isinstance(as_of, date):
+                raise ValueError(f"{dataset.name}: personal data needs the data interval in context to date it")
+            good = split.where(F.col("_outcome") == "silver")
+            write_restricted(spark, dataset, good, as_of, batch_ids[0], settings)
         write_quarantine(spark, dataset, quarantine_rows(split, dataset), batch_ids[0], settings)
     finally:
         split.unpersist()
@@ -244,6 +447,7 @@ def refine(
         superseded_duplicates=counts.get("superseded", 0),
         quarantined_by_reason=dict(sorted(reasons.items())),
         dates=[d.isoformat() for d in dates],
+        released_rows=released,
     )
     result.check_balance()
     return result

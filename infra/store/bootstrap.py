@@ -1,13 +1,16 @@
-"""Prepare the store after it starts: the lake bucket and the pipeline's own writer identity.
+"""Prepare the store after it starts: the buckets, the pipeline's writer and the ministries' readers.
 
 Runs with the root credentials (the only place that uses them); every job then runs as the
-``LAKEHOUSE_S3_ACCESS_KEY`` identity, limited by policy to the lake bucket. Uses the MinIO
+``LAKEHOUSE_S3_ACCESS_KEY`` identity, limited by policy to the lake and open-data buckets. Each
+ministry gets a read-only identity ``ministry-<code>`` whose policy (``jobs.access.policy_for``,
+derived from the registry) allows exactly the tables it may read. Uses the MinIO
 admin API through the Apache-2.0 ``minio`` Python SDK; another S3 store would get its writer
 identity from its own admin tooling, and the pipeline would not notice. Idempotent.
 """
 
 from __future__ import annotations
 
+import json
 import os
 import sys
 from urllib.parse import urlparse
@@ -15,17 +18,83 @@ from urllib.parse import urlparse
 from minio import Minio, MinioAdmin
 from minio.credentials import StaticProvider
 
+from jobs.access import credential_env, policy_for
+from jobs.registry import Ministry
+from jobs.settings import Settings
+
+
+def _attach(admin: MinioAdmin, policy_name: str, user: str) -> None:
+    try:
+        admin.attach_policy([policy_name], user=user)
+    except Exception as err:  # attaching an already-attached policy is an error in the admin API
+        if "already" not in str(err).lower():
+            raise
+
+
+def provision_ministries(
+    admin: MinioAdmin, bucket: str, opendata_bucket: str, user_suffix: str = ""
+) -> dict[Ministry, tuple[str, str]]:
+    """Create or update every ministry's read-only user and its policy on ``bucket`` (idempotent).
+
+    The user is the ministry's access key (``LAKEHOUSE_MINISTRY_<CODE>_ACCESS_KEY``, by default
+    ``ministry-<code>``) plus ``user_suffix``, so tests can give a throw-away bucket its own
+    identities. Returns each ministry's (access key, secret key).
+    """
+    credentials = {}
+    for ministry in Ministry:
+        access_name, secret_name = credential_env(ministry)
+        user, secret = os.environ[access_name] + user_suffix, os.environ[secret_name]
+        if not 3 <= len(user) <= 20:
+            raise ValueError(f"store user {user!r} must have 3-20 characters; shorten {access_name} or the suffix")
+        policy_name = f"{bucket}-ministry-{ministry.code}"
+        admin.policy_add(policy_name, policy=policy_for(ministry, bucket, opendata_bucket))
+        admin.user_add(user, secret)
+        _attach(admin, policy_name, user)
+        credentials[ministry] = (user, secret)
+    return credentials
+
+
+def remove_ministries(admin: MinioAdmin, bucket: str, user_suffix: str = "") -> None:
+    """Delete the users and policies :func:`provision_ministries` made (tests clean up with it)."""
+    for ministry in Ministry:
+        admin.user_remove(os.environ[credential_env(ministry)[0]] + user_suffix)
+        admin.policy_remove(f"{bucket}-ministry-{ministry.code}")
+
+
+def public_read_policy(bucket: str) -> dict[str, object]:
+    """Anonymous read of the open-data bucket: anyone may list and download what is published."""
+    return {
+        "Version": "2012-10-17",
+        "Statement": [
+            {
+                "Effect": "Allow",
+                "Principal": {"AWS": ["*"]},
+                "Action": ["s3:GetBucketLocation", "s3:ListBucket"],
+                "Resource": [f"arn:aws:s3:::{bucket}"],
+            },
+            {
+                "Effect": "Allow",
+                "Principal": {"AWS": ["*"]},
+                "Action": ["s3:GetObject"],
+                "Resource": [f"arn:aws:s3:::{bucket}/*"],
+            },
+        ],
+    }
+
 
 def main() -> None:
     endpoint = os.environ.get("LAKEHOUSE_S3_ENDPOINT", "http://127.0.0.1:9900")
     bucket = os.environ.get("LAKEHOUSE_BUCKET", "lakehouse")
+    opendata = Settings(bucket=bucket).opendata_bucket
     root_user, root_password = os.environ["MINIO_ROOT_USER"], os.environ["MINIO_ROOT_PASSWORD"]
     writer, writer_secret = os.environ["LAKEHOUSE_S3_ACCESS_KEY"], os.environ["LAKEHOUSE_S3_SECRET_KEY"]
     parsed = urlparse(endpoint)
     secure = parsed.scheme == "https"
     client = Minio(parsed.netloc, access_key=root_user, secret_key=root_password, secure=secure)
-    if not client.bucket_exists(bucket):
-        client.make_bucket(bucket)
+    for name in (bucket, opendata):
+        if not client.bucket_exists(name):
+            client.make_bucket(name)
+    client.set_bucket_policy(opendata, json.dumps(public_read_policy(opendata)))
     admin = MinioAdmin(endpoint=parsed.netloc, credentials=StaticProvider(root_user, root_password), secure=secure)
     policy_name = f"{bucket}-pipeline-writer"
     policy = {
@@ -34,7 +103,7 @@ def main() -> None:
             {
                 "Effect": "Allow",
                 "Action": ["s3:GetBucketLocation", "s3:ListBucket", "s3:ListBucketMultipartUploads"],
-                "Resource": [f"arn:aws:s3:::{bucket}", f"arn:aws:s3:::{bucket}-test*"],
+                "Resource": [f"arn:aws:s3:::{bucket}", f"arn:aws:s3:::{bucket}-test*", f"arn:aws:s3:::{opendata}"],
             },
             {
                 "Effect": "Allow",
@@ -45,7 +114,11 @@ def main() -> None:
                     "s3:AbortMultipartUpload",
                     "s3:ListMultipartUploadParts",
                 ],
-                "Resource": [f"arn:aws:s3:::{bucket}/*", f"arn:aws:s3:::{bucket}-test*/*"],
+                "Resource": [
+                    f"arn:aws:s3:::{bucket}/*",
+                    f"arn:aws:s3:::{bucket}-test*/*",
+                    f"arn:aws:s3:::{opendata}/*",
+                ],
             },
             # Tests work in throw-away buckets named <bucket>-test-*; never in the real one.
             {
@@ -58,12 +131,12 @@ def main() -> None:
     }
     admin.policy_add(policy_name, policy=policy)
     admin.user_add(writer, writer_secret)
-    try:
-        admin.attach_policy([policy_name], user=writer)
-    except Exception as err:  # attaching an already-attached policy is an error in the admin API
-        if "already" not in str(err).lower():
-            raise
-    print(f"bucket {bucket!r} ready; pipeline identity {writer!r} limited to it")
+    _attach(admin, policy_name, writer)
+    readers = provision_ministries(admin, bucket, opendata)
+    print(
+        f"bucket {bucket!r} ready; pipeline identity {writer!r} limited to it and to open data {opendata!r} "
+        f"(public read); read-only ministry identities: {', '.join(user for user, _ in readers.values())}"
+    )
 
 
 if __name__ == "__main__":

@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING
 
 from jobs import conform
 from jobs.environment import aqi, limits
+from jobs.environment.datasets import AIR_PHYSICAL_RANGE, WASTEWATER_PARAMETER_UNIT, WASTEWATER_PHYSICAL_RANGE
 from jobs.interval import DataInterval
 from jobs.provinces import PROVINCES_2025
 
@@ -69,42 +70,8 @@ WASTEWATER_UNITS = {
     "m3/h": ("m³/h", 1.0),
     "mpn/100ml": ("MPN/100 mL", 1.0),
 }
-# Which canonical unit each parameter must end in (a pH in mg/L is not convertible).
-WASTEWATER_PARAMETER_UNIT = {
-    "pH": "pH",
-    "COD": "mg/L",
-    "BOD5": "mg/L",
-    "TSS": "mg/L",
-    "NH4_N": "mg/L",
-    "TN": "mg/L",
-    "TP": "mg/L",
-    "coliform": "MPN/100 mL",
-    "temperature": "°C",
-    "flow": "m³/h",
-}
-
-# What each parameter can physically take (beyond: a broken sensor, not pollution).
-AIR_PHYSICAL_RANGE = {
-    "PM2.5": (0.0, 2000.0),
-    "PM10": (0.0, 3000.0),
-    "NO2": (0.0, 5000.0),
-    "SO2": (0.0, 5000.0),
-    "CO": (0.0, 200000.0),
-    "O3": (0.0, 2000.0),
-    "TSP": (0.0, 5000.0),
-}
-WASTEWATER_PHYSICAL_RANGE = {
-    "pH": (0.0, 14.0),
-    "COD": (0.0, 50000.0),
-    "BOD5": (0.0, 50000.0),
-    "TSS": (0.0, 100000.0),
-    "NH4_N": (0.0, 10000.0),
-    "TN": (0.0, 10000.0),
-    "TP": (0.0, 5000.0),
-    "coliform": (0.0, 1e9),
-    "temperature": (0.0, 100.0),
-    "flow": (0.0, 1e6),
-}
+# Canonical unit per wastewater parameter and physical ranges live in the registry entries (the
+# gate checks the same facts on silver).
 
 
 def _canonical_parameter(raw: Column, aliases: dict[str, str]) -> Column:
@@ -235,6 +202,9 @@ def wastewater_facility_to_silver(
         F.upper(F.trim("qcvn_column")).alias("qcvn_column"),
         conform.parse_decimal(F.col("kq")).alias("kq"),
         conform.parse_decimal(F.col("kf")).alias("kf"),
+        # Filled by the silver layer (jobs.privacy: keyed HMAC of contact_phone); the raw contact
+        # columns are never selected here.
+        F.lit(None).cast("string").alias("contact_id"),
         *_lineage_and_flags(interval),
     )
     return conform.repaired_text(conform.repaired_text(typed, "facility_name"), "industrial_park")

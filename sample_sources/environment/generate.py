@@ -8,10 +8,11 @@ the pipeline should quarantine (per reason code), drop as duplicates and keep in
 Layout under ``--out DIR``::
 
     environment/reference/air_stations.csv
-    environment/reference/wastewater_facilities.csv
+    environment/reference/wastewater_facilities.csv   (with the officer's contact_name, contact_phone)
     environment/air_quality/readings_YYYYMMDD.csv      (≈80 % of --rows)
     environment/wastewater/readings_YYYYMMDD.csv       (≈20 % of --rows)
     environment/_generation_report.json
+    (next to every data file: <file>.manifest.json = {"rows": N}, the count the source states)
 
 Mess is injected at the fixed rates of :data:`AIR_RATES` / :data:`WASTEWATER_RATES` (shares of a
 reading file's data rows). Counts are exact quotas, not coin flips: each kind gets
@@ -462,6 +463,35 @@ def _wastewater_facilities(n: int, rng: random.Random) -> list[_Entity]:
     return out
 
 
+# Environmental officer in charge of each facility (Circular 10/2021 practice): personal data.
+_FAMILY_NAMES = ("Nguyễn", "Trần", "Lê", "Phạm", "Hoàng", "Huỳnh", "Phan", "Vũ", "Võ", "Đặng", "Bùi", "Đỗ", "Ngô")
+_MIDDLE_NAMES = ("Văn", "Thị", "Đức", "Minh", "Ngọc", "Thanh", "Hữu", "Quốc", "Thu", "Hoài")
+_GIVEN_NAMES = ("An", "Bình", "Cường", "Dũng", "Hạnh", "Hương", "Khoa", "Lan", "Linh", "Nam", "Phúc", "Sơn", "Trang")
+_MOBILE_PREFIXES = ("032", "035", "038", "070", "077", "081", "086", "088", "090", "091", "093", "096", "097", "098")
+CONTACT_COLUMNS = ("contact_name", "contact_phone")
+_FACILITY_COLUMNS = ("facility_id", "facility_name", "industrial_park", "province_code", "qcvn_column", "kq", "kf")
+
+
+def facility_contact(seed: int, facility_id: str) -> tuple[str, str]:
+    """(name, phone) of a facility's environmental officer, phone in one of the forms sources use.
+
+    Drawn from its own generator seeded by ``seed`` and the facility id, so adding contacts left
+    every other random stream (and every other value of the files) unchanged.
+    """
+    rng = random.Random(f"{seed}:contact:{facility_id}")
+    name = f"{rng.choice(_FAMILY_NAMES)} {rng.choice(_MIDDLE_NAMES)} {rng.choice(_GIVEN_NAMES)}"
+    prefix = rng.choice(_MOBILE_PREFIXES)
+    rest = f"{rng.randrange(10**7):07d}"
+    form = rng.randrange(3)
+    if form == 0:
+        phone = f"{prefix}{rest[0]} {rest[1:4]} {rest[4:]}"  # 0912 345 678
+    elif form == 1:
+        phone = f"+84{prefix[1:]}{rest}"  # +84912345678
+    else:
+        phone = f"{prefix}{rest[0]}.{rest[1:4]}.{rest[4:]}"  # 0912.345.678
+    return name, phone
+
+
 # ---------------------------------------------------------------------------------------------
 # Reading files
 # ---------------------------------------------------------------------------------------------
@@ -835,6 +865,12 @@ def _write_reference(path: Path, header: Sequence[str], rows: Sequence[Sequence[
         writer.writerows(rows)
 
 
+def _write_manifest(path: Path, rows: int) -> None:
+    """``<file>.manifest.json``: the row count the source states it sent (the gate checks it)."""
+    with path.with_name(path.name + ".manifest.json").open("w", encoding="utf-8", newline="\n") as fh:
+        fh.write(json.dumps({"rows": rows}) + "\n")
+
+
 def _reference_entry(dataset: str, rows: int) -> dict[str, Any]:
     return {
         "dataset": dataset,
@@ -885,8 +921,8 @@ def generate(out: Path, start: date, days: int, rows_per_day: int, seed: int, pr
     )
     _write_reference(
         ref_water,
-        ("facility_id", "facility_name", "industrial_park", "province_code", "qcvn_column", "kq", "kf"),
-        [e.reference_row for e in facilities],
+        (*_FACILITY_COLUMNS, *CONTACT_COLUMNS),
+        [(*e.reference_row, *facility_contact(seed, e.entity_id)) for e in facilities],
     )
     files[ref_air.relative_to(out).as_posix()] = _reference_entry("air_station", len(stations))
     files[ref_water.relative_to(out).as_posix()] = _reference_entry("wastewater_facility", len(facilities))
@@ -922,6 +958,8 @@ def generate(out: Path, start: date, days: int, rows_per_day: int, seed: int, pr
         done = sum(f["data_rows"] for f in files.values() if f["dataset"].endswith("_reading"))
         bar.update(task, total=done, completed=done)
 
+    for relative, entry in files.items():
+        _write_manifest(out / relative, entry["data_rows"])
     report: dict[str, Any] = {
         "seed": seed,
         "start": start.isoformat(),

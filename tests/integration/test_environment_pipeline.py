@@ -190,7 +190,7 @@ def test_scores_name_what_the_mess_touched(lake: dict[str, Any]) -> None:
     assert air["scores"]["sạch"] < 100  # duplicates delivered
     assert air["scores"]["sống"] < 100  # one station fell silent at noon
     assert "entities_heard_within_sla" in air["failed_checks"]
-    assert lake["first"]["air_station"]["scores"] == {"đủ": 100.0, "sạch": 100.0}
+    assert lake["first"]["air_station"]["scores"] == {"đúng": 100.0, "đủ": 100.0, "sạch": 100.0}
 
 
 def test_quality_tables_record_each_batch_once(lake: dict[str, Any]) -> None:

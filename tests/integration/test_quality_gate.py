@@ -29,7 +29,13 @@ def test_all_readings_out_of_range_fail_the_gate(tmp_path: pytest.TempPathFactor
         assert "silver.environment_air_quality_reading" in message
         assert "criterion đúng, check correct_share" in message
         assert "criterion đủ, check batch_not_empty" in message
-        assert "-5.0" not in message or "sample offending values" in message
+        assert "observed 0, expected min_value=1" in message
+        # The sample is what a person can act on: the rejected lines with their reason, value -5.
+        (correct_share,) = [line for line in message.splitlines() if "check correct_share" in line]
+        assert "sample offending values: ['NEGATIVE_VALUE: " in correct_share
+        assert ",-5," in correct_share
+        # Warnings do not stop the batch: only critical checks are listed.
+        assert "check correct_rows" not in message and "check entities_heard_within_sla" not in message
         # Nothing reached silver, every row is in quarantine with its reason, and the books say so.
         spark, settings = get_spark(), get_settings()
         quarantine = spark.read.format("delta").load(settings.s3a_uri("quarantine/environment/air_quality_reading"))

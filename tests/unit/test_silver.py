@@ -14,7 +14,7 @@ from pyspark.sql import functions as F
 
 from jobs.environment.transforms import air_readings_to_silver
 from jobs.interval import DataInterval
-from jobs.registry import REGISTRY, Criterion
+from jobs.registry import REGISTRY, RULESET_VERSION, Criterion
 from jobs.silver import (
     BooksDoNotBalanceError,
     SilverResult,
@@ -239,12 +239,18 @@ def test_quarantine_rows_carry_reason_rule_criterion_and_raw_line(split: DataFra
         "_source_file",
         "_source_line",
         "raw_line",
+        "province_code",
         "reason_code",
         "rule_id",
+        "ruleset_version",
         "criterion",
         "detail",
         "_ingested_at",
         "status",
+        "release_id",
+        "released_at",
+        "corrections",
+        "accepted_rules",
     ]
     rows = {r["_source_line"]: r for r in out.collect()}
     assert sorted(rows) == sorted(EXPECTED_REJECTION)  # duplicates of rejected lines are not quarantined twice
@@ -257,8 +263,9 @@ def test_quarantine_rows_carry_reason_rule_criterion_and_raw_line(split: DataFra
             BATCH_ID,
             SOURCE_FILE,
             INGESTED_AT,
-            "quarantined",
+            "open",
         )
+        assert (row["ruleset_version"], row["release_id"], row["released_at"]) == (RULESET_VERSION, None, None)
     assert rows[11]["detail"] == "expected 8 fields, found 3"
     assert {rows[n]["detail"] for n in rows if n != 11} == {""}
 

@@ -135,8 +135,9 @@ def test_air_readings_station_names_repaired_to_nfc(air_silver: dict[int, Row]) 
 
 def test_wastewater_reference_and_readings_to_silver(bronze_from_lines: BronzeBuilder) -> None:
     facility_lines = [
-        f"F1,{to_vni_mojibake('Công ty Môi trường Xanh')},{to_tcvn3_mojibake('KCN Thăng Long')},1,b,0.9,1.0",
-        "F2,Nhà máy Đồng Nai,KCN Biên Hòa,75,A,1,x",  # kf not a number
+        f"F1,{to_vni_mojibake('Công ty Môi trường Xanh')},{to_tcvn3_mojibake('KCN Thăng Long')},1,b,0.9,1.0,"
+        "Nguyễn Văn An,0912 345 678",
+        "F2,Nhà máy Đồng Nai,KCN Biên Hòa,75,A,1,x,,",  # kf not a number; no contact
     ]
     facilities = wastewater_facility_to_silver(
         mark_exact_duplicates(bronze_from_lines(facility_lines, _columns("wastewater_facility"))), {}, interval=INTERVAL
@@ -150,6 +151,9 @@ def test_wastewater_reference_and_readings_to_silver(bronze_from_lines: BronzeBu
         ("F1", "Công ty Môi trường Xanh", "KCN Thăng Long", "01", "B", 0.9, 1.0),
         ("F2", "Nhà máy Đồng Nai", "KCN Biên Hòa", "75", "A", 1.0, None),
     ]
+    # The transform never carries the raw contact; the silver layer fills the pseudonym (jobs.privacy).
+    assert not {"contact_name", "contact_phone"} & set(facilities.columns)
+    assert [r["contact_id"] for r in facilities.collect()] == [None, None]
 
     reading_lines = [
         "F1,W1,COD,140,mg/l,2026-11-26T08:00:00+07:00,measuring",

@@ -1,0 +1,314 @@
+"""Personal data (Decree 13/2023/NĐ-CP): normalization, keyed pseudonyms, the restricted table.
+
+Datasets declare their personal source columns in the registry (``Dataset.personal``) and the
+silver fields that pseudonymize them (``Field(pseudonym_of=...)``). A pseudonym is the hex
+HMAC-SHA256, under the deployment's secret ``LAKEHOUSE_PSEUDONYM_KEY``, of the normalized value
+(a phone in E.164, ``+84…``): stable across batches so silver can be joined on it, useless without
+the key. The raw (normalized) values go only to ``restricted/<sector>/<table>`` (no ministry
+identity can read that prefix); silver carries the pseudonym, gold neither.
+
+Pure helpers first (no Spark), then the Spark side used by :func:`jobs.silver.refine`.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import os
+import re
+import unicodedata
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
+from datetime import date
+from typing import TYPE_CHECKING
+
+import pandas as pd  # at module level: Spark resolves the pandas UDFs' type hints from these globals
+
+from jobs.registry import Dataset, PersonalKind
+from jobs.settings import MissingSettingError, Settings
+
+if TYPE_CHECKING:
+    from pyspark.sql import DataFrame, SparkSession
+
+PSEUDONYM_KEY_ENV = "LAKEHOUSE_PSEUDONYM_KEY"
+PERSONAL_PREFIX = "_personal_"  # helper columns carrying normalized personal values through refine
+_PHONE_SEPARATORS = r"[ .\-()]"
+_NSN_RE = re.compile(r"^[1-9][0-9]{8,9}$")  # Vietnamese national number: mobile 9 digits, landline 10
+
+
+def pseudonym_key() -> bytes:
+    """The HMAC key, from the environment only; fails with the fix when it is missing or weak."""
+    value = os.environ.get(PSEUDONYM_KEY_ENV, "").strip()
+    if not value:
+        raise MissingSettingError(
+            f"{PSEUDONYM_KEY_ENV} is not set: personal data cannot be pseudonymized. Run `make setup` (it "
+            "generates it into .state/secrets.env), then `set -a; . .state/secrets.env; set +a`; in production "
+            "export the deployment's key from its secret store. Never change it: pseudonyms would no longer match."
+        )
+    if len(value) < 32:
+        raise MissingSettingError(f"{PSEUDONYM_KEY_ENV} is too short ({len(value)} characters; use at least 32).")
+    return value.encode("utf-8")
+
+
+def normalize_phone(raw: str | None) -> str | None:
+    """A Vietnamese phone number in E.164 (``+84`` + national number), or None when it is not one.
+
+    Accepts the forms sources send: ``0912 345 678``, ``0912.345.678``, ``+84912345678``,
+    ``(+84) 912-345-678``, ``84912345678``, ``0084912345678``.
+    """
+    if raw is None:
+        return None
+    text = re.sub(_PHONE_SEPARATORS, "", raw.strip())
+    if text.startswith("+84"):
+        nsn = text[3:]
+    elif text.startswith("0084"):
+        nsn = text[4:]
+    elif text.startswith("84") and len(text) in (11, 12):
+        nsn = text[2:]
+    elif text.startswith("0"):
+        nsn = text[1:]
+    else:
+        return None
+    return f"+84{nsn}" if _NSN_RE.match(nsn) else None
+
+
+def normalize_name(raw: str | None) -> str | None:
+    """A person's name as NFC with single spaces (None when empty)."""
+    if raw is None:
+        return None
+    text = " ".join(unicodedata.normalize("NFC", raw).split())
+    return text or None
+
+
+def normalize_identifier(raw: str | None) -> str | None:
+    """An identifier (plate, licence number) upper case without separators (None when empty)."""
+    if raw is None:
+        return None
+    text = re.sub(r"[\s.\-]", "", unicodedata.normalize("NFC", raw)).upper()
+    return text or None
+
+
+NORMALIZERS: dict[PersonalKind, Callable[[str | None], str | None]] = {
+    PersonalKind.NAME: normalize_name,
+    PersonalKind.PHONE: normalize_phone,
+    PersonalKind.IDENTIFIER: normalize_identifier,
+}
+
+
+def normalize(kind: PersonalKind, raw: str | None) -> str | None:
+    return NORMALIZERS[kind](raw)
+
+
+def hmac_hex(normalized: str, key: bytes) -> str:
+    """The pseudonym of an already normalized value: hex HMAC-SHA256 under ``key``."""
+    return hmac.new(key, normalized.encode("utf-8"), hashlib.sha256).hexdigest()
+
+
+def pseudonymize(kind: PersonalKind, raw: str | None, key: bytes) -> str | None:
+    """Normalize, then HMAC; None when the value is missing or not valid for its kind."""
+    value = normalize(kind, raw)
+    return hmac_hex(value, key) if value is not None else None
+
+
+def restricted_column(column: str, kind: PersonalKind) -> str:
+    """Name of a personal column in the restricted table (a phone is stored in E.164)."""
+    return f"{column}_e164" if kind == PersonalKind.PHONE else column
+
+
+# ------------------------------------------------------------------------------ finding raw values
+
+
+def _regex_literal(text: str) -> str:
+    """Escape for both Python ``re`` and Java regex (Spark), which differ on ``\\Q…\\E``."""
+    return "".join(f"\\{c}" if c in r".^$*+?()[]{}|\/" else c for c in text)
+
+
+def phone_pattern(e164: str) -> str:
+    """A regex matching this phone in any written form (separators, +84 / 0084 / 84 / 0 prefix).
+
+    Valid in Python ``re`` and Java regex, so landing objects (Python) and Delta tables (Spark)
+    are searched with the same pattern.
+    """
+    if not e164.startswith("+84"):
+        raise ValueError(f"not an E.164 Vietnamese phone: {e164!r}")
+    sep = f"{_PHONE_SEPARATORS}*"
+    digits = sep.join(e164[3:])
+    return rf"(?<![0-9])(?:\(?(?:\+|00)?84\)?|0){sep}{digits}(?![0-9])"
+
+
+def value_pattern(kind: PersonalKind, normalized: str) -> str:
+    """A regex matching a normalized personal value as it may appear in a raw line."""
+    if kind == PersonalKind.PHONE:
+        return phone_pattern(normalized)
+    spellings = sorted({normalized, unicodedata.normalize("NFD", normalized)}, key=len, reverse=True)
+    return "|".join(_regex_literal(s) for s in spellings)
+
+
+def combined_pattern(values: Iterable[tuple[PersonalKind, str]]) -> str | None:
+    """One alternation over every (kind, normalized value); None when there is nothing to match."""
+    parts = sorted({value_pattern(kind, v) for kind, v in values})
+    return "|".join(f"(?:{p})" for p in parts) if parts else None
+
+
+# --------------------------------------------------------------------------------------- Spark side
+
+
+def _series_udf(fn: Callable[[str | None], str | None]) -> Callable[[pd.Series], pd.Series]:
+    def apply(values: pd.Series) -> pd.Series:
+        return values.map(lambda v: fn(v) if isinstance(v, str) else None)
+
+    return apply
+
+
+def _hmac_with(key: bytes) -> Callable[[str | None], str | None]:
+    def apply(value: str | None) -> str | None:
+        return hmac_hex(value, key) if value is not None else None
+
+    return apply
+
+
+def personal_columns(bronze: DataFrame, dataset: Dataset, key: bytes) -> DataFrame:
+    """``_source_line``, the dataset's pseudonym fields and ``_personal_<column>`` normalized values.
+
+    Python runs once per distinct raw value (pandas UDF), then joins back, as
+    :func:`jobs.conform.repaired_text` does: contacts repeat, their spellings are few.
+    """
+    from pyspark.sql import functions as F
+    from pyspark.sql.functions import pandas_udf
+
+    assert dataset.personal is not None
+    columns = dict(dataset.personal.columns)
+    out = bronze.select("_source_line", *columns)
+    for column, kind in columns.items():
+        normalizer = pandas_udf(_series_udf(NORMALIZERS[kind]), "string")  # type: ignore[call-overload]
+        distinct = out.select(F.col(column).alias("_raw")).distinct().withColumn("_norm", normalizer("_raw"))
+        extra = []
+        for field in dataset.pseudonym_fields:
+            if field.pseudonym_of == column:
+                hasher = pandas_udf(_series_udf(_hmac_with(key)), "string")  # type: ignore[call-overload]
+                extra.append(hasher("_norm").alias(field.name))
+        distinct = distinct.select("_raw", F.col("_norm").alias(PERSONAL_PREFIX + column), *extra)
+        out = out.join(F.broadcast(distinct), out[column].eqNullSafe(distinct["_raw"]), "left").drop("_raw", column)
+    return out
+
+
+def with_personal_columns(typed: DataFrame, bronze: DataFrame, dataset: Dataset) -> DataFrame:
+    """The transform's output with its pseudonym fields filled and the normalized personal values
+    added (joined by source line); a transform leaves pseudonym fields NULL, it never sees the key."""
+    personal = personal_columns(bronze, dataset, pseudonym_key())
+    placeholders = [f.name for f in dataset.pseudonym_fields if f.name in typed.columns]
+    filled = typed.drop(*placeholders).join(personal, "_source_line", "left")
+    return filled.select(*typed.columns, *[c for c in personal.columns if c.startswith(PERSONAL_PREFIX)])
+
+
+STATS_COLUMNS_PROPERTY = "delta.dataSkippingStatsColumns"
+
+
+@contextmanager
+def statistics_only_on(spark: SparkSession, uri: str, columns: list[str]) -> Iterator[None]:
+    """Write to ``uri`` with Delta column statistics limited to ``columns`` (non-personal ones).
+
+    Delta records min/max of each file's columns in its log, which outlives a VACUUM; a table
+    holding raw personal values must keep them out. A table created inside the block gets the
+    property from the session default; an existing table without it is altered first.
+    """
+    from delta.tables import DeltaTable
+
+    wanted = ",".join(columns)
+    if DeltaTable.isDeltaTable(spark, uri):
+        properties = DeltaTable.forPath(spark, uri).detail().collect()[0]["properties"] or {}
+        if properties.get(STATS_COLUMNS_PROPERTY) != wanted:
+            spark.sql(f"ALTER TABLE delta.`{uri}` SET TBLPROPERTIES ('{STATS_COLUMNS_PROPERTY}' = '{wanted}')")
+        yield
+        return
+    default = f"spark.databricks.delta.properties.defaults.{STATS_COLUMNS_PROPERTY.removeprefix('delta.')}"
+    spark.conf.set(default, wanted)
+    try:
+        yield
+    finally:
+        spark.conf.unset(default)
+
+
+def restricted_uri(dataset: Dataset, settings: Settings) -> str:
+    assert dataset.restricted_table_path is not None
+    return settings.s3a_uri(dataset.restricted_table_path)
+
+
+def restricted_columns(dataset: Dataset) -> list[tuple[str, str]]:
+    """(name, Spark type) of the restricted table, in order."""
+    assert dataset.personal is not None
+    types = {f.name: f.type for f in dataset.fields}
+    cols = [(k, types[k]) for k in dataset.natural_key]
+    cols += [(f.name, "STRING") for f in dataset.pseudonym_fields]
+    cols += [(restricted_column(c, k), "STRING") for c, k in dataset.personal.columns.items()]
+    cols += [
+        ("valid_from", "DATE"),
+        ("valid_to", "DATE"),
+        ("_batch_id", "STRING"),
+        ("last_batch_id", "STRING"),
+        ("_ingested_at", "TIMESTAMP"),
+    ]
+    return cols
+
+
+def ensure_restricted_table(spark: SparkSession, dataset: Dataset, settings: Settings) -> str:
+    """Create the restricted table once, with column statistics only on non-personal columns.
+
+    Delta writes min/max statistics of the first columns into its log; personal values there
+    would outlive an erasure's VACUUM, so only the key and validity dates get statistics.
+    """
+    from delta.tables import DeltaTable
+
+    uri = restricted_uri(dataset, settings)
+    if not DeltaTable.isDeltaTable(spark, uri):
+        ddl = ", ".join(f"`{n}` {t}" for n, t in restricted_columns(dataset))
+        stats = ",".join([*dataset.natural_key, "valid_from", "valid_to"])
+        spark.sql(
+            f"CREATE TABLE IF NOT EXISTS delta.`{uri}` ({ddl}) USING delta "
+            f"TBLPROPERTIES ('delta.dataSkippingStatsColumns' = '{stats}')"
+        )
+    return uri
+
+
+def write_restricted(
+    spark: SparkSession, dataset: Dataset, silver: DataFrame, as_of: date, batch_id: str, settings: Settings
+) -> None:
+    """Keep the batch's personal values as validity periods (type-2 history) in the restricted table.
+
+    ``silver`` are the batch's good rows with the pseudonym and ``_personal_*`` columns. An open
+    period whose values changed (or vanished) is closed at ``as_of``; new values open a period. A
+    rerun of the same batch changes no value.
+    """
+    from delta.tables import DeltaTable
+    from pyspark.sql import functions as F
+
+    assert dataset.personal is not None
+    uri = ensure_restricted_table(spark, dataset, settings)
+    personal = [(restricted_column(c, k), PERSONAL_PREFIX + c) for c, k in dataset.personal.columns.items()]
+    pseudonyms = [f.name for f in dataset.pseudonym_fields]
+    rows = silver.select(
+        *dataset.natural_key,
+        *pseudonyms,
+        *[F.col(src).alias(dst) for dst, src in personal],
+        F.lit(as_of.isoformat()).cast("date").alias("valid_from"),
+        F.lit(None).cast("date").alias("valid_to"),
+        F.lit(batch_id).alias("_batch_id"),
+        F.lit(batch_id).alias("last_batch_id"),
+        "_ingested_at",
+    )
+    key = " AND ".join(f"t.`{k}` <=> s.`{k}`" for k in dataset.natural_key)
+    same = " AND ".join(f"t.`{c}` <=> s.`{c}`" for c in [*pseudonyms, *(d for d, _ in personal)])
+    (
+        DeltaTable.forPath(spark, uri)
+        .alias("t")
+        .merge(rows.alias("s"), f"{key} AND t.valid_to IS NULL")
+        .whenMatchedUpdate(condition=f"NOT ({same})", set={"valid_to": "s.valid_from", "last_batch_id": "s._batch_id"})
+        .whenMatchedUpdate(set={"last_batch_id": "s._batch_id"})
+        .execute()
+    )
+    has_subject = " OR ".join(f"`{p}` IS NOT NULL" for p in pseudonyms)
+    open_rows = spark.read.format("delta").load(uri).where("valid_to IS NULL")
+    cond = [rows[k].eqNullSafe(open_rows[k]) for k in dataset.natural_key]
+    cond += [rows[c].eqNullSafe(open_rows[c]) for c in [*pseudonyms, *(d for d, _ in personal)]]
+    fresh = rows.where(has_subject).join(open_rows, cond, "left_anti")
+    fresh.write.format("delta").mode("append").save(uri)

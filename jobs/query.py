@@ -1,0 +1,219 @@
+"""Read-only SQL over the lakehouse: DuckDB in-process (interactive) or Spark (same SQL, at scale).
+
+DuckDB runs over delta-rs Arrow datasets, so no DuckDB extension (they would download from the
+internet) and no JVM is needed: filters and projections are pushed down into the Parquet scan.
+The tables a query names are found by DuckDB's own parser (``json_serialize_sql``), and only
+those are opened, with the caller's credentials, pinned to one Delta version each; the Spark
+engine reads exactly those versions too, so both engines answer from the same snapshot.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import TYPE_CHECKING, Any
+
+from jobs.catalog import (
+    CatalogTable,
+    denied_error,
+    is_denied,
+    parse_as_of,
+    require_delta,
+    resolve,
+    schemas,
+    unknown_table_error,
+)
+from jobs.errors import UserFacingError
+from jobs.registry import Ministry
+from jobs.settings import Settings
+
+if TYPE_CHECKING:
+    import pyarrow as pa
+    from deltalake import DeltaTable
+
+ENGINES = ("duckdb", "spark")
+
+# One (possibly quoted, dotted) SQL name, as bytes: DuckDB reports table positions as byte offsets.
+_IDENT = rb'(?:"(?:[^"]|"")*"|[A-Za-z_][A-Za-z0-9_$]*)'
+_QUALIFIED = re.compile(_IDENT + rb"(?:\s*\.\s*" + _IDENT + rb")*")
+
+
+@dataclass
+class TableRef:
+    """A catalog table a query names, and where (byte spans) the SQL names it."""
+
+    table: CatalogTable
+    spans: list[tuple[int, int]] = field(default_factory=list)
+
+
+def _parse_error(sql: str) -> UserFacingError:
+    """DuckDB's own parser message: it names the line and points at the position."""
+    import duckdb
+
+    try:
+        duckdb.connect().extract_statements(sql)
+    except duckdb.Error as err:
+        return UserFacingError(f"the SQL does not parse: {err}\nFix the query; it was:\n{sql}")
+    return UserFacingError(f"the SQL does not parse; it was:\n{sql}")
+
+
+def _walk(node: Any, refs: list[dict[str, Any]], ctes: set[str]) -> None:
+    if isinstance(node, dict):
+        if node.get("type") == "BASE_TABLE" and "table_name" in node:
+            refs.append(node)
+        for entry in (node.get("cte_map") or {}).get("map", []):
+            ctes.add(str(entry.get("key", "")).lower())
+        for value in node.values():
+            _walk(value, refs, ctes)
+    elif isinstance(node, list):
+        for value in node:
+            _walk(value, refs, ctes)
+
+
+def referenced_tables(sql: str) -> list[TableRef]:
+    """The catalog tables ``sql`` reads, with where it names them; user errors for anything else.
+
+    Only one SELECT statement is accepted: queries are read-only.
+    """
+    import duckdb
+
+    if not sql.strip():
+        raise UserFacingError('empty query: give one SELECT statement, e.g. "SELECT * FROM gold.… LIMIT 10".')
+    con = duckdb.connect()
+    tree = json.loads(con.execute("SELECT json_serialize_sql($1)", [sql]).fetchone()[0])  # type: ignore[index]
+    if tree.get("error"):
+        if tree.get("error_type") == "parser":
+            raise _parse_error(sql)
+        first = sql.split()[0].upper()
+        raise UserFacingError(
+            f"only a SELECT query can run here (queries are read-only), not {first} …; "
+            'e.g. "SELECT * FROM gold.environment_aqi_daily LIMIT 10".'
+        )
+    if len(tree["statements"]) != 1:
+        raise UserFacingError(f"give one SELECT statement per query, not {len(tree['statements'])}.")
+    nodes: list[dict[str, Any]] = []
+    ctes: set[str] = set()
+    _walk(tree["statements"], nodes, ctes)
+    encoded = sql.encode("utf-8")
+    found: dict[str, TableRef] = {}
+    for node in nodes:
+        schema, name, catalog = node.get("schema_name") or "", node["table_name"], node.get("catalog_name") or ""
+        if not schema and not catalog and name.lower() in ctes:
+            continue
+        written = ".".join(p for p in (catalog, schema, name) if p)
+        if catalog or not schema:
+            raise unknown_table_error(written)
+        if node.get("at_clause"):
+            raise UserFacingError(f"{written}: use --as-of for time travel (it applies to every table in the query).")
+        table = resolve(f"{schema}.{name}")
+        ref = found.setdefault(table.name, TableRef(table))
+        start = int(node["query_location"])
+        match = _QUALIFIED.match(encoded, start)
+        if match is not None and start < len(encoded):
+            ref.spans.append((start, match.end()))
+    return list(found.values())
+
+
+def _open_all(
+    refs: list[TableRef], settings: Settings, as_of: int | datetime | None, ministry: Ministry | None
+) -> dict[str, DeltaTable]:
+    return {r.table.name: require_delta(r.table, settings, as_of=as_of, ministry=ministry) for r in refs}
+
+
+def _failure(err: BaseException, refs: list[TableRef], ministry: Ministry | None, sql: str) -> UserFacingError:
+    if is_denied(err):
+        return denied_error(", ".join(r.table.name for r in refs) or "the query", err, ministry)
+    return UserFacingError(f"the query failed: {err}\nThe query was:\n{sql}")
+
+
+def _run_duckdb(
+    sql: str, refs: list[TableRef], snapshots: dict[str, DeltaTable], ministry: Ministry | None
+) -> pa.Table:
+    import duckdb
+
+    con = duckdb.connect(
+        config={
+            # Only the registered lake tables: no local files, no URLs, no extension downloads.
+            "enable_external_access": False,
+            "autoinstall_known_extensions": False,
+        }
+    )
+    try:
+        con.execute("SET TimeZone = 'UTC'")  # Delta timestamps are UTC instants; show them so
+        for schema in schemas():
+            con.execute(f'CREATE SCHEMA IF NOT EXISTS "{schema}"')
+        for ref in refs:
+            source = f"__{ref.table.schema}__{ref.table.table}"
+            con.register(source, snapshots[ref.table.name].to_pyarrow_dataset())
+            con.execute(f'CREATE VIEW "{ref.table.schema}"."{ref.table.table}" AS SELECT * FROM "{source}"')
+        return con.sql(sql).to_arrow_table()
+    except duckdb.Error as err:
+        raise _failure(err, refs, ministry, sql) from None
+    except OSError as err:
+        raise _failure(err, refs, ministry, sql) from None
+    finally:
+        con.close()
+
+
+def spark_sql(sql: str, refs: list[TableRef]) -> str:
+    """``sql`` with each catalog name replaced by its Spark temp view (views cannot be qualified)."""
+    encoded = sql.encode("utf-8")
+    spans = sorted(((s, e, r.table) for r in refs for s, e in r.spans), reverse=True)
+    for start, end, table in spans:
+        encoded = encoded[:start] + f"`{spark_view(table)}`".encode() + encoded[end:]
+    return encoded.decode("utf-8")
+
+
+def spark_view(table: CatalogTable) -> str:
+    return f"{table.schema}__{table.table}"
+
+
+def _run_spark(
+    sql: str, refs: list[TableRef], snapshots: dict[str, DeltaTable], settings: Settings, ministry: Ministry | None
+) -> pa.Table:
+    from pyspark.errors import PySparkException
+
+    from jobs.spark import get_spark
+
+    spark = get_spark("lakehouse-query", settings=settings)
+    rewritten = spark_sql(sql, refs)
+    try:
+        for ref in refs:
+            (
+                spark.read.format("delta")
+                .option("versionAsOf", snapshots[ref.table.name].version())
+                .load(settings.s3a_uri(ref.table.key))
+                .createOrReplaceTempView(spark_view(ref.table))
+            )
+        return spark.sql(rewritten).toArrow()
+    except PySparkException as err:
+        raise _failure(err, refs, ministry, rewritten) from None
+    except Exception as err:  # a JVM error (Py4J) carrying the store's 403
+        if is_denied(err):
+            raise denied_error(", ".join(r.table.name for r in refs), err, ministry) from None
+        raise
+
+
+def run_query(
+    sql: str,
+    *,
+    settings: Settings,
+    as_of: str | int | datetime | None = None,
+    engine: str = "duckdb",
+    ministry: Ministry | None = None,
+) -> pa.Table:
+    """Run one read-only SELECT over the catalog tables it names and return the rows as Arrow.
+
+    ``as_of``: a Delta version (int or digits) or an ISO timestamp, applied to every table in the
+    query. ``ministry`` only shapes the access-denied message; the credentials in ``settings``
+    decide what the store lets the caller read.
+    """
+    if engine not in ENGINES:
+        raise UserFacingError(f"unknown engine {engine!r}: use one of {', '.join(ENGINES)}.")
+    refs = referenced_tables(sql)
+    snapshots = _open_all(refs, settings, parse_as_of(as_of), ministry)
+    if engine == "spark":
+        return _run_spark(sql, refs, snapshots, settings, ministry)
+    return _run_duckdb(sql, refs, snapshots, ministry)

@@ -1,0 +1,205 @@
+"""The steward report and the offline Data Docs, as a person sees them: in headless Chromium.
+
+Runs the environment pipeline (silver + gate) on the committed fixture in a throw-away bucket,
+makes the GX Data Docs offline, writes the report, then opens both in Chromium with no network:
+the rendered DOM must show the fixture's scores, the charts, the silent station and the vendored
+Data Docs styling; screenshots go to ``test-output/`` for a human look.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import tempfile
+import zlib
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import lxml.html
+import pytest
+
+from jobs.interval import DataInterval
+from jobs.registry import REGISTRY, Layer
+from tests.lakehouse_fixtures import FIXTURE_DAY, REPO, copy_fixture_sources, expected_for, fixture_report, lake_bucket
+
+pytestmark = pytest.mark.integration
+
+SILVER = [d.name for d in REGISTRY.by_sector("environment", Layer.SILVER)]
+OUTPUT = REPO / "test-output"
+CRITERIA = ["đúng", "đủ", "sạch", "sống"]
+# Hand-read from the fixture: AQ-79-0001 "falls silent at noon"; its last reading in
+# air_quality/readings_20261126.csv is "26/11/2026 11:00" (Vietnam time).
+SILENT_ID, SILENT_NAME, SILENT_LAST_SEEN = "AQ-79-0001", "Trạm Thủ Dầu Một", "2026-11-26 11:00"
+VENDORED_CSS = [
+    "bootstrap/dist/css/bootstrap.min.css",
+    "bootstrap-table/dist/bootstrap-table.min.css",
+    "bootstrap-datepicker/dist/css/bootstrap-datepicker.min.css",
+    "@fortawesome/fontawesome-free/css/all.min.css",
+    "@forevolve/bootstrap-dark/dist/css/bootstrap-prefers-dark.css",
+]
+
+
+def chromium(*args: str) -> subprocess.CompletedProcess[str]:
+    """Headless Chromium with no network chatter (it would hang on the closed network) and a fresh profile."""
+    binary = shutil.which("chromium") or "/usr/bin/chromium"
+    if not os.access(binary, os.X_OK):
+        raise RuntimeError("Chromium is not installed: run `make chromium` (Debian's chromium package).")
+    with tempfile.TemporaryDirectory(prefix="chromium-profile-") as profile:
+        flags = [
+            "--headless",
+            "--no-sandbox",
+            "--disable-gpu",
+            "--disable-quic",
+            "--no-first-run",
+            "--disable-background-networking",
+            "--disable-component-update",
+            "--disable-sync",
+            f"--user-data-dir={profile}",
+        ]
+        result = subprocess.run([binary, *flags, *args], capture_output=True, text=True, timeout=180, check=False)
+    assert result.returncode == 0, result.stderr[-2000:]
+    return result
+
+
+def dom(page: Path) -> lxml.html.HtmlElement:
+    return lxml.html.fromstring(chromium("--dump-dom", page.resolve().as_uri()).stdout)
+
+
+def screenshot(page: Path, png: Path, size: str) -> Path:
+    png.parent.mkdir(parents=True, exist_ok=True)
+    png.unlink(missing_ok=True)
+    chromium(f"--screenshot={png}", f"--window-size={size}", "--hide-scrollbars", page.resolve().as_uri())
+    return png
+
+
+def distinct_colours(png: Path) -> int:
+    """How many distinct pixel colours a screenshot has (Pillow if present; else from the PNG's own bytes)."""
+    try:
+        from PIL import Image
+    except ImportError:
+        data = png.read_bytes()
+        assert data[:8] == b"\x89PNG\r\n\x1a\n", "not a PNG"
+        pos, idat = 8, b""
+        while pos < len(data):
+            length = int.from_bytes(data[pos : pos + 4], "big")
+            if data[pos + 4 : pos + 8] == b"IDAT":
+                idat += data[pos + 8 : pos + 8 + length]
+            pos += 12 + length
+        # A lower bound good enough to tell a page from a blank one: distinct byte values of the
+        # (filtered) image data; a blank screenshot has a handful.
+        return len(set(zlib.decompress(idat)))
+    with Image.open(png) as image:
+        return len(image.convert("RGB").getcolors(maxcolors=1 << 24) or [])
+
+
+@pytest.fixture(scope="module")
+def built(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
+    from expectations.docs_offline import make_offline
+    from expectations.report import build_report, docs_site
+    from jobs.pipeline import run_dataset
+    from jobs.settings import get_settings
+
+    root = tmp_path_factory.mktemp("report")
+    sources = copy_fixture_sources(root / "sources")
+    start, end = DataInterval.for_local_day(FIXTURE_DAY).as_strings()
+    with lake_bucket("report", sources, root / "gx"):
+        results = {name: run_dataset(name, start, end, run_id="report-test") for name in SILVER}
+        settings = get_settings()
+        site = docs_site(settings)
+        rewritten = make_offline(site)
+        report = build_report(settings, root / "out" / "steward-report.html", runs=7)
+        yield {"results": results, "site": site, "rewritten": rewritten, "report": report}
+
+
+def test_report_page_shows_the_fixtures_scores(built: dict[str, Any]) -> None:
+    doc = dom(built["report"])
+    shown = {
+        row.get("data-dataset"): {
+            td.get("data-criterion"): td.text_content().strip() for td in row.xpath("td[@class='score']")
+        }
+        for row in doc.xpath('//table[@id="score-table"]/tbody/tr')
+    }
+    expected = {
+        name: {c: f"{result['scores'][c]:.1f}" if c in result["scores"] else "—" for c in CRITERIA}
+        for name, result in built["results"].items()
+    }
+    assert shown == expected
+    # The fixture's station list is clean and complete; reference lists have no liveness check.
+    assert shown["air_station"]["đủ"] == shown["air_station"]["sạch"] == "100.0"
+    assert shown["air_station"]["sống"] == "—"
+    assert float(shown["air_quality_reading"]["sống"]) < 100  # the station that fell silent
+
+
+def test_report_page_draws_one_trend_line_per_scored_criterion(built: dict[str, Any]) -> None:
+    doc = dom(built["report"])
+    for name, result in built["results"].items():
+        svg = doc.xpath(f'//svg[@data-dataset="{name}"]')
+        assert len(svg) == 1, name
+        lines = {p.get("data-criterion"): p.get("points").split() for p in svg[0].xpath("polyline")}
+        assert {c: len(p) for c, p in lines.items()} == {c: 1 for c in result["scores"]}  # one run so far
+        assert len(svg[0].xpath("circle")) == len(result["scores"])
+
+
+def test_report_names_the_silent_station_with_when_it_was_last_heard(built: dict[str, Any]) -> None:
+    assert fixture_report()["silent_stations"] == [SILENT_ID]
+    doc = dom(built["report"])
+    rows = doc.xpath(f'//table[@id="silent-table"]/tbody/tr[@data-entity="{SILENT_ID}"]')
+    assert len(rows) == 1
+    cells = [td.text_content() for td in rows[0].xpath("td")]
+    assert cells[1] == SILENT_NAME
+    assert cells[4].startswith(SILENT_LAST_SEEN)
+    worst = doc.xpath('//table[@id="worst-table"]')[0].text_content()
+    assert SILENT_ID in worst
+
+
+def test_report_counts_quarantine_by_reason_as_the_generator_injected(built: dict[str, Any]) -> None:
+    doc = dom(built["report"])
+    shown: dict[str, dict[str, int]] = {}
+    for row in doc.xpath('//table[@id="quarantine-table"]/tbody/tr'):
+        dataset, reason, latest, _window = (td.text_content() for td in row.xpath("td"))
+        shown.setdefault(dataset, {})[reason] = int(latest.replace(",", ""))
+    for name in SILVER:
+        assert shown.get(name, {}) == {k: v for k, v in expected_for(name)["expected_quarantine"].items() if v}, name
+
+
+def test_report_links_into_the_data_docs_and_loads_nothing_remote(built: dict[str, Any]) -> None:
+    report: Path = built["report"]
+    text = report.read_text(encoding="utf-8")
+    doc = lxml.html.fromstring(text)
+    index = doc.xpath('//a[@id="docs-index"]')[0].get("href")
+    assert (report.parent / index).resolve() == (built["site"] / "index.html").resolve()
+    pages = [a.get("href") for a in doc.xpath('//a[@class="docs-page"]')]
+    frames = {f"{p.split('/')[-5]}/{p.split('/')[-4]}" for p in pages}
+    assert {f"{name}/silver" for name in SILVER} <= frames
+    assert all((report.parent / p).is_file() for p in pages)
+    assert doc.xpath("//script[@src] | //link[@href] | //img") == []
+    assert "http://" not in text and "https://" not in text
+
+
+def test_report_screenshot_is_a_real_page(built: dict[str, Any]) -> None:
+    png = screenshot(built["report"], OUTPUT / "steward-report.png", "1400,2000")
+    assert png.stat().st_size > 20_000
+    assert distinct_colours(png) > 32
+
+
+def test_data_docs_are_offline_and_styled(built: dict[str, Any]) -> None:
+    from expectations.docs_offline import CDN_HOSTS, remote_loads
+
+    site: Path = built["site"]
+    pages = list(site.rglob("*.html"))
+    assert built["rewritten"] >= 15 * len(pages)  # every page carries GX's ~17 CDN links
+    assert remote_loads(site) == []
+    for page in pages:
+        text = page.read_text(encoding="utf-8")
+        assert not [h for h in CDN_HOSTS if h in text], page
+    for css in VENDORED_CSS:
+        assert (site / "static" / "vendor" / css).stat().st_size > 1000, css
+    assert any((site / "static/vendor/@fortawesome/fontawesome-free/webfonts").glob("*.woff2"))
+    # bootstrap-table's JS ran from the vendored copy (offline, the CDN one never loads)
+    index = dom(site / "index.html")
+    assert index.xpath('//div[contains(@class, "bootstrap-table")]')
+    png = screenshot(site / "index.html", OUTPUT / "data-docs-index.png", "1400,1000")
+    assert png.stat().st_size > 20_000
+    assert distinct_colours(png) > 32

@@ -1,0 +1,143 @@
+"""Pure helpers of the quality gate: per-entity scores, check columns, suite parameters, manifests."""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime
+from pathlib import Path
+
+import pytest
+from pyspark.sql import SparkSession
+
+from expectations import frames
+from expectations.gate import STATED_ROWS, _expected
+from expectations.suites import build_suite, checks_by_frame, gate_checks, required_field_checks, runnable
+from jobs.environment import datasets
+from jobs.errors import DataError
+from jobs.landing import stated_rows
+from jobs.registry import REGISTRY, Check, Criterion, Severity
+
+NOON = datetime(2026, 11, 26, 4, 0)
+
+
+def test_entity_scores_per_station_and_province() -> None:
+    lines = [
+        {"entity": "S1", "province": "01", "rows": 10, "đúng": 2, "sạch": 0, "đủ": 0, "sống": 0},
+        {"entity": "S2", "province": "01", "rows": 5, "đúng": 0, "sạch": 1, "đủ": 0, "sống": 0},
+    ]
+    entities = [
+        {"entity": "S1", "province": "01", "hours": 24, "reported": 24, "last_seen": NOON, "silent": False},
+        {"entity": "S2", "province": "01", "hours": 24, "reported": 12, "last_seen": NOON, "silent": True},
+        {"entity": "S3", "province": "79", "hours": 24, "reported": 0, "last_seen": None, "silent": True},
+    ]
+    got = {(s.entity_type, s.entity_id, s.criterion): s for s in frames.entity_scores("station", lines, entities)}
+    assert got["station", "S1", "đúng"].score == 80.0
+    assert (got["station", "S2", "sạch"].rows_evaluated, got["station", "S2", "sạch"].rows_failing) == (5, 1)
+    assert got["station", "S2", "đủ"].score == 50.0
+    assert got["station", "S2", "sống"].silent is True and got["station", "S2", "sống"].score == 0.0
+    assert got["station", "S2", "sống"].last_seen == NOON
+    assert ("station", "S3", "đúng") not in got  # no line to judge: no score, not 100
+    assert got["station", "S3", "đủ"].score == 0.0 and got["station", "S3", "sống"].last_seen is None
+    # Provinces add up their stations; silent only when every station in it is.
+    assert (got["province", "01", "đúng"].rows_evaluated, got["province", "01", "đúng"].rows_failing) == (15, 2)
+    assert got["province", "01", "đủ"].score == 75.0
+    assert got["province", "01", "sống"].silent is False and got["province", "01", "sống"].score == 50.0
+    assert got["province", "79", "sống"].silent is True
+    assert not any(c == "đủ" and t == "station" and got[t, e, c].rows_evaluated == 15 for t, e, c in got)
+
+
+def test_reference_lists_score_completeness_by_rows() -> None:
+    lines = [{"entity": "F1", "province": "74", "rows": 1, "đúng": 0, "sạch": 0, "đủ": 1, "sống": 0}]
+    got = {(s.entity_type, s.criterion): s for s in frames.entity_scores("facility", lines, None)}
+    assert got["facility", "đủ"].score == 0.0
+    assert got["province", "đủ"].rows_failing == 1
+    assert ("facility", "sống") not in got and got["facility", "đúng"].silent is None
+
+
+def test_non_nfc_values_names_only_decomposed_text() -> None:
+    nfd = "Ha\u0300 N\u00f4\u0323i"
+    assert frames.non_nfc_values(["Hà Nội", nfd, None, nfd]) == [nfd]
+
+
+def test_check_columns_are_declared_once() -> None:
+    a = Check("a", Criterion.CORRECT, Severity.WARNING, "X", {}, "", derive=(("_x", "1 = 1"),))
+    b = Check("b", Criterion.CORRECT, Severity.WARNING, "X", {}, "", derive=(("_x", "1 = 1"), ("_y", "true")))
+    assert frames.derived_columns([a, b]) == [("_x", "1 = 1"), ("_y", "true")]
+    clash = Check("c", Criterion.CORRECT, Severity.WARNING, "X", {}, "", derive=(("_x", "2 = 2"),))
+    with pytest.raises(ValueError, match="_x is declared twice"):
+        frames.derived_columns([a, clash])
+
+
+def test_required_fields_become_not_null_checks() -> None:
+    ds = REGISTRY["air_quality_reading"]
+    required = {c.kwargs["column"] for c in required_field_checks(ds)}
+    assert required == {f.name for f in ds.fields if not f.nullable}
+    assert {"station_id", "value", "unit", "measured_at"} <= required
+    assert all(c.criterion == Criterion.COMPLETE and c.severity == Severity.CRITICAL for c in required_field_checks(ds))
+    assert gate_checks(REGISTRY["aqi_daily"]) == ()  # gold is not gated
+
+
+def test_source_count_check_runs_only_with_a_stated_count() -> None:
+    import great_expectations as gx
+
+    gx.get_context(mode="ephemeral")  # build_suite needs an active context
+    assert STATED_ROWS == datasets.STATED_ROWS
+    ds = REGISTRY["air_quality_reading"]
+    (count,) = [c for c in checks_by_frame(ds)["lines"] if c.id == "landed_matches_source_count"]
+    assert not runnable(count, {}) and runnable(count, {STATED_ROWS: 3}) and runnable(count, None)
+    ids = [e.meta["check_id"] for e in build_suite(ds, "lines", {}).expectations]
+    assert "landed_matches_source_count" not in ids and "correct_share" in ids
+    assert _expected({"value": {"$PARAMETER": STATED_ROWS}, "column": "x"}, {STATED_ROWS: 227}) == "value=227"
+
+
+def test_manifest_states_the_row_count(tmp_path: Path) -> None:
+    data = tmp_path / "readings.csv"
+    data.write_text("a\n1\n")
+    assert stated_rows(data) is None
+    (tmp_path / "readings.csv.manifest.json").write_text(json.dumps({"rows": 1}))
+    assert stated_rows(data) == 1
+    (tmp_path / "readings.csv.manifest.json").write_text('{"rows": "many"}')
+    with pytest.raises(DataError, match="non-negative integer"):
+        stated_rows(data)
+    (tmp_path / "readings.csv.manifest.json").write_text("not json")
+    with pytest.raises(DataError, match="Fix or remove the manifest"):
+        stated_rows(data)
+
+
+def test_unexpected_conditions_match_the_expectations(spark: SparkSession) -> None:
+    """Each translated condition flags exactly the rows GX counts as unexpected (NULLs ignored)."""
+    df = spark.createDataFrame(
+        [
+            ("PM2.5", "µg/Nm³", 5.0, "Hà Nội"),
+            ("PM2.5", "mg/L", -1.0, "Hµ Néi"),  # TCVN3 mojibake of "Hà Nội"
+            ("pH", "pH", 15.0, None),
+            (None, None, None, "Huế"),
+        ],
+        "parameter STRING, unit STRING, value DOUBLE, station_name STRING",
+    )
+
+    def flagged(check: Check) -> list[int]:
+        condition = frames.unexpected_condition(check)
+        assert condition is not None
+        rows = df.withColumn("_bad", condition).collect()
+        return [i for i, r in enumerate(rows) if r["_bad"]]
+
+    def check(expectation: str, **kwargs: object) -> Check:
+        return Check("x", Criterion.CORRECT, Severity.WARNING, expectation, kwargs, "")
+
+    assert flagged(check("ExpectColumnValuesToNotBeNull", column="value")) == [3]
+    assert flagged(check("ExpectColumnValuesToBeInSet", column="parameter", value_set=["PM2.5"])) == [2]
+    assert flagged(check("ExpectColumnValuesToNotBeInSet", column="parameter", value_set=["pH"])) == [2]
+    assert flagged(check("ExpectColumnValuesToBeBetween", column="value", min_value=0)) == [1]
+    assert flagged(check("ExpectColumnValuesToBeBetween", column="value", min_value=5, strict_min=True)) == [0, 1]
+    assert flagged(check("ExpectColumnValuesToBeBetween", column="value", max_value=14)) == [2]
+    legacy = check("ExpectColumnValuesToNotMatchRegex", column="station_name", regex="__LEGACY_ENCODING_REGEX__")
+    assert flagged(legacy) == [1]
+    pairs = check(
+        "ExpectColumnPairValuesToBeInSet",
+        column_A="parameter",
+        column_B="unit",
+        value_pairs_set=[("PM2.5", "µg/Nm³"), ("pH", "pH")],
+    )
+    assert flagged(pairs) == [1]
+    assert frames.unexpected_condition(check("ExpectTableRowCountToBeBetween", min_value=1)) is None

@@ -1,0 +1,221 @@
+"""Personal data: phone/name normalization, keyed pseudonyms, raw-value patterns, registry rules.
+
+The HMAC vector was computed outside Python (``printf '+84912345678' | openssl dgst -sha256 -hmac
+KEY``) and is checked against the standard library too, so a change in normalization or hashing
+shows up here first.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import re
+from dataclasses import replace
+from datetime import timedelta
+
+import pytest
+from pyspark.sql import SparkSession
+
+from jobs import privacy
+from jobs.errors import UserFacingError
+from jobs.registry import (
+    REGISTRY,
+    Classification,
+    Field,
+    Layer,
+    PersonalData,
+    PersonalKind,
+    Registry,
+)
+from jobs.settings import MissingSettingError
+
+KEY = b"test-pseudonym-key-0123456789abcdef"
+PHONE_E164 = "+84912345678"
+OPENSSL_HMAC = "8fdcb6dceaf4ca3c8374fbf79ccee8de73000925909de4be729308574be46aa5"
+FORMS = ["0912 345 678", "+84912345678", "0912.345.678", "0912345678", "(+84) 912-345-678", "0084912345678"]
+
+
+def test_hmac_matches_an_independently_computed_vector() -> None:
+    assert hmac.new(KEY, PHONE_E164.encode(), hashlib.sha256).hexdigest() == OPENSSL_HMAC
+    assert privacy.hmac_hex(PHONE_E164, KEY) == OPENSSL_HMAC
+    for form in FORMS:
+        assert privacy.pseudonymize(PersonalKind.PHONE, form, KEY) == OPENSSL_HMAC, form
+    assert privacy.pseudonymize(PersonalKind.PHONE, "0912345679", KEY) != OPENSSL_HMAC
+    assert privacy.pseudonymize(PersonalKind.PHONE, PHONE_E164, b"another-key-of-32-characters-long") != OPENSSL_HMAC
+
+
+@pytest.mark.parametrize("form", FORMS)
+def test_every_phone_form_normalizes_to_e164(form: str) -> None:
+    assert privacy.normalize_phone(form) == PHONE_E164
+
+
+@pytest.mark.parametrize(
+    ("raw", "expected"),
+    [
+        ("024 3825 1234", "+842438251234"),  # Hà Nội landline: 10-digit national number
+        ("84912345678", "+84912345678"),
+        ("  +84 96 484 5753 ", "+84964845753"),
+        ("0912", None),
+        ("+1 650 253 0000", None),
+        ("+840912345678", None),  # trunk 0 after the country code
+        ("N/A", None),
+        ("", None),
+        (None, None),
+    ],
+)
+def test_phone_normalization_edge_cases(raw: str | None, expected: str | None) -> None:
+    assert privacy.normalize_phone(raw) == expected
+
+
+def test_names_become_nfc_with_single_spaces() -> None:
+    nfd = "Đỗ Quốc Sơn".replace("ố", "o\u0302\u0301").replace("ơ", "o\u031b")
+    assert nfd != "Đỗ Quốc Sơn"
+    assert privacy.normalize_name(f"  {nfd}\t ") == "Đỗ Quốc Sơn"
+    assert privacy.normalize_name("   ") is None
+    assert privacy.normalize_identifier("51g-123.45") == "51G12345"
+
+
+def test_key_comes_from_the_environment_with_a_clear_error(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv(privacy.PSEUDONYM_KEY_ENV, raising=False)
+    with pytest.raises(MissingSettingError, match="make setup"):
+        privacy.pseudonym_key()
+    monkeypatch.setenv(privacy.PSEUDONYM_KEY_ENV, "short")
+    with pytest.raises(MissingSettingError, match="at least 32"):
+        privacy.pseudonym_key()
+    monkeypatch.setenv(privacy.PSEUDONYM_KEY_ENV, KEY.decode())
+    assert privacy.pseudonym_key() == KEY
+
+
+@pytest.mark.parametrize("form", FORMS)
+def test_phone_pattern_finds_every_form_inside_a_line(form: str) -> None:
+    pattern = re.compile(privacy.phone_pattern(PHONE_E164))
+    line = f"WW-75-0001,Công ty TNHH,KCN Amata,75,B,0.9,1.0,Đỗ Quốc Sơn,{form}"
+    assert pattern.search(line)
+    assert pattern.sub("", line) == "WW-75-0001,Công ty TNHH,KCN Amata,75,B,0.9,1.0,Đỗ Quốc Sơn,"
+
+
+@pytest.mark.parametrize("other", ["0912345679", "10912345678", "09123456781", "+84 912 345 67"])
+def test_phone_pattern_leaves_other_numbers_alone(other: str) -> None:
+    assert not re.search(privacy.phone_pattern(PHONE_E164), f"x,{other},y")
+
+
+def test_combined_pattern_matches_the_name_in_nfc_and_nfd() -> None:
+    import unicodedata
+
+    pattern = privacy.combined_pattern([(PersonalKind.NAME, "Đỗ Quốc Sơn"), (PersonalKind.PHONE, PHONE_E164)])
+    assert pattern is not None
+    line = f"a,{unicodedata.normalize('NFD', 'Đỗ Quốc Sơn')},0912.345.678,b"
+    assert re.sub(pattern, "", line) == "a,,,b"
+    assert re.sub(pattern, "", "a,Đỗ Quốc Sơn,+84912345678,b") == "a,,,b"
+    assert re.sub(pattern, "", "a,Đỗ Quốc Sang,0987654321,b") == "a,Đỗ Quốc Sang,0987654321,b"
+    assert privacy.combined_pattern([]) is None
+
+
+def test_spark_and_python_agree_on_the_pattern(spark: SparkSession) -> None:
+    """Landing is redacted in Python, Delta tables in Spark (Java regex): same pattern, same result."""
+    from pyspark.sql import functions as F
+
+    pattern = privacy.combined_pattern([(PersonalKind.NAME, "Đỗ Quốc Sơn"), (PersonalKind.PHONE, PHONE_E164)])
+    assert pattern is not None
+    lines = [f"a,Đỗ Quốc Sơn,{form},b" for form in FORMS] + ["a,Lê Văn An,0912345679,b"]
+    df = spark.createDataFrame([(x,) for x in lines], "line STRING")
+    got = [r[0] for r in df.select(F.regexp_replace("line", pattern, "")).collect()]
+    assert got == [re.sub(pattern, "", x) for x in lines]
+    assert got == ["a,,,b"] * len(FORMS) + ["a,Lê Văn An,0912345679,b"]
+
+
+def test_pseudonym_columns_in_spark_equal_the_python_hmac(spark: SparkSession) -> None:
+    ds = REGISTRY["wastewater_facility"]
+    bronze = spark.createDataFrame(
+        [(2, "Đỗ Quốc Sơn", "0912 345 678"), (3, "Lê Văn An", "not a phone"), (4, None, None)],
+        "_source_line LONG, contact_name STRING, contact_phone STRING",
+    )
+    rows = {r["_source_line"]: r for r in privacy.personal_columns(bronze, ds, KEY).collect()}
+    assert rows[2]["contact_id"] == OPENSSL_HMAC
+    assert rows[2]["_personal_contact_phone"] == PHONE_E164
+    assert rows[2]["_personal_contact_name"] == "Đỗ Quốc Sơn"
+    assert rows[3]["contact_id"] is None and rows[3]["_personal_contact_name"] == "Lê Văn An"
+    assert rows[4]["contact_id"] is None and rows[4]["_personal_contact_name"] is None
+    assert set(rows[2].asDict()) == {"_source_line", "contact_id", "_personal_contact_name", "_personal_contact_phone"}
+
+
+# ----------------------------------------------------------------------------------- registry rules
+
+
+def test_the_facility_list_declares_its_personal_columns() -> None:
+    ds = REGISTRY["wastewater_facility"]
+    assert ds.personal is not None and ds.source is not None
+    assert dict(ds.personal.columns) == {"contact_name": PersonalKind.NAME, "contact_phone": PersonalKind.PHONE}
+    assert {"contact_name", "contact_phone"} <= set(ds.source.columns)
+    assert [(f.name, f.pseudonym_of, f.classification) for f in ds.pseudonym_fields] == [
+        ("contact_id", "contact_phone", Classification.PERSONAL)
+    ]
+    assert "contact_name" not in ds.column_names and "contact_phone" not in ds.column_names
+    assert ds.restricted_table_path == "restricted/environment/wastewater_facility_contact"
+    assert privacy.restricted_columns(ds)[:4] == [
+        ("facility_id", "STRING"),
+        ("contact_id", "STRING"),
+        ("contact_name", "STRING"),
+        ("contact_phone_e164", "STRING"),
+    ]
+
+
+def test_no_gold_dataset_carries_personal_fields() -> None:
+    for ds in REGISTRY.by_sector("environment", Layer.GOLD):
+        assert all(f.classification != Classification.PERSONAL for f in ds.fields), ds.name
+
+
+def test_registry_refuses_personal_fields_in_gold() -> None:
+    gold = REGISTRY["aqi_daily"]
+    leaked = replace(
+        gold, fields=(*gold.fields, Field("officer", "STRING", "x", "x", classification=Classification.PERSONAL))
+    )
+    with pytest.raises(ValueError, match="gold tables never carry personal data"):
+        Registry().add(leaked)
+
+
+def test_registry_refuses_inconsistent_personal_declarations() -> None:
+    ds = REGISTRY["wastewater_facility"]
+    base = [f for f in ds.fields if f.name != "contact_id"]
+    cases = {
+        "is not a personal column declared": replace(
+            ds, fields=(*base, replace(ds.pseudonym_fields[0], pseudonym_of="contact_email"))
+        ),
+        "a pseudonym is PERSONAL": replace(
+            ds, fields=(*base, replace(ds.pseudonym_fields[0], classification=Classification.PUBLIC))
+        ),
+        "raw personal source columns": replace(ds, fields=(*ds.fields, Field("contact_phone", "STRING", "x", "x"))),
+        "must be columns of its source": replace(
+            ds, personal=PersonalData("t", {"contact_name": PersonalKind.NAME, "email": PersonalKind.IDENTIFIER})
+        ),
+        "no pseudonym field": replace(ds, fields=tuple(base)),
+    }
+    for message, bad in cases.items():
+        with pytest.raises(ValueError, match=message):
+            Registry().add(bad)
+    Registry().add(ds)  # the real entry passes
+
+
+# ----------------------------------------------------------------------- erasure and open-data helpers
+
+
+def test_erasure_subject_selectors() -> None:
+    from jobs.erasure import Subject, _targets, subjects_for_kind
+
+    assert Subject.parse("contact_phone = 0912 345 678") == Subject("contact_phone", "0912 345 678")
+    with pytest.raises(UserFacingError, match="COLUMN=VALUE"):
+        Subject.parse("0912345678")
+    assert subjects_for_kind(PersonalKind.PHONE, "0912345678") == [Subject("contact_phone", "0912345678")]
+    with pytest.raises(UserFacingError, match="contact_name, contact_phone"):
+        _targets(Subject("facility_name", "x"))
+
+
+def test_open_data_is_only_public_gold_and_daily() -> None:
+    from jobs import opendata
+
+    assert {d.name for d in opendata.public_gold()} == {"aqi_daily", "aqi_province_daily", "exceedance"}
+    with pytest.raises(UserFacingError, match="not a PUBLIC gold dataset"):
+        opendata.public_gold(["wastewater_facility"])
+    assert opendata.accrual_periodicity(REGISTRY["aqi_daily"]).endswith("/frequency/DAILY")
+    weekly = replace(REGISTRY["wastewater_reading"], freshness_sla=timedelta(days=3), inputs=())
+    assert opendata.accrual_periodicity(weekly).endswith("/WEEKLY")
