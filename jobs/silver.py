@@ -288,12 +288,21 @@ def quarantine_uri(dataset: Dataset, settings: Settings) -> str:
 def ensure_table(
     spark: SparkSession, uri: str, ddl_or_schema: str | StructType, partition_by: tuple[str, ...] = ()
 ) -> None:
-    """Create an empty Delta table at ``uri`` unless one exists (idempotent)."""
+    """Create an empty Delta table at ``uri`` unless one exists, or add the columns an older one
+    lacks (a lake built by an earlier version keeps working: ``ALTER TABLE ADD COLUMNS`` is a
+    metadata-only commit and old rows read NULL there). Idempotent."""
     from delta.tables import DeltaTable
+    from pyspark.sql.types import StructType
 
+    wanted = StructType.fromDDL(ddl_or_schema) if isinstance(ddl_or_schema, str) else ddl_or_schema
+    assert isinstance(wanted, StructType)
     if DeltaTable.isDeltaTable(spark, uri):
+        existing = set(spark.read.format("delta").load(uri).columns)
+        missing = [f"`{f.name}` {f.dataType.simpleString()}" for f in wanted.fields if f.name not in existing]
+        if missing:
+            spark.sql(f"ALTER TABLE delta.`{uri}` ADD COLUMNS ({', '.join(missing)})")
         return
-    empty = spark.createDataFrame(spark.sparkContext.emptyRDD(), ddl_or_schema)
+    empty = spark.createDataFrame(spark.sparkContext.emptyRDD(), wanted)
     writer = empty.write.format("delta").mode("ignore")
     if partition_by:
         writer = writer.partitionBy(*partition_by)
@@ -333,17 +342,8 @@ def merge_into_silver(spark: SparkSession, dataset: Dataset, rows: DataFrame, se
 
 
 def ensure_quarantine_table(spark: SparkSession, uri: str) -> None:
-    """Create the quarantine table, or add the columns an older one lacks (Delta schema evolution:
-    ``ALTER TABLE ADD COLUMNS`` is a metadata-only commit; old rows read NULL there)."""
-    from pyspark.sql.types import StructType
-
+    """Create the quarantine table, or evolve an older one to today's columns."""
     ensure_table(spark, uri, QUARANTINE_DDL, ("dataset",))
-    existing = set(spark.read.format("delta").load(uri).columns)
-    wanted = StructType.fromDDL(QUARANTINE_DDL)
-    assert isinstance(wanted, StructType)
-    missing = [f"`{f.name}` {f.dataType.simpleString()}" for f in wanted.fields if f.name not in existing]
-    if missing:
-        spark.sql(f"ALTER TABLE delta.`{uri}` ADD COLUMNS ({', '.join(missing)})")
 
 
 def steward_decisions(spark: SparkSession, dataset: Dataset, batch_id: str, settings: Settings) -> DataFrame | None:

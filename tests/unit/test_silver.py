@@ -321,3 +321,16 @@ def test_check_balance_raises_when_rows_are_lost() -> None:
 def test_criteria_values_used_by_quarantine() -> None:
     # quarantine stores the criterion's Vietnamese value; the gate's audit frame compares to these strings
     assert {r.criterion.value for r in DS.row_rules} == {Criterion.CORRECT.value, Criterion.CLEAN.value}
+
+
+def test_ensure_table_adds_the_columns_an_older_table_lacks(spark: SparkSession, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    """A lake built by an earlier version (e.g. a facility table without contact_id) keeps working."""
+    from jobs.silver import ensure_table
+
+    uri = str(tmp_path / "evolving")
+    spark.createDataFrame([("F1", 1)], "facility_id STRING, n INT").write.format("delta").save(uri)
+    ensure_table(spark, uri, "facility_id STRING, n INT, contact_id STRING, tags MAP<STRING,STRING>")
+    ensure_table(spark, uri, "facility_id STRING, n INT, contact_id STRING, tags MAP<STRING,STRING>")  # idempotent
+    table = spark.read.format("delta").load(uri)
+    assert table.columns == ["facility_id", "n", "contact_id", "tags"]
+    assert [tuple(r) for r in table.collect()] == [("F1", 1, None, None)]
