@@ -99,12 +99,16 @@ def load_bronze(spark: SparkSession, dataset: Dataset, batch: LandedBatch, setti
         F.lit(batch.source_file).alias("_source_file"),
         F.to_timestamp(F.lit(batch.ingested_at)).alias("_ingested_at"),
     )
+    from jobs.silver import ensure_table  # jobs.silver imports this module
+
+    uri = bronze_table_uri(dataset, settings)
+    ensure_table(spark, uri, parsed.schema, ("_batch_id",))  # a source that gained columns evolves the table
     (
         parsed.write.format("delta")
         .mode("overwrite")
         .option("replaceWhere", f"_batch_id = '{batch.batch_id}'")
         .partitionBy("_batch_id")
-        .save(bronze_table_uri(dataset, settings))
+        .save(uri)
     )
     return batch.data_rows
 
