@@ -189,7 +189,8 @@ def test_data_docs_are_offline_and_styled(built: dict[str, Any]) -> None:
 
     site: Path = built["site"]
     pages = list(site.rglob("*.html"))
-    assert built["rewritten"] >= 15 * len(pages)  # every page carries GX's ~17 CDN links
+    # The gate's Data Docs build already made the site offline: a second pass finds nothing to rewrite.
+    assert built["rewritten"] == 0
     assert remote_loads(site) == []
     for page in pages:
         text = page.read_text(encoding="utf-8")
