@@ -21,6 +21,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 from urllib.parse import quote
 
+from jobs.storage import delta_table_or_none
+
 if TYPE_CHECKING:
     from jobs.settings import Settings
 
@@ -146,16 +148,6 @@ class ReportData:
 # --------------------------------------------------------------------------- reading the lake
 
 
-def _open(settings: Settings, key: str) -> Any | None:
-    from deltalake import DeltaTable
-    from deltalake.exceptions import TableNotFoundError
-
-    try:
-        return DeltaTable(settings.s3_uri(key), storage_options=settings.delta_rs_storage_options())
-    except TableNotFoundError:
-        return None
-
-
 def _rows(table: Any, columns: list[str] | None = None, filter_expr: Any = None) -> list[dict[str, Any]]:
     dataset = table.to_pyarrow_dataset()
     if columns is not None:
@@ -201,7 +193,7 @@ def _entity_names(settings: Settings) -> dict[tuple[str, str], str]:
             kind = id_col.removesuffix("_id")
             if f"{kind}_name" not in cols:
                 continue
-            table = _open(settings, ds.table_path)
+            table = delta_table_or_none(settings, ds.table_path)
             if table is None:
                 continue
             for row in _rows(table, [id_col, f"{kind}_name"]):
@@ -221,7 +213,7 @@ def _name(names: dict[tuple[str, str], str], entity_type: str, entity_id: str) -
 
 def _collect_scores(settings: Settings, runs: int, notes: list[str]) -> tuple[list[DatasetScores], dict[str, Any]]:
     """Per dataset the last ``runs`` intervals; also returns each dataset's latest interval start."""
-    table = _open(settings, "quality/scores")
+    table = delta_table_or_none(settings, "quality/scores")
     if table is None:
         notes.append("Chưa có bảng quality/scores — no scores yet: run the pipeline (make run) first.")
         return [], {}
@@ -251,7 +243,7 @@ def _collect_entities(
     settings: Settings, latest: dict[str, Any], names: dict[tuple[str, str], str]
 ) -> tuple[list[EntityScore], list[SilentEntity]] | None:
     """Worst and silent entities of each dataset's latest interval, from quality/entity_scores."""
-    table = _open(settings, "quality/entity_scores")
+    table = delta_table_or_none(settings, "quality/entity_scores")
     if table is None:
         return None
     worst: list[EntityScore] = []
@@ -291,7 +283,7 @@ def _collect_entities_from_checks(
 
     from jobs.registry import REGISTRY
 
-    table = _open(settings, "quality/checks")
+    table = delta_table_or_none(settings, "quality/checks")
     if table is None:
         return [], []
     worst: list[EntityScore] = []
@@ -306,7 +298,7 @@ def _collect_entities_from_checks(
         ids = [str(v) for v in json.loads(row["sample"] or "[]")]
         etype = (ds.entity_column or "entity").removesuffix("_id")
         last_seen: dict[str, Any] = {}
-        data = _open(settings, ds.table_path)
+        data = delta_table_or_none(settings, ds.table_path)
         if ids and data is not None and ds.entity_column and ds.event_time:
             seen = data.to_pyarrow_dataset().to_table(
                 columns=[ds.entity_column, ds.event_time], filter=pc.field(ds.entity_column).isin(ids)
@@ -326,7 +318,7 @@ def _collect_entities_from_checks(
 
 
 def _collect_quarantine(settings: Settings, runs: int) -> list[QuarantineReason]:
-    table = _open(settings, "quality/batch_accounting")
+    table = delta_table_or_none(settings, "quality/batch_accounting")
     if table is None:
         return []
     by_dataset: dict[str, list[tuple[Any, dict[str, int]]]] = defaultdict(list)
@@ -358,7 +350,7 @@ def _collect_held(settings: Settings) -> list[HeldRows]:
     for ds in REGISTRY:
         if ds.layer != Layer.SILVER:
             continue
-        table = _open(settings, f"quarantine/{ds.sector}/{ds.name}")
+        table = delta_table_or_none(settings, f"quarantine/{ds.sector}/{ds.name}")
         if table is None:
             continue
         counts: dict[tuple[str, str], int] = defaultdict(int)
@@ -370,7 +362,7 @@ def _collect_held(settings: Settings) -> list[HeldRows]:
 
 
 def _collect_releases(settings: Settings, limit: int = 20) -> TableData | None:
-    table = _open(settings, "quality/releases")
+    table = delta_table_or_none(settings, "quality/releases")
     if table is None:
         return None
     rows = _rows(table)

@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING, Any
 from jobs.errors import UserFacingError
 from jobs.registry import REGISTRY, Classification, Criterion, Dataset, Layer, Ministry
 from jobs.settings import Settings, get_settings
+from jobs.storage import delta_table_or_none
 
 if TYPE_CHECKING:
     import pyarrow as pa
@@ -112,19 +113,9 @@ def accrual_periodicity(ds: Dataset) -> str:
     return f"{FREQUENCY}WEEKLY" if sla <= timedelta(days=7) else f"{FREQUENCY}MONTHLY"
 
 
-def _open(settings: Settings, key: str) -> Any | None:
-    from deltalake import DeltaTable
-    from deltalake.exceptions import TableNotFoundError
-
-    try:
-        return DeltaTable(settings.s3_uri(key), storage_options=settings.delta_rs_storage_options())
-    except TableNotFoundError:
-        return None
-
-
 def read_gold(ds: Dataset, settings: Settings) -> tuple[pa.Table, datetime]:
     """The table (sorted by its natural key, so files are reproducible) and its last commit time."""
-    table = _open(settings, ds.table_path)
+    table = delta_table_or_none(settings, ds.table_path)
     if table is None:
         raise UserFacingError(f"{ds.qualified_name} has no Delta table yet: run the pipeline before publishing it")
     data = table.to_pyarrow_table(columns=ds.column_names)
@@ -151,7 +142,7 @@ def to_parquet(data: pa.Table) -> bytes:
 
 def latest_scores(ds: Dataset, settings: Settings) -> list[dict[str, Any]]:
     """The latest gate score per criterion of each silver table the gold table is built from."""
-    scores = _open(settings, "quality/scores")
+    scores = delta_table_or_none(settings, "quality/scores")
     if scores is None:
         return []
     silver = {d.name for d in _inputs_closure(ds) if d.layer == Layer.SILVER}

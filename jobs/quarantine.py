@@ -46,6 +46,7 @@ from jobs.silver import (
     STATUS_OPEN,
     STATUS_RELEASED,
 )
+from jobs.storage import delta_table_or_none
 
 if TYPE_CHECKING:
     from pyspark.sql import SparkSession
@@ -291,15 +292,12 @@ def _plain(row: dict[str, Any]) -> dict[str, Any]:
 def list_rows(selection: Selection, settings: Settings | None = None) -> list[dict[str, Any]]:
     """Every quarantine row the selection matches, sorted by dataset, batch and line."""
     import pyarrow.compute as pc
-    from deltalake import DeltaTable
-    from deltalake.exceptions import TableNotFoundError
 
     settings = settings or get_settings()
     out: list[dict[str, Any]] = []
     for ds in quarantined_datasets(selection.dataset):
-        try:
-            table = DeltaTable(settings.s3_uri(quarantine_key(ds)), storage_options=settings.delta_rs_storage_options())
-        except TableNotFoundError:
+        table = delta_table_or_none(settings, quarantine_key(ds))
+        if table is None:
             continue
         arrow = table.to_pyarrow_dataset()
         names = set(arrow.schema.names)
@@ -595,13 +593,10 @@ def _record(
 def releases(dataset: str | None = None, settings: Settings | None = None) -> list[dict[str, Any]]:
     """The recorded releases (newest first), read through delta-rs."""
     import pyarrow.compute as pc
-    from deltalake import DeltaTable
-    from deltalake.exceptions import TableNotFoundError
 
     settings = settings or get_settings()
-    try:
-        table = DeltaTable(settings.s3_uri(RELEASES_KEY), storage_options=settings.delta_rs_storage_options())
-    except TableNotFoundError:
+    table = delta_table_or_none(settings, RELEASES_KEY)
+    if table is None:
         return []
     expr = pc.field("dataset") == dataset if dataset else None
     rows = table.to_pyarrow_dataset().to_table(filter=expr).to_pylist()

@@ -77,3 +77,17 @@ def list_keys(prefix: str, settings: Settings | None = None) -> list[str]:
     for page in paginator.paginate(Bucket=settings.bucket, Prefix=prefix):
         keys.extend(obj["Key"] for obj in page.get("Contents", []))
     return keys
+
+
+def delta_table_or_none(settings: Settings, key: str) -> Any | None:
+    """The delta-rs table at ``key`` in the lake bucket, or None when it was never written.
+
+    For readers that show what exists (CLI, report, publication) without a JVM.
+    """
+    from deltalake import DeltaTable
+    from deltalake.exceptions import TableNotFoundError
+
+    try:
+        return DeltaTable(settings.s3_uri(key), storage_options=settings.delta_rs_storage_options())
+    except TableNotFoundError:
+        return None

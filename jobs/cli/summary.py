@@ -10,16 +10,7 @@ from typing import Any
 from jobs.interval import DataInterval
 from jobs.registry import REGISTRY, Layer
 from jobs.settings import Settings, get_settings
-
-
-def _open(settings: Settings, key: str) -> Any | None:
-    from deltalake import DeltaTable
-    from deltalake.exceptions import TableNotFoundError
-
-    try:
-        return DeltaTable(settings.s3_uri(key), storage_options=settings.delta_rs_storage_options())
-    except TableNotFoundError:
-        return None
+from jobs.storage import delta_table_or_none
 
 
 def _rows(table: Any, filter_expr: Any = None) -> list[dict[str, Any]]:
@@ -36,7 +27,7 @@ def table_counts(settings: Settings) -> list[tuple[str, int | None, int | None]]
             if ds.layer == Layer.SILVER
             else []
         ):
-            table = _open(settings, key)
+            table = delta_table_or_none(settings, key)
             rows = table.to_pyarrow_dataset().count_rows() if table else None
             out.append((name, rows, table.version() if table else None))
     return out
@@ -50,12 +41,12 @@ def summary(day: date, settings: Settings | None = None) -> dict[str, Any]:
     interval = DataInterval.for_local_day(day)
     start = interval.start  # Delta TIMESTAMP columns are UTC instants
     result: dict[str, Any] = {"date": day.isoformat(), "tables": table_counts(settings), "books": [], "scores": {}}
-    accounting = _open(settings, "quality/batch_accounting")
+    accounting = delta_table_or_none(settings, "quality/batch_accounting")
     if accounting is not None:
         for row in _rows(accounting, pc.field("data_interval_start") == start):
             row["quarantined_by_reason"] = json.loads(row["quarantined_by_reason"])
             result["books"].append(row)
-    scores = _open(settings, "quality/scores")
+    scores = delta_table_or_none(settings, "quality/scores")
     if scores is not None:
         for row in _rows(scores, pc.field("data_interval_start") == start):
             result["scores"].setdefault(row["dataset"], {})[row["criterion"]] = row["score"]
