@@ -19,10 +19,12 @@ RUN_DATE    ?= 2026-11-26
 ROWS        ?= 20000
 SEED        ?= 42
 TESTS       ?= tests
+# Reference data first (every sector conforms to it), then each sector's silver DAG and its gold DAG.
+DAGS_IN_ORDER := reference environment_iot environment_gold agriculture agriculture_gold transport transport_gold
 
 # Generated on first use (gitignored); loaded into every recipe's environment.
 -include $(STATE)/secrets.env
-export LAKEHOUSE_S3_ACCESS_KEY LAKEHOUSE_S3_SECRET_KEY LAKEHOUSE_PSEUDONYM_KEY
+export LAKEHOUSE_S3_ACCESS_KEY LAKEHOUSE_S3_SECRET_KEY LAKEHOUSE_PSEUDONYM_KEY LAKEHOUSE_FTP_PASSWORD LAKEHOUSE_MQTT_PASSWORD
 # The store's root credentials go only to the targets that start and provision the store (and the
 # tests that provision throw-away ministry identities): jobs, Airflow and the CLI never see them.
 store test: export MINIO_ROOT_USER := $(MINIO_ROOT_USER)
@@ -40,7 +42,7 @@ export AIRFLOW__CORE__LAZY_LOAD_PLUGINS := True
 export GX_ANALYTICS_ENABLED := False
 export PYSPARK_PYTHON := $(PY)
 
-.PHONY: help setup venv jars minio web chromium store store-stop sample airflow-init run airflow test test-unit lint bench bench-query lock clean clean-lake
+.PHONY: help setup venv jars minio web chromium mqtt-install store store-stop sample sources sources-stop airflow-init run airflow test test-unit lint bench bench-query lock clean clean-lake
 
 help: ## List the targets
 	@awk 'BEGIN {FS = ":.*## "}; /^[a-zA-Z_-]+:.*## / {printf "  \033[36m%-13s\033[0m %s\n", $$1, $$2}' $(MAKEFILE_LIST)
@@ -76,6 +78,9 @@ $(WEB_DIR)/.installed: infra/web/package.json infra/web/package-lock.json infra/
 chromium: ## Headless Chromium (Debian package) for the browser tests of the steward report and Data Docs
 	@test -x /usr/bin/chromium || { apt-get update -q && DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends chromium; }
 
+mqtt-install: ## MQTT broker (Debian's mosquitto) the live sources publish to
+	@test -x /usr/sbin/mosquitto || { apt-get update -q && DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends mosquitto; }
+
 # Checked on every make run (~0.2 s): keys a newer checkout needs (e.g. a new ministry's) are added,
 # existing ones kept; make re-reads the file only when it changed.
 $(STATE)/secrets.env: FORCE
@@ -89,8 +94,17 @@ store: setup ## Start the local S3 store (127.0.0.1:$(S3_PORT)), create the buck
 store-stop: ## Stop the local S3 store
 	infra/store/store.sh stop
 
-sample: venv ## Generate the deterministic sample sources (ROWS per day, RUN_DATE, SEED) into .state/sources
+sample: venv ## Generate the deterministic sample sources of every sector (ROWS per day, RUN_DATE, SEED) into .state/sources
 	$(PY) -m sample_sources.environment.generate --out $(LAKEHOUSE_SOURCE_ROOT) --date $(RUN_DATE) --rows $(ROWS) --seed $(SEED)
+	$(PY) -m sample_sources.environment.transmissions --root $(LAKEHOUSE_SOURCE_ROOT) --date $(RUN_DATE)
+	$(PY) -m sample_sources.agriculture.generate --out $(LAKEHOUSE_SOURCE_ROOT) --date $(RUN_DATE) --rows $(ROWS) --seed $(SEED)
+	$(PY) -m sample_sources.transport.generate --out $(LAKEHOUSE_SOURCE_ROOT) --date $(RUN_DATE) --rows $(ROWS) --seed $(SEED)
+
+sources: venv mqtt-install $(STATE)/secrets.env ## Start the local source servers on 127.0.0.1 (HTTP API :8780, FTP :2121, MQTT :1884)
+	infra/sources/sources.sh start
+
+sources-stop: ## Stop the local source servers
+	infra/sources/sources.sh stop
 
 airflow-init: venv ## Airflow metadata DB (SQLite in .state) and pools
 	@mkdir -p $(AIRFLOW_HOME)
@@ -98,9 +112,10 @@ airflow-init: venv ## Airflow metadata DB (SQLite in .state) and pools
 	$(AIRFLOW) pools set lakehouse_spark 1 "Spark work: one local session on a laptop; raise on a cluster" > /dev/null
 	$(AIRFLOW) pools set lakehouse_quality_writer 1 "Quality tables take one writer at a time (Delta on S3)" > /dev/null
 
-run: store sample airflow-init ## Run the environment DAGs (IoT, then gold) for RUN_DATE through Airflow and print the summary
+run: store sample sources airflow-init ## Run every sector's DAGs for RUN_DATE through Airflow, over the real source servers, and print the summary
 	@mkdir -p $(STATE)/logs
-	@for dag in environment_iot environment_gold; do \
+	infra/sources/sources.sh publish $(RUN_DATE)
+	@for dag in $(DAGS_IN_ORDER); do \
 	  log=$(STATE)/logs/$$dag-$(RUN_DATE).log; \
 	  echo "running DAG $$dag for $(RUN_DATE) through Airflow (log: $$log)"; \
 	  status=0; $(AIRFLOW) dags test $$dag "$$(date -d '$(RUN_DATE) + 1 day' +%F)T00:00:00+07:00" > $$log 2>&1 || status=$$?; \
@@ -115,7 +130,7 @@ run: store sample airflow-init ## Run the environment DAGs (IoT, then gold) for 
 airflow: store airflow-init ## Start the Airflow web UI (airflow standalone) for engineers
 	PATH=$(VENV)/bin:$$PATH $(AIRFLOW) standalone
 
-test: setup chromium ## Unit, integration (real store + Spark + Delta) and DAG tests; starts and stops the store
+test: setup chromium mqtt-install ## Unit, integration (real store + Spark + Delta) and DAG tests; starts and stops the store
 	AIRFLOW_HOME=$(STATE)/airflow-test $(MAKE) --no-print-directory airflow-init
 	AIRFLOW_HOME=$(STATE)/airflow-test infra/with-store.sh $(PY) -m pytest $(TESTS)
 
@@ -138,9 +153,11 @@ lock: ## Re-resolve requirements.in into requirements.lock (needs the registries
 	{ head -2 requirements.lock; $(ROOT)/.cache/lockenv/bin/pip freeze --exclude-editable; } > requirements.lock.new
 	mv requirements.lock.new requirements.lock
 
-clean-lake: ## Delete the lake's data, Airflow DB and sample sources (keeps tools and secrets)
+clean-lake: ## Delete the lake's data, Airflow DB, sample sources and broker queues (keeps tools and secrets)
 	-infra/store/store.sh stop
-	rm -rf $(STATE)/minio $(STATE)/airflow $(STATE)/airflow-test $(STATE)/gx $(STATE)/sources $(STATE)/logs
+	-infra/sources/sources.sh stop
+	rm -rf $(STATE)/minio $(STATE)/airflow $(STATE)/airflow-test $(STATE)/gx $(STATE)/sources $(STATE)/logs \
+	  $(STATE)/mqtt $(STATE)/servers $(STATE)/staging
 
 clean: clean-lake ## Also delete the virtualenv, jars, MinIO build and secrets
 	rm -rf $(VENV) $(ROOT)/.cache $(ROOT)/.tools $(STATE)

@@ -23,7 +23,7 @@ from expectations import frames
 from expectations.suites import build_suite, checks_by_frame, gate_checks
 from jobs.errors import DataError
 from jobs.interval import DataInterval
-from jobs.registry import RULESET_VERSION, Check, Criterion, Dataset, Severity
+from jobs.registry import RULESET_VERSION, Check, Classification, Criterion, Dataset, Severity
 from jobs.settings import Settings, get_settings
 
 if TYPE_CHECKING:
@@ -289,6 +289,34 @@ def _samples(
             ]
             rows = built["silver"].where(condition).select(*shown).limit(5).collect()
             outcome.sample = [", ".join(f"{c}={r[c]}" for c in shown) for r in rows]
+    _withhold_personal_samples(dataset, outcomes, by_id)
+
+
+PERSONAL_CLASSES = (Classification.PERSONAL, Classification.SENSITIVE)
+
+
+def _withhold_personal_samples(dataset: Dataset, outcomes: list[CheckOutcome], by_id: dict[str, Check]) -> None:
+    """Samples go to ``quality/checks``, which every ministry reads: none may show personal data.
+
+    For a dataset holding personal data, raw lines (which carry the raw values) are cut to their
+    reason, ids of silent entities that are pseudonyms become a count, and values of personal
+    columns are withheld; the owner finds the rows in its own quarantine and silver tables.
+    """
+    personal = {f.name for f in dataset.fields if f.classification in PERSONAL_CLASSES}
+    if dataset.personal is None and not personal:
+        return
+    key = frames.entity_column(dataset)
+    for outcome in outcomes:
+        if not outcome.sample:
+            continue
+        check = by_id.get(outcome.check_id)
+        column = str(check.kwargs.get("column", "")) if check else ""
+        if outcome.frame == "lines":
+            outcome.sample = [s.split(":", 1)[0] + ": <line withheld: personal data>" for s in outcome.sample]
+        elif outcome.frame == "entity" and key in personal:
+            outcome.sample = [f"{len(outcome.sample)} {key} values withheld (personal data)"]
+        elif column in personal or any(f"{c}=" in s for s in outcome.sample for c in personal):
+            outcome.sample = [f"{len(outcome.sample)} values withheld (personal data)"]
 
 
 def run_gate(

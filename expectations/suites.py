@@ -11,7 +11,7 @@ from collections import defaultdict
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
-from jobs.provinces import PROVINCES_2025
+from jobs.provinces import PROVINCES_2025, PROVINCES_LEGACY
 from jobs.registry import RULESET_VERSION, Check, Criterion, Dataset, Severity
 from jobs.text import LEGACY_PATTERN_REGEX
 
@@ -23,6 +23,7 @@ __all__ = ["RULESET_VERSION", "build_suite", "checks_by_frame", "gate_checks", "
 # Registry values that name reference data rather than spell it out.
 _SYMBOLIC_VALUES: dict[str, Any] = {
     "__PROVINCES_2025__": sorted(PROVINCES_2025),
+    "__PROVINCES_LEGACY__": sorted(PROVINCES_LEGACY),  # the 63 codes valid until 2025-06-30
     "__LEGACY_ENCODING_REGEX__": LEGACY_PATTERN_REGEX,
 }
 

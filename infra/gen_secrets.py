@@ -30,6 +30,9 @@ GENERATED: dict[str, Callable[[], str]] = {
     "LAKEHOUSE_S3_SECRET_KEY": _password,
     # HMAC key of personal-data pseudonyms (jobs/privacy.py); changing it breaks every pseudonym.
     "LAKEHOUSE_PSEUDONYM_KEY": lambda: secrets.token_hex(32),
+    # The local source servers' logins (sample_sources/servers, infra/mqtt): FTP drop and MQTT broker.
+    "LAKEHOUSE_FTP_PASSWORD": _password,
+    "LAKEHOUSE_MQTT_PASSWORD": _password,
 }
 # One read-only store identity per ministry (provisioned by infra/store/bootstrap.py). The access
 # key is the user name, not a secret; MinIO wants 3-20 characters.

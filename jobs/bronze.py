@@ -1,5 +1,8 @@
 """Bronze: the landed lines parsed with the source's declared columns, plus lineage.
 
+CSV payloads are split by position after checking the header; JSON-lines payloads (API pages,
+MQTT messages, EPCIS events) are read by JSONPath per column.
+
 Every column stays a string here (typing is silver's job, where a failed cast becomes a
 quarantine reason instead of a lost row). A line that is not a well-formed CSV record with the
 declared number of fields keeps its raw text and a ``_parse_error``.
@@ -7,11 +10,12 @@ declared number of fields keeps its raw text and a ``_parse_error``.
 
 from __future__ import annotations
 
+import re
 from typing import TYPE_CHECKING
 
 from jobs.errors import DataError
 from jobs.landing import LandedBatch
-from jobs.registry import Dataset
+from jobs.registry import Dataset, Source
 from jobs.settings import Settings, get_settings
 
 if TYPE_CHECKING:
@@ -58,12 +62,51 @@ def parse_csv_lines(lines: DataFrame, columns: tuple[str, ...]) -> DataFrame:
     )
 
 
-def read_landed_lines(spark: SparkSession, uri: str) -> tuple[str, DataFrame]:
-    """The header and the numbered data lines of a landed text object (order kept at any size)."""
-    rdd = spark.sparkContext.textFile(uri).zipWithIndex()
-    header_rows = rdd.filter(lambda pair: pair[1] == 0).map(lambda pair: pair[0]).take(1)
-    header = header_rows[0].lstrip("\ufeff") if header_rows else ""
-    data = rdd.filter(lambda pair: pair[1] > 0).map(lambda pair: (pair[0], pair[1] + 1))
+def parse_json_lines(lines: DataFrame, source: Source) -> DataFrame:
+    """Read the declared columns out of ``(line, line_no)`` JSON-lines rows; flag lines that are not objects.
+
+    Pure transform: no I/O. Each column comes from ``source.json_path(column)`` as text (numbers as
+    written, arrays and objects as JSON), so typing stays silver's job, as for CSV.
+    """
+    from pyspark.sql import functions as F
+
+    line = F.col("line")
+    parse_error = F.when(F.trim(line) == "", F.lit("empty line")).when(
+        ~F.ltrim(line).startswith("{") | F.get_json_object(line, "$").isNull(), F.lit("not a JSON object")
+    )
+    return lines.select(
+        *[F.when(parse_error.isNull(), F.get_json_object(line, source.json_path(c))).alias(c) for c in source.columns],
+        line.alias("_raw_line"),
+        F.col("line_no").cast("long").alias("_source_line"),
+        parse_error.alias("_parse_error"),
+    )
+
+
+def _decoded_lines(payload: bytes, charset: str) -> list[str]:
+    lines = re.split(r"\r\n|\r|\n", payload.decode(charset))
+    return lines[:-1] if lines and lines[-1] == "" else lines
+
+
+def read_landed_lines(
+    spark: SparkSession, uri: str, has_header: bool = True, charset: str = "utf-8"
+) -> tuple[str, DataFrame]:
+    """The header (CSV) and the numbered data lines of a landed text object (order kept at any size).
+
+    A payload that is not UTF-8 (``charset`` from landing) is decoded byte for byte in that charset
+    rather than through Hadoop's UTF-8 reader, which would replace the legacy bytes and lose them.
+    """
+    if charset.lower().replace("_", "-") in ("utf-8", "utf8"):
+        rdd = spark.sparkContext.textFile(uri).zipWithIndex()
+    else:
+        rdd = (
+            spark.sparkContext.binaryFiles(uri).flatMap(lambda named: _decoded_lines(named[1], charset)).zipWithIndex()
+        )
+    first = 1 if has_header else 0
+    header = ""
+    if has_header:
+        header_rows = rdd.filter(lambda pair: pair[1] == 0).map(lambda pair: pair[0]).take(1)
+        header = header_rows[0].lstrip("\ufeff") if header_rows else ""
+    data = rdd.filter(lambda pair: pair[1] >= first).map(lambda pair: (pair[0], pair[1] + 1))
     return header, spark.createDataFrame(data, "line STRING, line_no LONG")
 
 
@@ -91,9 +134,14 @@ def load_bronze(spark: SparkSession, dataset: Dataset, batch: LandedBatch, setti
 
     settings = settings or get_settings()
     assert dataset.source is not None
-    header, lines = read_landed_lines(spark, settings.s3a_uri(batch.key))
-    check_header(dataset, header)
-    parsed = parse_csv_lines(lines, dataset.source.columns).select(
+    is_csv = batch.format == "csv"
+    header, lines = read_landed_lines(spark, settings.s3a_uri(batch.key), is_csv, batch.charset)
+    if is_csv:
+        check_header(dataset, header)
+        fields = parse_csv_lines(lines, dataset.source.columns)
+    else:
+        fields = parse_json_lines(lines, dataset.source)
+    parsed = fields.select(
         "*",
         F.lit(batch.batch_id).alias("_batch_id"),
         F.lit(batch.source_file).alias("_source_file"),

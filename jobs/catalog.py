@@ -518,7 +518,12 @@ def lineage(ds: Dataset) -> dict[str, Any]:
     steps: list[dict[str, str]] = []
     if ds.source is not None:
         steps += [
-            {"stage": "source", "where": ds.source.path, "format": ds.source.format},
+            {
+                "stage": "source",
+                "channel": ds.source.channel.value,
+                "where": ds.source.path,
+                "format": ds.source.format,
+            },
             {
                 "stage": "landing",
                 "where": f"landing/{ds.sector}/{ds.name}/ingest_date=<YYYY-MM-DD>/<batch_id>.{ds.source.extension}",
@@ -618,6 +623,8 @@ def entry(name: str) -> dict[str, Any]:
         return out
     if ds.source is not None:
         out["source"] = {
+            "channel": ds.source.channel.value,
+            "options": dict(ds.source.options),
             "path": ds.source.path,
             "format": ds.source.format,
             "columns": list(ds.source.columns),

@@ -18,6 +18,8 @@ from jobs.text import is_nfc, repair_vietnamese
 if TYPE_CHECKING:
     from pyspark.sql import Column, DataFrame
 
+    from jobs.interval import DataInterval
+
 LOCAL_TZ = "Asia/Ho_Chi_Minh"
 
 
@@ -129,3 +131,25 @@ def parse_decimal(raw: Column) -> Column:
 
     text = F.trim(raw)
     return F.when(text.rlike(r"^[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$"), text.cast("double"))
+
+
+TRANSFORM_LINEAGE = (
+    "_batch_id",
+    "_source_file",
+    "_source_line",
+    "_ingested_at",
+    "_raw_line",
+    "_parse_error",
+    "_is_duplicate",
+    "_interval_end",
+)
+"""Columns every silver transform carries through (silver judges the row with them, then drops them)."""
+
+
+def lineage_columns(interval: DataInterval) -> list[Column | str]:
+    """:data:`TRANSFORM_LINEAGE` as select items: bronze's lineage and parse flags, plus the data
+    interval's end, which freshness and "measured after the interval" rules read."""
+    from pyspark.sql import functions as F
+
+    end = F.lit(interval.end.replace(tzinfo=None)).cast("timestamp").alias("_interval_end")
+    return [*TRANSFORM_LINEAGE[:-1], end]

@@ -1,7 +1,9 @@
 """Gold: aggregates ministries use, rewritten per day so reruns and late data are exact.
 
 The days to rebuild are those the batch touched (late events included): each gold table
-replaces exactly those days (``replaceWhere date IN …``) from all of silver for them.
+replaces exactly those days (``replaceWhere date IN …``) from all of silver for them. A gold
+table without a ``replace_key`` (a small aggregate over every year, such as crop production by
+province × season × year) is rewritten whole each time it is rebuilt.
 """
 
 from __future__ import annotations
@@ -43,14 +45,15 @@ def conform_to_schema(df: DataFrame, dataset: Dataset) -> DataFrame:
 def build(spark: SparkSession, dataset: Dataset, dates: list[date], settings: Settings | None = None) -> int:
     """Rebuild ``dates`` of a gold table from its inputs; returns the rows written for them."""
     settings = settings or get_settings()
-    if dataset.replace_key is None:
-        raise ValueError(f"{dataset.name} has no replace_key: gold tables are rewritten per day")
     uri = settings.s3a_uri(dataset.table_path)
     ensure_table(spark, uri, dataset.spark_schema(), dataset.partition_by)
     if not dates:
         return 0
     inputs = {name: read_table(spark, REGISTRY[name], settings) for name in dataset.inputs}
     rows = conform_to_schema(dataset.load_transform()(inputs, dates), dataset)
+    if dataset.replace_key is None:  # a small aggregate over all of its inputs: rewritten whole
+        rows.write.format("delta").mode("overwrite").save(uri)
+        return int(spark.read.format("delta").load(uri).count())
     day_list = ", ".join(f"DATE'{d.isoformat()}'" for d in dates)
     predicate = f"{dataset.replace_key} IN ({day_list})"
     rows.write.format("delta").mode("overwrite").option("replaceWhere", predicate).save(uri)

@@ -7,8 +7,10 @@ its batch and lands nothing twice.
 
 from __future__ import annotations
 
+import codecs
 import hashlib
 import json
+import shutil
 from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -23,6 +25,9 @@ MULTIPART_THRESHOLD = 64 * 1024 * 1024
 MANIFEST_SUFFIX = ".manifest.json"
 """A source may state what it sent in ``<file>.manifest.json`` (``{"rows": N}``); the gate checks it."""
 STATED_ROWS_META = "stated-rows"
+LEGACY_CHARSET = "windows-1252"
+"""Payload bytes that are not UTF-8 are decoded byte for byte as cp1252, which yields exactly the
+TCVN3 / VNI mojibake ``jobs.text`` repairs (a lossless view of a legacy-encoded file)."""
 
 
 class SourceMissingError(FileNotFoundError):
@@ -44,24 +49,27 @@ class LandedBatch:
     ingested_at: str
     newly_landed: bool
     stated_rows: int | None = None
+    format: str = "csv"  # csv (header line) | jsonl
+    charset: str = "utf-8"  # windows-1252 = bytes that are not UTF-8 (legacy TCVN3/VNI), landed unchanged
+    source_version: str | None = None  # the source's own version (ETag, GTFS feed_version)
 
     def to_dict(self) -> dict[str, object]:
         return asdict(self)
 
 
-def landing_key(dataset: Dataset, interval: DataInterval) -> str:
+def landing_key(dataset: Dataset, interval: DataInterval, fmt: str | None = None) -> str:
     assert dataset.source is not None
     return (
         f"landing/{dataset.sector}/{dataset.name}/ingest_date={interval.local_start_date:%Y-%m-%d}/"
-        f"{interval.batch_id(dataset.name)}.{dataset.source.extension}"
+        f"{interval.batch_id(dataset.name)}.{fmt or dataset.source.extension}"
     )
 
 
 def source_path(dataset: Dataset, interval: DataInterval, settings: Settings) -> Path:
-    """Where the (local drop) source keeps the file for this interval."""
-    if dataset.source is None:
-        raise ValueError(f"{dataset.name} has no source: it is built from other tables, not landed")
-    return settings.source_root / dataset.source.path.format(date=interval.local_start_date)
+    """Where the local drop keeps the file for this interval."""
+    from jobs.extract.file import local_path
+
+    return local_path(dataset, interval, settings)
 
 
 def stated_rows(path: Path) -> int | None:
@@ -81,8 +89,11 @@ def stated_rows(path: Path) -> int | None:
     return rows
 
 
-def _digest_and_count(path: Path) -> tuple[str, int]:
+def _digest_count_charset(path: Path, has_header: bool) -> tuple[str, int, str]:
+    """sha256, data rows (lines, minus the header for CSV) and charset of a payload, in one pass."""
     sha = hashlib.sha256()
+    decoder = codecs.getincrementaldecoder("utf-8")()
+    utf8 = True
     newlines = 0
     last = b"\n"
     with path.open("rb") as fh:
@@ -90,54 +101,109 @@ def _digest_and_count(path: Path) -> tuple[str, int]:
             sha.update(chunk)
             newlines += chunk.count(b"\n")
             last = chunk[-1:]
+            if utf8:
+                try:
+                    decoder.decode(chunk)
+                except UnicodeDecodeError:
+                    utf8 = False
+    if utf8:
+        try:
+            decoder.decode(b"", final=True)
+        except UnicodeDecodeError:
+            utf8 = False
     lines = newlines + (0 if last == b"\n" else 1)
-    return sha.hexdigest(), max(lines - 1, 0)  # minus the header line
+    return sha.hexdigest(), max(lines - (1 if has_header else 0), 0), "utf-8" if utf8 else LEGACY_CHARSET
+
+
+def _from_metadata(dataset: Dataset, batch_id: str, key: str, meta: dict[str, str], fmt: str) -> LandedBatch:
+    return LandedBatch(
+        dataset.name,
+        batch_id,
+        key,
+        meta.get("source-file", ""),
+        meta.get("sha256", ""),
+        int(meta.get("data-rows", 0)),
+        meta["ingested-at"],
+        newly_landed=False,
+        stated_rows=int(meta[STATED_ROWS_META]) if meta.get(STATED_ROWS_META) else None,
+        format=fmt,
+        charset=meta.get("charset", "utf-8"),
+        source_version=meta.get("source-version") or None,
+    )
 
 
 def land(dataset: Dataset, interval: DataInterval, settings: Settings | None = None) -> LandedBatch:
-    """Copy the interval's source payload into landing once; on rerun return the existing batch."""
+    """Extract the interval's payload and land it once; on rerun return the batch already landed.
+
+    A local drop is read again on rerun (cheap) so a changed file is caught; a remote channel is
+    not asked again once its batch is in landing, so nothing is fetched or landed twice.
+    """
+    from jobs import extract as channels
+    from jobs.registry import Channel
+
     settings = settings or get_settings()
-    path = source_path(dataset, interval, settings)
-    if not path.is_file():
-        raise SourceMissingError(
-            f"{dataset.name}: no source file {path} for data interval {interval.start:%Y-%m-%d %H:%M} UTC. "
-            "Generate the sample sources (`make sample`) or set LAKEHOUSE_SOURCE_ROOT to where the source drops files; "
-            "the task retries, so a late file is picked up on the next try."
-        )
-    sha256, data_rows = _digest_and_count(path)
-    key = landing_key(dataset, interval)
+    assert dataset.source is not None, f"{dataset.name} has no source"
+    channel = channels.channel_of(dataset, settings)
     batch_id = interval.batch_id(dataset.name)
+    staging = settings.staging_dir / dataset.name / batch_id
+    extracted = None
+    if channel == Channel.FILE:
+        extracted = channels.extract(dataset, interval, settings, staging)
+        fmt = extracted.format or dataset.source.format
+    else:
+        fmt = dataset.source.format
+    key = landing_key(dataset, interval, fmt)
     existing = storage.head(key, settings)
     if existing is not None:
-        meta = existing.get("Metadata", {})
-        if meta.get("sha256") != sha256:
-            raise LandingConflictError(
-                f"{dataset.name}: batch {batch_id} was landed from a different payload (sha256 {meta.get('sha256')}, "
-                f"now {sha256}). Landing is never overwritten. If the source re-sent corrected data, deliver it as "
-                "a new interval or a new source file; to rebuild on purpose, delete the landed object first."
-            )
-        return LandedBatch(
-            dataset.name,
-            batch_id,
-            key,
-            meta.get("source-file", str(path)),
-            sha256,
-            int(meta.get("data-rows", data_rows)),
-            meta["ingested-at"],
-            newly_landed=False,
-            stated_rows=int(meta[STATED_ROWS_META]) if meta.get(STATED_ROWS_META) else None,
-        )
+        batch = _from_metadata(dataset, batch_id, key, existing.get("Metadata", {}), fmt)
+        if extracted is not None:
+            sha256 = _digest_count_charset(extracted.path, fmt == "csv")[0]
+            if batch.sha256 != sha256:
+                raise LandingConflictError(
+                    f"{dataset.name}: batch {batch_id} was landed from a different payload (sha256 {batch.sha256}, "
+                    f"now {sha256}). Landing is never overwritten. If the source re-sent corrected data, deliver it "
+                    "as a new interval or a new source file; to rebuild on purpose, delete the landed object first."
+                )
+        channels.after_landing(dataset, interval, settings, batch)
+        return batch
 
+    if extracted is None:
+        extracted = channels.extract(dataset, interval, settings, staging)
+        if extracted.format not in (None, fmt):
+            raise ValueError(f"{dataset.name}: the {channel} adapter staged {extracted.format}, the source says {fmt}")
+    sha256, data_rows, charset = _digest_count_charset(extracted.path, fmt == "csv")
     ingested_at = datetime.now(UTC).isoformat()
-    metadata = {"sha256": sha256, "source-file": path.name, "data-rows": str(data_rows), "ingested-at": ingested_at}
-    stated = stated_rows(path)
-    if stated is not None:
-        metadata[STATED_ROWS_META] = str(stated)
+    metadata = {
+        "sha256": sha256,
+        "source-file": extracted.source_name,
+        "data-rows": str(data_rows),
+        "ingested-at": ingested_at,
+        "charset": charset,
+    }
+    if extracted.stated_rows is not None:
+        metadata[STATED_ROWS_META] = str(extracted.stated_rows)
+    if extracted.version:
+        metadata["source-version"] = extracted.version
+    path = extracted.path
     if path.stat().st_size <= MULTIPART_THRESHOLD:
         if not storage.put_if_absent(key, path.read_bytes(), metadata, settings):
             return land(dataset, interval, settings)  # another writer won the race: use its batch
     else:
         storage.s3_client(settings).upload_file(str(path), settings.bucket, key, ExtraArgs={"Metadata": metadata})
-    return LandedBatch(
-        dataset.name, batch_id, key, path.name, sha256, data_rows, ingested_at, newly_landed=True, stated_rows=stated
+    batch = LandedBatch(
+        dataset.name,
+        batch_id,
+        key,
+        extracted.source_name,
+        sha256,
+        data_rows,
+        ingested_at,
+        newly_landed=True,
+        stated_rows=extracted.stated_rows,
+        format=fmt,
+        charset=charset,
+        source_version=extracted.version,
     )
+    channels.after_landing(dataset, interval, settings, batch)
+    shutil.rmtree(staging, ignore_errors=True)
+    return batch

@@ -201,3 +201,22 @@ def legacy_code_to_2025_pairs() -> list[tuple[str, str]]:
     either era (see conform_province_code for why the date still matters for meaning).
     """
     return sorted(_tables().legacy_to_2025.items())
+
+
+def name_key(name: str) -> str:
+    """The lookup key of a name without its type prefix/suffix: "Thành phố Hồ Chí Minh" -> "hochiminh".
+
+    Spark computes the same key with ``jobs.reference.transforms.name_key`` (same folding and
+    :data:`NAME_KEY_PREFIX` / :data:`NAME_KEY_SUFFIX`), so one rule serves both sides."""
+    keys = _name_keys(name)
+    return keys[-1] if keys else ""
+
+
+NAME_KEY_PREFIX: str = _PREFIX_RE.pattern
+NAME_KEY_SUFFIX: str = _SUFFIX_RE.pattern
+
+
+def name_keys_to_2025_code() -> dict[str, str]:
+    """Every known spelling key of a legacy or 2025 province name -> its 2025 code (a copy), for
+    Spark map literals (the same table :func:`conform_province_name` reads)."""
+    return dict(_tables().by_name)

@@ -143,21 +143,55 @@ class Check:
         object.__setattr__(self, "kwargs", MappingProxyType(dict(self.kwargs)))
 
 
+class Channel(StrEnum):
+    """How a source delivers its data; the adapter is ``jobs/extract/<channel>.py``."""
+
+    FILE = "file"  # a file dropped under LAKEHOUSE_SOURCE_ROOT (replays, backfills, fixtures)
+    HTTP = "http"  # an HTTP API: file downloads, paginated JSON, JSON documents
+    FTP = "ftp"  # files pushed to an FTP server (monitoring stations)
+    MQTT = "mqtt"  # messages published live to a broker
+    GTFS = "gtfs"  # a GTFS static feed (zip over HTTP), one member file per dataset
+    LIBRARY = "library"  # a well-kept library's reference tables (administrative units)
+
+
 @dataclass(frozen=True)
 class Source:
-    """How a dataset's source delivers it (local drop for now; HTTP/FTP/MQTT adapters later).
+    """How a dataset's source delivers it.
 
-    ``path`` is relative to the source root and formatted with the data interval's start date.
+    ``path`` is the local-drop file (relative to the source root) the ``file`` channel reads, and
+    what every channel falls back to when ``LAKEHOUSE_EXTRACT_FROM=local``. ``options`` are the
+    channel's own (endpoint path, topic, FTP directory, zip member …). Strings in both are
+    formatted with the data interval's local start date (``{date:%Y%m%d}``).
+
+    ``format`` is what the channel lands: ``csv`` (a header line, checked against ``columns``) or
+    ``jsonl`` (one JSON object per line; each column read at ``json_paths[column]``, default
+    ``$.<column>``; arrays and objects come out as JSON text).
     """
 
     path: str
     columns: tuple[str, ...]
     format: str = "csv"
     snapshot: bool = False  # reference data: the whole table each time, not an interval's events
+    channel: Channel = Channel.FILE
+    options: Mapping[str, Any] = field(default_factory=dict)
+    json_paths: Mapping[str, str] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        if self.format not in ("csv", "jsonl"):
+            raise ValueError(f"Source {self.path}: format must be 'csv' or 'jsonl', not {self.format!r}")
+        unknown = set(self.json_paths) - set(self.columns)
+        if unknown:
+            raise ValueError(f"Source {self.path}: json_paths for columns it does not declare: {sorted(unknown)}")
+        object.__setattr__(self, "channel", Channel(self.channel))
+        object.__setattr__(self, "options", MappingProxyType(dict(self.options)))
+        object.__setattr__(self, "json_paths", MappingProxyType(dict(self.json_paths)))
 
     @property
     def extension(self) -> str:
         return self.format
+
+    def json_path(self, column: str) -> str:
+        return self.json_paths.get(column, f"$.{column}")
 
 
 class PersonalKind(StrEnum):
@@ -334,12 +368,21 @@ def _check_personal(ds: Dataset) -> None:
         )
 
 
+SECTORS = ("reference", "environment", "agriculture", "transport")
+"""Sector packages ``jobs/<sector>/datasets.py`` whose ``DATASETS`` make up the registry."""
+
+
 def build_registry() -> Registry:
     """Collect every sector's entries (import-light: no Spark, no I/O)."""
-    from jobs.environment.datasets import DATASETS as ENVIRONMENT
-
     registry = Registry()
-    registry.add(*ENVIRONMENT)
+    for sector in SECTORS:
+        try:
+            module = importlib.import_module(f"jobs.{sector}.datasets")
+        except ModuleNotFoundError as err:
+            if err.name not in (f"jobs.{sector}", f"jobs.{sector}.datasets"):
+                raise
+            continue  # a sector not built yet
+        registry.add(*module.DATASETS)
     return registry
 
 

@@ -47,6 +47,33 @@ class Settings:
     source_root: Path = field(
         default_factory=lambda: Path(_env("LAKEHOUSE_SOURCE_ROOT", str(REPO_ROOT / ".state" / "sources")))
     )
+    extract_from: str = field(default_factory=lambda: _env("LAKEHOUSE_EXTRACT_FROM", "channel"))
+    """``channel``: each source over its own channel (HTTP, FTP, MQTT …); ``local``: every dataset from
+    its local-drop file under ``source_root`` (replays, backfills, the fixture tests)."""
+    http_source_url: str = field(default_factory=lambda: _env("LAKEHOUSE_HTTP_SOURCE_URL", "http://127.0.0.1:8780"))
+    http_attempts: int = field(default_factory=lambda: int(_env("LAKEHOUSE_HTTP_ATTEMPTS", "5")))
+    http_timeout_seconds: float = field(default_factory=lambda: float(_env("LAKEHOUSE_HTTP_TIMEOUT_SECONDS", "30")))
+    ftp_host: str = field(default_factory=lambda: _env("LAKEHOUSE_FTP_HOST", "127.0.0.1"))
+    ftp_port: int = field(default_factory=lambda: int(_env("LAKEHOUSE_FTP_PORT", "2121")))
+    ftp_user: str = field(default_factory=lambda: _env("LAKEHOUSE_FTP_USER", "monitor"))
+    ftp_password: str = field(default_factory=lambda: _env("LAKEHOUSE_FTP_PASSWORD", ""))
+    mqtt_host: str = field(default_factory=lambda: _env("LAKEHOUSE_MQTT_HOST", "127.0.0.1"))
+    mqtt_port: int = field(default_factory=lambda: int(_env("LAKEHOUSE_MQTT_PORT", "1884")))
+    mqtt_user: str = field(default_factory=lambda: _env("LAKEHOUSE_MQTT_USER", "lakehouse"))
+    mqtt_password: str = field(default_factory=lambda: _env("LAKEHOUSE_MQTT_PASSWORD", ""))
+
+    def __post_init__(self) -> None:
+        if self.extract_from not in ("channel", "local"):
+            raise MissingSettingError(
+                f"LAKEHOUSE_EXTRACT_FROM={self.extract_from!r}: use 'channel' (each source over HTTP/FTP/MQTT) "
+                "or 'local' (files under LAKEHOUSE_SOURCE_ROOT)."
+            )
+
+    @property
+    def staging_dir(self) -> Path:
+        """Where extract adapters stage a payload until it is complete (kept between retries to resume);
+        one folder per lake bucket, so two lakes never resume each other's transfers."""
+        return self.state_dir / "staging" / self.bucket
 
     @property
     def opendata_bucket(self) -> str:

@@ -21,6 +21,7 @@ from datetime import date
 from typing import TYPE_CHECKING
 
 from jobs.bronze import LINEAGE_COLUMNS
+from jobs.interval import DataInterval
 from jobs.registry import RULESET_VERSION, Dataset
 from jobs.settings import Settings, get_settings
 
@@ -164,7 +165,10 @@ def province_of_row(frame: DataFrame, dataset: Dataset) -> Column:
     if dataset.source is None or col not in dataset.source.columns:
         return conformed
     schema = ", ".join(f"`{c}` STRING" for c in dataset.source.columns)
-    raw = F.from_csv(F.col("_raw_line"), schema, {"mode": "PERMISSIVE", "escape": '"'})[col]
+    line = F.col("_raw_line")
+    raw = F.when(  # a batch is CSV or JSON lines (landing records which; a local replay may differ)
+        F.ltrim(line).startswith("{"), F.get_json_object(line, dataset.source.json_path(col))
+    ).otherwise(F.from_csv(line, schema, {"mode": "PERMISSIVE", "escape": '"'})[col])
     return F.coalesce(conformed, F.when(F.col("_parse_error").isNull(), F.nullif(F.trim(raw), F.lit(""))))
 
 
@@ -425,6 +429,8 @@ def refine(
             dates = sorted(
                 r[0] for r in split.where(F.col("_outcome") == "silver").select(date_col).distinct().collect()
             )
+        elif isinstance(interval := context.get("interval"), DataInterval):
+            dates = [interval.local_start_date]  # not partitioned by day: gold rebuilds from this interval
         merge_into_silver(spark, dataset, silver_rows(split, dataset), settings)
         if dataset.personal is not None:
             from jobs.privacy import write_restricted

@@ -42,14 +42,23 @@ def _reset_caches() -> None:
 
 
 @contextmanager
-def lake_bucket(name: str, source_root: Path, gx_root: Path) -> Iterator[str]:
-    """Point settings at a fresh test bucket and source folder; delete the bucket after."""
+def lake_bucket(name: str, source_root: Path, gx_root: Path, extract_from: str = "local") -> Iterator[str]:
+    """Point settings at a fresh test bucket and source folder; delete the bucket after.
+
+    Sources are read from the local drop under ``source_root`` unless ``extract_from="channel"``
+    (the channel tests start their own HTTP / FTP / MQTT servers)."""
     if not os.environ.get("LAKEHOUSE_S3_ACCESS_KEY"):
         raise RuntimeError("integration tests need the store: run them through `make test`")
     base = os.environ.get("LAKEHOUSE_BUCKET", "lakehouse")
     bucket = f"{base}-test-{name}-{uuid.uuid4().hex[:6]}"
-    saved = {k: os.environ.get(k) for k in ("LAKEHOUSE_BUCKET", "LAKEHOUSE_SOURCE_ROOT", "LAKEHOUSE_GX_ROOT")}
-    os.environ.update(LAKEHOUSE_BUCKET=bucket, LAKEHOUSE_SOURCE_ROOT=str(source_root), LAKEHOUSE_GX_ROOT=str(gx_root))
+    names = ("LAKEHOUSE_BUCKET", "LAKEHOUSE_SOURCE_ROOT", "LAKEHOUSE_GX_ROOT", "LAKEHOUSE_EXTRACT_FROM")
+    saved = {k: os.environ.get(k) for k in names}
+    os.environ.update(
+        LAKEHOUSE_BUCKET=bucket,
+        LAKEHOUSE_SOURCE_ROOT=str(source_root),
+        LAKEHOUSE_GX_ROOT=str(gx_root),
+        LAKEHOUSE_EXTRACT_FROM=extract_from,
+    )
     _reset_caches()
     from jobs.storage import s3_client
 

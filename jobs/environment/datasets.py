@@ -8,7 +8,9 @@ from __future__ import annotations
 
 from datetime import timedelta
 
+from jobs.checks import in_vietnam, line_checks, not_empty, province_codes_2025, text_checks
 from jobs.registry import (
+    Channel,
     Check,
     Classification,
     Criterion,
@@ -27,6 +29,8 @@ SECTOR = "environment"
 OWNER = Ministry.AGRICULTURE_ENVIRONMENT
 C, S = Criterion, Severity
 
+AIR_QUALITY_TOPIC = "lakehouse/environment/air_quality"
+"""Stations publish on ``<topic>/<station_id>``; the day's manifest is retained on ``<topic>/_manifest/<date>``."""
 AIR_READING_COLUMNS = (
     "station_id",
     "station_name",
@@ -105,105 +109,6 @@ def _parse_rules(entity: str) -> tuple[RowRule, ...]:
     )
 
 
-def _not_empty(description: str) -> Check:
-    """đủ: a batch with no valid row at all is a broken delivery, not a quiet day."""
-    return Check(
-        "batch_not_empty", C.COMPLETE, S.CRITICAL, "ExpectTableRowCountToBeBetween", {"min_value": 1}, description
-    )
-
-
-# A GX suite parameter the gate fills with the row count the source states in its manifest
-# (expectations.gate.STATED_ROWS); without a manifest the check is not run.
-STATED_ROWS = "stated_rows"
-
-
-def _line_checks() -> tuple[Check, ...]:
-    """Checks on every landed line of a batch (``lines`` frame): counts, rejection shares, duplicates."""
-    return (
-        Check(
-            "landed_matches_source_count",
-            C.COMPLETE,
-            S.CRITICAL,
-            "ExpectTableRowCountToEqual",
-            {"value": {"$PARAMETER": STATED_ROWS}},
-            "The batch has exactly the rows the source says it sent (its manifest): nothing lost or padded.",
-            frame="lines",
-        ),
-        Check(
-            "correct_share",
-            C.CORRECT,
-            S.CRITICAL,
-            "ExpectColumnValuesToNotBeInSet",
-            {"column": "rejected_for", "value_set": [C.CORRECT.value], "mostly": 0.5},
-            "At most half of a batch may be rejected as incorrect; more means the source is broken.",
-            frame="lines",
-        ),
-        Check(
-            "correct_rows",
-            C.CORRECT,
-            S.WARNING,
-            "ExpectColumnValuesToNotBeInSet",
-            {"column": "rejected_for", "value_set": [C.CORRECT.value]},
-            "Rows rejected as incorrect (any share lowers the score).",
-            frame="lines",
-        ),
-        Check(
-            "clean_rows",
-            C.CLEAN,
-            S.WARNING,
-            "ExpectColumnValuesToNotBeInSet",
-            {"column": "rejected_for", "value_set": [C.CLEAN.value]},
-            "Rows rejected as unclean (e.g. units that cannot be converted).",
-            frame="lines",
-        ),
-        Check(
-            "no_duplicates_delivered",
-            C.CLEAN,
-            S.WARNING,
-            "ExpectColumnValuesToBeInSet",
-            {"column": "_is_duplicate", "value_set": [False]},
-            "The source sent each line once (duplicates are removed, but lower the score).",
-            frame="lines",
-        ),
-    )
-
-
-def _text_checks(columns: tuple[str, ...]) -> tuple[Check, ...]:
-    """sạch: names are NFC and hold no TCVN3/VNI mojibake (the silver repair must have caught it)."""
-    return (
-        Check(
-            "text_is_nfc",
-            C.CLEAN,
-            S.WARNING,
-            "ExpectColumnValuesToBeInSet",
-            {"column": "_text_is_nfc", "value_set": [True]},
-            f"{', '.join(columns)} are Unicode NFC.",
-        ),
-        *(
-            Check(
-                f"no_legacy_encoding_{column}",
-                C.CLEAN,
-                S.WARNING,
-                "ExpectColumnValuesToNotMatchRegex",
-                {"column": column, "regex": "__LEGACY_ENCODING_REGEX__"},
-                f"{column} holds no TCVN3 or VNI (legacy 8-bit Vietnamese) mojibake.",
-            )
-            for column in columns
-        ),
-    )
-
-
-def _province_codes_2025() -> Check:
-    return Check(
-        "province_codes_2025",
-        C.CORRECT,
-        S.CRITICAL,
-        "ExpectColumnValuesToBeInSet",
-        {"column": "province_code", "value_set": "__PROVINCES_2025__"},
-        "Province codes exist in the province dimension (2025 codes, 34 units).",
-    )
-
-
 def _physical_sql(ranges: dict[str, tuple[float, float]]) -> str:
     """Spark SQL: the value lies in its parameter's physically possible range (unknown parameter: false)."""
     cases = " ".join(f"WHEN '{p}' THEN value BETWEEN {lo!r} AND {hi!r}" for p, (lo, hi) in ranges.items())
@@ -220,7 +125,7 @@ def _reading_checks(
     """Gate checks shared by reading datasets; each one becomes a GX expectation."""
     return (
         # đủ
-        _not_empty("The batch delivered at least one valid reading."),
+        not_empty("The batch delivered at least one valid reading."),
         Check(
             "hourly_coverage",
             C.COMPLETE,
@@ -256,7 +161,7 @@ def _reading_checks(
             "Every value lies in what its parameter can physically take (e.g. pH 0–14).",
             derive=(("_physically_possible", _physical_sql(ranges)),),
         ),
-        _province_codes_2025(),
+        province_codes_2025(),
         Check(
             "province_matches_entity",
             C.CORRECT,
@@ -305,7 +210,7 @@ def _reading_checks(
             {"column_A": "parameter", "column_B": "unit", "value_pairs_set": sorted(parameter_units.items())},
             "Each parameter is in its canonical unit (values are comparable across stations).",
         ),
-        *_line_checks(),
+        *line_checks(),
         # sống
         Check(
             "fresh_within_sla",
@@ -334,7 +239,7 @@ def _reference_checks(key: str, text: tuple[str, ...], *extra: Check) -> tuple[C
 
     Required (non-nullable) fields get a not-null check each, generated from the fields by the suites."""
     return (
-        _not_empty("The reference list is not empty."),
+        not_empty("The reference list is not empty."),
         Check(
             "unique_natural_key",
             C.CLEAN,
@@ -343,10 +248,10 @@ def _reference_checks(key: str, text: tuple[str, ...], *extra: Check) -> tuple[C
             {"column": key},
             f"{key} values are unique.",
         ),
-        *_text_checks(text),
-        _province_codes_2025(),
+        *text_checks(text),
+        province_codes_2025(),
         *extra,
-        *_line_checks(),
+        *line_checks(),
     )
 
 
@@ -425,26 +330,7 @@ AIR_STATION = Dataset(
         ),
         RowRule("OUT_OF_PHYSICAL_RANGE", f"NOT ({_LAT_LON_VN})", C.CORRECT, "Coordinates outside Vietnam."),
     ),
-    checks=_reference_checks(
-        "station_id",
-        ("station_name",),
-        Check(
-            "latitude_in_vietnam",
-            C.CORRECT,
-            S.CRITICAL,
-            "ExpectColumnValuesToBeBetween",
-            {"column": "latitude", "min_value": 8.0, "max_value": 23.5},
-            "Latitude lies within Vietnam (8.0–23.5° N).",
-        ),
-        Check(
-            "longitude_in_vietnam",
-            C.CORRECT,
-            S.CRITICAL,
-            "ExpectColumnValuesToBeBetween",
-            {"column": "longitude", "min_value": 102.0, "max_value": 117.5},
-            "Longitude lies within Vietnam (102.0–117.5° E).",
-        ),
-    ),
+    checks=_reference_checks("station_id", ("station_name",), *in_vietnam()),
 )
 
 WASTEWATER_FACILITY = Dataset(
@@ -561,7 +447,15 @@ AIR_QUALITY_READING = Dataset(
     freshness_sla=timedelta(hours=2),
     event_time="measured_at",
     partition_by=("measured_date",),
-    source=Source("environment/air_quality/readings_{date:%Y%m%d}.csv", AIR_READING_COLUMNS),
+    # Stations publish each reading live to MQTT (sample_sources/servers/mqtt_publisher.py); the
+    # lander batches them by send time (jobs/extract/mqtt.py). The CSV is the local-drop replay.
+    source=Source(
+        "environment/air_quality/readings_{date:%Y%m%d}.csv",
+        AIR_READING_COLUMNS,
+        format="jsonl",
+        channel=Channel.MQTT,
+        options={"topic": AIR_QUALITY_TOPIC, "require_manifest": True},
+    ),
     inputs=("air_station",),
     entity_column="station_id",
     row_rules=(
@@ -584,7 +478,7 @@ AIR_QUALITY_READING = Dataset(
         *_reading_checks(
             "station_id", READING_KEY, dict.fromkeys(AIR_PARAMETERS, AIR_UNIT), AIR_PHYSICAL_RANGE, sla_hours=2
         ),
-        *_text_checks(("station_name",)),
+        *text_checks(("station_name",)),
     ),
 )
 
@@ -613,7 +507,15 @@ WASTEWATER_READING = Dataset(
     freshness_sla=timedelta(hours=2),
     event_time="measured_at",
     partition_by=("measured_date",),
-    source=Source("environment/wastewater/readings_{date:%Y%m%d}.csv", WASTEWATER_READING_COLUMNS),
+    # Stations push one file per transmission (facility station × hour) to the FTP server, Circular
+    # 10/2021 practice (sample_sources/environment/transmissions.py); jobs/extract/ftp.py collects the
+    # day's directory. The daily CSV is the local-drop replay.
+    source=Source(
+        "environment/wastewater/readings_{date:%Y%m%d}.csv",
+        WASTEWATER_READING_COLUMNS,
+        channel=Channel.FTP,
+        options={"directory": "/environment/wastewater/{date:%Y-%m-%d}"},
+    ),
     inputs=("wastewater_facility",),
     entity_column="facility_id",
     row_rules=_parse_rules("facility"),

@@ -11,6 +11,7 @@ from datetime import date
 from typing import TYPE_CHECKING
 
 from jobs import conform
+from jobs.conform import lineage_columns
 from jobs.environment import aqi, limits
 from jobs.environment.datasets import AIR_PHYSICAL_RANGE, WASTEWATER_PARAMETER_UNIT, WASTEWATER_PHYSICAL_RANGE
 from jobs.interval import DataInterval
@@ -87,21 +88,6 @@ def _range_columns(parameter: Column, ranges: dict[str, tuple[float, float]]) ->
     return low, high
 
 
-def _lineage_and_flags(interval: DataInterval) -> list[Column | str]:
-    from pyspark.sql import functions as F
-
-    return [
-        "_batch_id",
-        "_source_file",
-        "_source_line",
-        "_ingested_at",
-        "_raw_line",
-        "_parse_error",
-        "_is_duplicate",
-        F.lit(interval.end.replace(tzinfo=None)).cast("timestamp").alias("_interval_end"),
-    ]
-
-
 def air_readings_to_silver(bronze: DataFrame, inputs: dict[str, DataFrame], *, interval: DataInterval) -> DataFrame:
     """Type and conform air-quality readings (QCVN 05:2023 units, 2025 provinces, NFC names)."""
     from pyspark.sql import functions as F
@@ -127,7 +113,7 @@ def air_readings_to_silver(bronze: DataFrame, inputs: dict[str, DataFrame], *, i
         F.lower(F.trim("device_status")).alias("device_status"),
         low.alias("_physical_min"),
         high.alias("_physical_max"),
-        *_lineage_and_flags(interval),
+        *lineage_columns(interval),
     ).withColumn("measured_date", conform.local_date(F.col("measured_at")))
     typed = typed.withColumn(
         "province_code", conform.province_code_2025(F.col("_province_raw"), F.col("measured_date"))
@@ -164,7 +150,7 @@ def wastewater_readings_to_silver(
         F.lower(F.trim("device_status")).alias("device_status"),
         low.alias("_physical_min"),
         high.alias("_physical_max"),
-        *_lineage_and_flags(interval),
+        *lineage_columns(interval),
     ).withColumn("measured_date", conform.local_date(F.col("measured_at")))
     joined = typed.join(F.broadcast(facilities), typed["facility_id"] == facilities["_ref_facility_id"], "left")
     return joined.withColumn("_entity_known", F.col("_ref_facility_id").isNotNull()).drop("_ref_facility_id")
@@ -182,7 +168,7 @@ def air_station_to_silver(bronze: DataFrame, inputs: dict[str, DataFrame], *, in
         conform.parse_decimal(F.col("latitude")).alias("latitude"),
         conform.parse_decimal(F.col("longitude")).alias("longitude"),
         F.to_date(F.trim("active_since"), "yyyy-MM-dd").alias("active_since"),
-        *_lineage_and_flags(interval),
+        *lineage_columns(interval),
     )
     return conform.repaired_text(typed, "station_name")
 
@@ -205,7 +191,7 @@ def wastewater_facility_to_silver(
         # Filled by the silver layer (jobs.privacy: keyed HMAC of contact_phone); the raw contact
         # columns are never selected here.
         F.lit(None).cast("string").alias("contact_id"),
-        *_lineage_and_flags(interval),
+        *lineage_columns(interval),
     )
     return conform.repaired_text(conform.repaired_text(typed, "facility_name"), "industrial_park")
 

@@ -243,3 +243,18 @@ def test_changed_source_for_a_landed_interval_is_refused(lake: dict[str, Any]) -
             land(REGISTRY["air_station"], INTERVAL)
     finally:
         path.write_bytes(original)
+
+
+def test_silver_and_gold_pass_the_scan(lake: dict[str, Any]) -> None:
+    """2025 province codes only, NFC, no TCVN3/VNI, no raw contact of a facility's officer anywhere."""
+    import csv
+
+    from tests.lakehouse_fixtures import FIXTURES
+    from tests.silver_scan import problems_in, raw_personal_values, sector_tables
+
+    facility = REGISTRY["wastewater_facility"]
+    assert facility.source is not None
+    with (FIXTURES / facility.source.path).open(encoding="utf-8") as fh:
+        raw = raw_personal_values(facility, csv.DictReader(fh))
+    assert len(raw) > 10
+    assert problems_in(sector_tables("environment"), raw) == []

@@ -147,15 +147,17 @@ def test_describe_entry_matches_the_registry() -> None:
     assert [c["name"] for c in d["columns"]] == [*ds.column_names, "_batch_id", "_source_file", "_source_line",
                                                  "_ingested_at"]  # fmt: skip
     assert d["source"] == {
+        "channel": "mqtt",  # stations publish live; the local drop below replays a day
+        "options": dict(ds.source.options),  # type: ignore[union-attr]
         "path": "environment/air_quality/readings_{date:%Y%m%d}.csv",
-        "format": "csv",
+        "format": "jsonl",
         "columns": list(ds.source.columns),  # type: ignore[union-attr]
         "snapshot": False,
     }
     stages = [s["stage"] for s in d["lineage"]["steps"]]
     assert stages == ["source", "landing", "bronze", "silver", "quarantine"]
     assert d["lineage"]["steps"][1]["where"] == (
-        "landing/environment/air_quality_reading/ingest_date=<YYYY-MM-DD>/<batch_id>.csv"
+        "landing/environment/air_quality_reading/ingest_date=<YYYY-MM-DD>/<batch_id>.jsonl"
     )
     assert d["lineage"]["inputs"] == [
         {"dataset": "air_station", "table": "silver.environment_air_station", "layer": "silver"}

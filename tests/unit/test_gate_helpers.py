@@ -12,7 +12,7 @@ from pyspark.sql import SparkSession
 from expectations import frames
 from expectations.gate import STATED_ROWS, _expected
 from expectations.suites import build_suite, checks_by_frame, gate_checks, required_field_checks, runnable
-from jobs.environment import datasets
+from jobs import checks
 from jobs.errors import DataError
 from jobs.landing import stated_rows
 from jobs.registry import REGISTRY, Check, Criterion, Severity
@@ -81,7 +81,7 @@ def test_source_count_check_runs_only_with_a_stated_count() -> None:
     import great_expectations as gx
 
     gx.get_context(mode="ephemeral")  # build_suite needs an active context
-    assert STATED_ROWS == datasets.STATED_ROWS
+    assert STATED_ROWS == checks.STATED_ROWS
     ds = REGISTRY["air_quality_reading"]
     (count,) = [c for c in checks_by_frame(ds)["lines"] if c.id == "landed_matches_source_count"]
     assert not runnable(count, {}) and runnable(count, {STATED_ROWS: 3}) and runnable(count, None)

@@ -46,8 +46,11 @@ def test_bad_intervals_are_refused(start: datetime, end: datetime, message: str)
 
 
 def test_landing_key_is_a_function_of_dataset_and_interval() -> None:
-    key = landing_key(REGISTRY["air_quality_reading"], DataInterval.for_local_day(date(2026, 11, 26)))
+    interval = DataInterval.for_local_day(date(2026, 11, 26))
+    key = landing_key(REGISTRY["air_quality_reading"], interval)
     assert key == (
         "landing/environment/air_quality_reading/ingest_date=2026-11-26/"
-        "air_quality_reading__20261125T1700Z-20261126T1700Z.csv"
+        "air_quality_reading__20261125T1700Z-20261126T1700Z.jsonl"  # MQTT messages land as JSON lines
     )
+    # a replay of the local CSV drop (LAKEHOUSE_EXTRACT_FROM=local) lands under its own format
+    assert landing_key(REGISTRY["air_quality_reading"], interval, "csv") == key.removesuffix(".jsonl") + ".csv"

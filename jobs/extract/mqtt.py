@@ -1,0 +1,564 @@
+"""The ``mqtt`` channel: land what devices published to the broker, losing nothing, landing nothing twice.
+
+Why this shape. MQTT has no replay: a message reaches a subscriber only if a session was waiting
+for it. So each dataset has ONE durable session on the broker (client id ``lakehouse-<dataset>``,
+MQTT v5 ``clean_start=False``, 30-day session expiry, QoS-1 subscription to ``<topic>/#``), which
+the broker keeps queuing for (on disk, across restarts) while the lander is not running. Register
+it once before sources publish (``python -m jobs.extract.mqtt register``); ``extract`` registers it
+too when it finds none.
+
+An extract run has two steps:
+
+1. **Drain** the session into the SPOOL, an append-only log in the lake
+   (``landing/<sector>/<dataset>/_spool/sent_date=<YYYY-MM-DD>/<segment>.jsonl``, one put-if-absent
+   object per segment of at most ``segment_messages`` messages). Messages are acknowledged (paho
+   ``manual_ack``) only after their segment is stored, so a crash at any point loses nothing: the
+   broker redelivers what was not acknowledged (at-least-once; duplicates are removed in step 2).
+   The drain stops when it receives a marker it published to its own subscription after
+   connecting: the broker delivers a session's queue in order, so everything queued before the
+   marker is then in the spool (no idle-timeout guess, and it ends even under constant traffic).
+2. **Assemble** the interval's batch from the spool partitions of the days it covers: messages
+   whose ``sent_at`` (the device's send time, an MQTT v5 user property; the payload's ``sent_at``
+   or the arrival time otherwise) falls in the interval, deduplicated by ``message_id``, in
+   (sent_at, message_id) order, one payload per line (JSON lines). Batching by send time, not
+   event time, matches what a daily file holds: a station's late re-send of yesterday's hour is
+   part of today's delivery; silver judges event times. The day's retained manifest
+   (``<topic>/_manifest/<YYYY-MM-DD>``, ``{"interval_date", "rows"}``) gives ``stated_rows`` (đủ).
+
+Landing never overwrites, and a rerun of a landed interval does not call ``extract`` at all
+(jobs/landing.py), so an interval is landed once. Messages sent within an interval whose batch was
+already landed are *late*: they stay in the spool (nothing is deleted) and are logged with their count.
+
+Options (``Source.options``): ``topic`` (base topic, required), ``require_manifest`` (a whole-day
+interval waits, as a retried task, until the source's manifest for the day has arrived; default
+False), ``segment_messages`` (default 20 000), ``timeout_seconds`` (drain limit, default 900).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import threading
+import time
+import uuid
+from collections import deque
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, timedelta, timezone
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from jobs.extract import Extracted
+from jobs.interval import DataInterval
+from jobs.registry import Dataset
+from jobs.settings import Settings, get_settings
+
+if TYPE_CHECKING:
+    from paho.mqtt.client import Client, MQTTMessage
+
+log = logging.getLogger(__name__)
+
+PROP_MESSAGE_ID = "message_id"
+PROP_SENT_AT = "sent_at"
+MANIFEST_LEVEL = "_manifest"
+MARKER_LEVEL = "_lander"
+SESSION_EXPIRY_SECONDS = 30 * 24 * 3600  # matches persistent_client_expiration in infra/mqtt
+RECEIVE_MAXIMUM = 65535  # QoS-1 messages the broker may send before the lander acknowledges any
+SEGMENT_MESSAGES = 20_000
+KEEPALIVE_SECONDS = 120
+TIMEOUT_SECONDS = 900.0
+LOCAL_TZ = timezone(timedelta(hours=7))  # Asia/Ho_Chi_Minh: spool partitions are local days, like intervals
+
+
+# ---------------------------------------------------------------------------------------------
+# Protocol shared with publishers (sample_sources/servers/mqtt_publisher.py)
+# ---------------------------------------------------------------------------------------------
+
+
+def manifest_topic(topic: str, day: date) -> str:
+    """Where a source states (retained) how many messages it sent for ``day``."""
+    return f"{topic}/{MANIFEST_LEVEL}/{day:%Y-%m-%d}"
+
+
+def client_id(dataset: Dataset) -> str:
+    """The dataset's durable session on the broker: fixed, so the broker queues for it while away."""
+    return f"lakehouse-{dataset.name}"
+
+
+@dataclass
+class Connection:
+    client: Client
+    session_present: bool
+
+
+def connect_client(
+    settings: Settings,
+    *,
+    client_id: str,
+    durable: bool,
+    manual_ack: bool = False,
+    max_inflight: int | None = None,
+    receive_maximum: int = RECEIVE_MAXIMUM,
+    timeout: float = 10.0,
+) -> Connection:
+    """An MQTT v5 client connected and authenticated (CONNACK received), driven by ``loop()``.
+
+    ``durable``: resume (or create) the session ``client_id`` and keep it for 30 days after
+    disconnecting, so QoS-1 messages published meanwhile are queued by the broker.
+    """
+    from paho.mqtt.client import CallbackAPIVersion, Client, ConnectFlags, MQTTv5
+    from paho.mqtt.packettypes import PacketTypes
+    from paho.mqtt.properties import Properties
+    from paho.mqtt.reasoncodes import ReasonCode
+
+    client = Client(CallbackAPIVersion.VERSION2, client_id=client_id, protocol=MQTTv5, manual_ack=manual_ack)
+    client.username_pw_set(settings.mqtt_user, settings.mqtt_password)
+    if max_inflight is not None:
+        client.max_inflight_messages_set(max_inflight)  # QoS-1 publishes awaiting PUBACK
+    state: dict[str, Any] = {}
+
+    def on_connect(_c: Client, _u: Any, flags: ConnectFlags, rc: ReasonCode, _p: Properties | None) -> None:
+        state["rc"] = rc
+        state["session_present"] = flags.session_present
+
+    client.on_connect = on_connect
+    props = Properties(PacketTypes.CONNECT)
+    if durable:
+        props.SessionExpiryInterval = SESSION_EXPIRY_SECONDS
+        props.ReceiveMaximum = receive_maximum
+    where = f"{settings.mqtt_host}:{settings.mqtt_port}"
+    try:
+        client.connect(
+            settings.mqtt_host,
+            settings.mqtt_port,
+            keepalive=KEEPALIVE_SECONDS,
+            clean_start=not durable,
+            properties=props,
+        )
+    except OSError as err:
+        raise ConnectionError(
+            f"cannot reach the MQTT broker at {where} ({err}). Start it (`make sources`, or "
+            "`infra/mqtt/mqtt.sh start`) or point LAKEHOUSE_MQTT_HOST / LAKEHOUSE_MQTT_PORT at yours."
+        ) from err
+    deadline = time.monotonic() + timeout
+    while "rc" not in state:
+        if time.monotonic() > deadline:
+            client.disconnect()
+            raise TimeoutError(f"the MQTT broker at {where} did not answer CONNECT within {timeout:.0f} s")
+        client.loop(0.1)
+    rc = state["rc"]
+    if rc.is_failure:
+        client.disconnect()
+        raise ConnectionRefusedError(
+            f"the MQTT broker at {where} refused {settings.mqtt_user!r}: {rc}. Check that LAKEHOUSE_MQTT_USER / "
+            "LAKEHOUSE_MQTT_PASSWORD match the broker's password file (both come from .state/secrets.env; "
+            "`infra/mqtt/mqtt.sh stop && infra/mqtt/mqtt.sh start` rewrites it)."
+        )
+    return Connection(client, bool(state["session_present"]))
+
+
+# ---------------------------------------------------------------------------------------------
+# Drain: broker session → spool (acknowledge only what is stored)
+# ---------------------------------------------------------------------------------------------
+
+
+def _topic(dataset: Dataset) -> str:
+    assert dataset.source is not None
+    topic = str(dataset.source.options.get("topic", "")).rstrip("/")
+    if not topic or "#" in topic or "+" in topic:
+        raise ValueError(
+            f"{dataset.name}: Source.options['topic'] must be a base topic without wildcards, got {topic!r}"
+        )
+    return topic
+
+
+def spool_prefix(dataset: Dataset) -> str:
+    return f"landing/{dataset.sector}/{dataset.name}/_spool/"
+
+
+def _parse_time(value: object) -> datetime | None:
+    if not isinstance(value, str):
+        return None
+    try:
+        parsed = datetime.fromisoformat(value)
+    except ValueError:
+        return None
+    return parsed.astimezone(UTC) if parsed.tzinfo is not None else None
+
+
+def spool_record(msg: MQTTMessage, topic: str, received_at: datetime) -> dict[str, Any] | None:
+    """The spool line of one received message (None for the lander's own markers)."""
+    levels = msg.topic[len(topic) + 1 :].split("/") if msg.topic.startswith(topic + "/") else []
+    if levels[:1] == [MARKER_LEVEL]:
+        return None
+    rec: dict[str, Any] = {"topic": msg.topic, "received_at": received_at.isoformat()}
+    if levels[:1] == [MANIFEST_LEVEL]:
+        try:
+            manifest = json.loads(msg.payload)
+            day = date.fromisoformat(manifest["interval_date"])
+            rows = manifest["rows"]
+        except (ValueError, KeyError, TypeError):
+            log.warning("ignoring a manifest on %s that is not {interval_date, rows}: %r", msg.topic, msg.payload[:200])
+            return None
+        rec["manifest"] = {"interval_date": day.isoformat(), "rows": rows}
+        return rec
+    props = dict(getattr(msg.properties, "UserProperty", None) or [])
+    try:
+        text = msg.payload.decode("utf-8")
+    except UnicodeDecodeError:
+        text = msg.payload.decode("cp1252", errors="replace")  # a legacy device: keep what can be read
+    body: Any = None
+    if text.startswith("{"):
+        try:
+            body = json.loads(text)
+        except ValueError:
+            body = None
+    body = body if isinstance(body, dict) else {}
+    message_id = props.get(PROP_MESSAGE_ID) or body.get(PROP_MESSAGE_ID)
+    if not isinstance(message_id, str) or not message_id:
+        import hashlib
+
+        message_id = "sha256:" + hashlib.sha256(msg.topic.encode() + b"\0" + msg.payload).hexdigest()
+    sent = _parse_time(props.get(PROP_SENT_AT)) or _parse_time(body.get(PROP_SENT_AT)) or received_at
+    rec.update(message_id=message_id, sent_at=sent.isoformat(), payload=text)
+    return rec
+
+
+def _partition_day(rec: dict[str, Any]) -> date:
+    if "manifest" in rec:
+        return date.fromisoformat(rec["manifest"]["interval_date"])
+    return datetime.fromisoformat(rec["sent_at"]).astimezone(LOCAL_TZ).date()
+
+
+@dataclass
+class DrainResult:
+    messages: int = 0
+    segments: list[str] = field(default_factory=list)
+    late: dict[str, int] = field(default_factory=dict)  # local day already landed → messages that came after
+
+
+class _Spooler:
+    """Buffers received messages; ``flush`` stores them as spool segments, then has them acknowledged.
+
+    Messages arrive on the network thread (``add``); ``flush`` runs on the caller's thread and hands
+    the PUBACKs back to the network thread (``acks``), so paho is only ever driven by one thread.
+    """
+
+    def __init__(self, dataset: Dataset, settings: Settings, topic: str) -> None:
+        self.dataset, self.settings, self.topic = dataset, settings, topic
+        self.lock = threading.Lock()
+        self.buffer: list[tuple[MQTTMessage, dict[str, Any] | None]] = []
+        self.acks: deque[tuple[int, int]] = deque()
+        self.result = DrainResult()
+        self._landed: dict[date, bool] = {}
+
+    def add(self, msg: MQTTMessage) -> None:
+        rec = spool_record(msg, self.topic, datetime.now(UTC))
+        with self.lock:
+            self.buffer.append((msg, rec))
+
+    def pending(self) -> int:
+        with self.lock:
+            return len(self.buffer)
+
+    def _day_landed(self, day: date) -> bool:
+        if day not in self._landed:
+            from jobs import storage
+            from jobs.landing import landing_key
+
+            key = landing_key(self.dataset, DataInterval.for_local_day(day))
+            self._landed[day] = storage.head(key, self.settings) is not None
+        return self._landed[day]
+
+    def flush(self, limit: int) -> None:
+        """Store (up to ``limit`` of) the buffered messages as one spool segment, then acknowledge them."""
+        from jobs import storage
+
+        with self.lock:
+            taken, self.buffer = self.buffer[:limit], self.buffer[limit:]
+        if not taken:
+            return
+        by_day: dict[date, list[dict[str, Any]]] = {}
+        for _msg, rec in taken:
+            if rec is not None:
+                by_day.setdefault(_partition_day(rec), []).append(rec)
+        segment = f"{datetime.now(UTC):%Y%m%dT%H%M%S%fZ}-{uuid.uuid4().hex[:8]}"
+        for day, recs in sorted(by_day.items()):
+            key = f"{spool_prefix(self.dataset)}sent_date={day:%Y-%m-%d}/{segment}.jsonl"
+            body = "".join(json.dumps(r, ensure_ascii=False, separators=(",", ":")) + "\n" for r in recs)
+            meta = {"messages": str(len(recs)), "client-id": client_id(self.dataset)}
+            if not storage.put_if_absent(key, body.encode("utf-8"), meta, self.settings):
+                raise RuntimeError(f"spool segment {key} exists already (segment ids are unique): retry")
+            self.result.segments.append(key)
+            data = sum("manifest" not in r for r in recs)
+            self.result.messages += data
+            if data and self._day_landed(day):
+                self.result.late[day.isoformat()] = self.result.late.get(day.isoformat(), 0) + data
+                log.warning(
+                    "%s: %d message(s) sent on %s arrived after that day's batch was landed; they are kept in "
+                    "the spool (%s) and not landed (landing is never overwritten).",
+                    self.dataset.name,
+                    data,
+                    day,
+                    key,
+                )
+        self._ack(taken)
+
+    def _ack(self, taken: list[tuple[MQTTMessage, dict[str, Any] | None]]) -> None:
+        """Stored: now the broker may forget them (PUBACK, sent by the network thread)."""
+        self.acks.extend((msg.mid, msg.qos) for msg, _rec in taken)
+
+
+class _Network(threading.Thread):
+    """Drives the client (receive, keepalive, PUBACKs) while the caller stores segments.
+
+    No automatic reconnect: PUBACKs of one connection must never go out on another (message ids
+    are per connection), so a lost connection ends the drain and the task retries; the broker
+    redelivers whatever was not acknowledged.
+    """
+
+    def __init__(self, client: Client, spooler: _Spooler) -> None:
+        super().__init__(name="mqtt-drain", daemon=True)
+        self.client, self.spooler = client, spooler
+        self.stop = threading.Event()
+        self.error: int | None = None
+
+    def run(self) -> None:
+        from paho.mqtt.client import MQTT_ERR_SUCCESS
+
+        acks = self.spooler.acks
+        while not self.stop.is_set():
+            rc = self.client.loop(0.05)
+            if rc != MQTT_ERR_SUCCESS:
+                self.error = int(rc)
+                return
+            while acks:
+                mid, qos = acks.popleft()
+                self.client.ack(mid, qos)
+
+
+def drain(dataset: Dataset, settings: Settings) -> DrainResult:
+    """Move everything the broker queued for the dataset's session into the spool."""
+    from paho.mqtt.client import MQTT_ERR_SUCCESS
+    from paho.mqtt.subscribeoptions import SubscribeOptions
+
+    assert dataset.source is not None
+    options = dataset.source.options
+    topic = _topic(dataset)
+    segment_messages = max(1, int(options.get("segment_messages", SEGMENT_MESSAGES)))
+    timeout = float(options.get("timeout_seconds", TIMEOUT_SECONDS))
+    receive_maximum = min(RECEIVE_MAXIMUM, 2 * segment_messages)  # the broker keeps sending while a segment is stored
+    conn = connect_client(
+        settings, client_id=client_id(dataset), durable=True, manual_ack=True, receive_maximum=receive_maximum
+    )
+    client = conn.client
+    spooler = _Spooler(dataset, settings, topic)
+    marker = f"{topic}/{MARKER_LEVEL}/{uuid.uuid4().hex}"
+    marker_seen = threading.Event()
+
+    def on_message(_c: Client, _u: Any, msg: MQTTMessage) -> None:
+        if msg.topic == marker:
+            marker_seen.set()
+        spooler.add(msg)
+
+    client.on_message = on_message
+    if not conn.session_present:
+        log.warning(
+            "%s: no durable session %s on the broker yet; created it now. Messages published before this "
+            "moment were not queued for the lander: register sessions before sources publish "
+            "(`python -m jobs.extract.mqtt register`).",
+            dataset.name,
+            client_id(dataset),
+        )
+        client.subscribe(f"{topic}/#", options=SubscribeOptions(qos=1))
+    # The broker handles a connection's packets in order, so the marker is published after the
+    # subscription exists and reaches this session's queue after everything queued before it.
+    # Waiting for the broker's PUBACK of the marker too means no input is left unread when we close
+    # (closing with unread input resets the connection, and the broker would drop our last PUBACKs).
+    sent = client.publish(marker, b"", qos=1)
+    network = _Network(client, spooler)
+    network.start()
+    deadline = time.monotonic() + timeout
+    try:
+        while not (marker_seen.is_set() and sent.is_published()):
+            _check(network, deadline, dataset)
+            if spooler.pending() >= segment_messages:
+                spooler.flush(segment_messages)
+            else:
+                marker_seen.wait(0.05)
+        while spooler.pending():
+            spooler.flush(segment_messages)
+        while spooler.acks:  # every PUBACK handed to the network thread before we disconnect
+            _check(network, deadline, dataset)
+            time.sleep(0.01)
+    finally:
+        network.stop.set()
+        network.join()
+        client.disconnect()  # queued PUBACKs go out before DISCONNECT; the session stays for 30 days
+        for _ in range(100):
+            if client.loop(0.05) != MQTT_ERR_SUCCESS:
+                break
+    return spooler.result
+
+
+def _check(network: _Network, deadline: float, dataset: Dataset) -> None:
+    if network.error is not None or not network.is_alive():
+        raise ConnectionError(
+            f"{dataset.name}: lost the MQTT broker while draining (paho rc {network.error}); the task retries "
+            "and the broker redelivers what was not acknowledged"
+        )
+    if time.monotonic() > deadline:
+        raise TimeoutError(
+            f"{dataset.name}: the broker's queue was not drained within the time limit; the task retries "
+            "(raise Source.options['timeout_seconds'] for very large backlogs)."
+        )
+
+
+def _loop(client: Client, deadline: float, dataset: Dataset) -> None:
+    from paho.mqtt.client import MQTT_ERR_SUCCESS
+
+    rc = client.loop(0.1)
+    if rc != MQTT_ERR_SUCCESS:
+        raise ConnectionError(f"{dataset.name}: lost the MQTT broker ({rc}); the task retries")
+    if time.monotonic() > deadline:
+        raise TimeoutError(f"{dataset.name}: the MQTT broker did not answer in time; the task retries")
+
+
+def register(dataset: Dataset, settings: Settings) -> bool:
+    """Create the dataset's durable session and subscription if missing; True when it was created."""
+    from paho.mqtt.subscribeoptions import SubscribeOptions
+
+    topic = _topic(dataset)
+    # Receive Maximum 1: the broker resumes sending the queue on connect; none of it is wanted (or acknowledged) here.
+    conn = connect_client(settings, client_id=client_id(dataset), durable=True, manual_ack=True, receive_maximum=1)
+    client = conn.client
+    created = not conn.session_present
+    try:
+        if created:
+            done = {"ok": False}
+            client.on_subscribe = lambda *_a: done.update(ok=True)
+            client.subscribe(f"{topic}/#", options=SubscribeOptions(qos=1))
+            deadline = time.monotonic() + 10
+            while not done["ok"]:
+                _loop(client, deadline, dataset)
+    finally:
+        # Queued messages the broker sends meanwhile are not acknowledged: they are redelivered to the lander.
+        client.disconnect()
+        for _ in range(20):
+            if client.loop(0.05) != 0:
+                break
+    return created
+
+
+# ---------------------------------------------------------------------------------------------
+# Assemble: spool → the interval's batch
+# ---------------------------------------------------------------------------------------------
+
+
+def _local_days(interval: DataInterval) -> list[date]:
+    first = interval.start.astimezone(LOCAL_TZ).date()
+    last = (interval.end - timedelta(microseconds=1)).astimezone(LOCAL_TZ).date()
+    return [first + timedelta(days=i) for i in range((last - first).days + 1)]
+
+
+def spooled(dataset: Dataset, days: Sequence[date], settings: Settings) -> Iterator[dict[str, Any]]:
+    """Every spool record of the given local days, segment by segment in time order."""
+    from jobs import storage
+
+    client = storage.s3_client(settings)
+    for day in days:
+        for key in sorted(storage.list_keys(f"{spool_prefix(dataset)}sent_date={day:%Y-%m-%d}/", settings)):
+            body = client.get_object(Bucket=settings.bucket, Key=key)["Body"]
+            for line in body.iter_lines(chunk_size=1024 * 1024):
+                if line:
+                    yield json.loads(line)
+
+
+def _order(message_id: str) -> tuple[str, int, str]:
+    """Natural order of ``<stem>:<line>`` ids, so a replayed file keeps its line order."""
+    stem, _, tail = message_id.rpartition(":")
+    return (stem, int(tail), "") if tail.isdigit() else (message_id, -1, "")
+
+
+def _line(payload: str) -> str:
+    return payload if "\n" not in payload and "\r" not in payload else json.dumps(payload, ensure_ascii=False)
+
+
+def assemble(dataset: Dataset, interval: DataInterval, settings: Settings, out: Path) -> tuple[int, int | None]:
+    """Write the interval's batch (JSON lines) to ``out``; return (rows, the manifest's stated rows or None)."""
+    messages: dict[str, tuple[datetime, str]] = {}
+    manifest: tuple[str, int] | None = None
+    whole_day = interval == DataInterval.for_local_day(interval.local_start_date)
+    for rec in spooled(dataset, _local_days(interval), settings):
+        if "manifest" in rec:
+            m = rec["manifest"]
+            ours = whole_day and m["interval_date"] == interval.local_start_date.isoformat()
+            if ours and (manifest is None or rec["received_at"] >= manifest[0]):  # a corrected manifest wins
+                manifest = (rec["received_at"], m["rows"])
+            continue
+        sent = datetime.fromisoformat(rec["sent_at"])
+        if interval.start <= sent < interval.end:
+            messages.setdefault(rec["message_id"], (sent, rec["payload"]))
+    tmp = out.with_name(out.name + ".part")
+    with tmp.open("w", encoding="utf-8", newline="\n") as fh:
+        for mid in sorted(messages, key=lambda m: (messages[m][0], _order(m))):
+            fh.write(_line(messages[mid][1]) + "\n")
+    tmp.replace(out)
+    stated = manifest[1] if manifest is not None and isinstance(manifest[1], int) else None
+    return len(messages), stated
+
+
+def extract(dataset: Dataset, interval: DataInterval, settings: Settings, staging: Path) -> Extracted:
+    """Drain the broker into the spool, then stage the interval's batch from the spool."""
+    from jobs.landing import SourceMissingError
+
+    assert dataset.source is not None
+    topic = _topic(dataset)
+    now = datetime.now(UTC)
+    if interval.end > now:
+        raise SourceMissingError(
+            f"{dataset.name}: data interval {interval.start:%Y-%m-%d %H:%M} – {interval.end:%Y-%m-%d %H:%M} UTC is "
+            "not over yet; messages sent in it may still come. The task retries after the interval ends."
+        )
+    result = drain(dataset, settings)
+    log.info("%s: drained %d message(s) into %d spool segment(s)", dataset.name, result.messages, len(result.segments))
+    staging.mkdir(parents=True, exist_ok=True)
+    out = staging / f"{interval.batch_id(dataset.name)}.jsonl"
+    rows, stated = assemble(dataset, interval, settings, out)
+    whole_day = interval == DataInterval.for_local_day(interval.local_start_date)
+    if whole_day and stated is None and dataset.source.options.get("require_manifest"):
+        raise SourceMissingError(
+            f"{dataset.name}: the source has not published its manifest for {interval.local_start_date} "
+            f"({manifest_topic(topic, interval.local_start_date)}) yet, so the day may still be arriving "
+            f"({rows} message(s) so far). The task retries; the batch is landed once the source states the "
+            "day complete."
+        )
+    return Extracted(
+        path=out,
+        source_name=f"mqtt://{settings.mqtt_host}:{settings.mqtt_port}/{topic}/#",
+        stated_rows=stated,
+        format="jsonl",
+    )
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """``register [DATASET ...]``: create the durable sessions (all MQTT datasets by default)."""
+    from jobs.registry import REGISTRY, Channel
+
+    parser = argparse.ArgumentParser(prog="python -m jobs.extract.mqtt", description=main.__doc__)
+    parser.add_argument("command", choices=["register"])
+    parser.add_argument("datasets", nargs="*", help="dataset names (default: every dataset on the mqtt channel)")
+    args = parser.parse_args(argv)
+    settings = get_settings()
+    names = args.datasets or [d.name for d in REGISTRY if d.source is not None and d.source.channel == Channel.MQTT]
+    for name in names:
+        dataset = REGISTRY[name]
+        created = register(dataset, settings)
+        state = "created" if created else "already registered"
+        print(f"{name}: durable session {client_id(dataset)} on {_topic(dataset)}/# {state}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,1 @@
+"""Reference data: administrative units (provinces 2025 and legacy, the old -> new mapping, communes)."""

@@ -1,0 +1,1 @@
+"""Transport sector (owner: Bộ Xây dựng): a GTFS static bus feed and commercial-vehicle GPS pings."""

@@ -1,0 +1,1 @@
+"""Sample sources of the agriculture sector (crop statistics, OCOP registry, EPCIS traceability)."""

@@ -1,0 +1,1 @@
+"""Sample sources of the transport sector: a GTFS bus feed and commercial-vehicle GPS pings."""
