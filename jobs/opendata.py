@@ -326,9 +326,14 @@ def write_catalog(settings: Settings) -> dict[str, Any]:
 
 
 def publish(names: list[str] | None = None, settings: Settings | None = None) -> list[Published]:
-    """Write the chosen PUBLIC gold tables (default: all) and refresh the catalog."""
+    """Write the chosen PUBLIC gold tables (default: all that the pipeline has built) and refresh the catalog.
+
+    A table named explicitly must exist; by default a sector whose gold is not built yet is skipped.
+    """
     settings = settings or get_settings()
     chosen = public_gold(names)
+    if not names:
+        chosen = [ds for ds in chosen if delta_table_or_none(settings, ds.table_path) is not None]
     ensure_bucket(settings)
     base = base_url(settings)
     out = []

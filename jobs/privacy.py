@@ -239,7 +239,7 @@ def restricted_columns(dataset: Dataset) -> list[tuple[str, str]]:
     assert dataset.personal is not None
     types = {f.name: f.type for f in dataset.fields}
     cols = [(k, types[k]) for k in dataset.natural_key]
-    cols += [(f.name, "STRING") for f in dataset.pseudonym_fields]
+    cols += [(f.name, "STRING") for f in dataset.pseudonym_fields if f.name not in dataset.natural_key]
     cols += [(restricted_column(c, k), "STRING") for c, k in dataset.personal.columns.items()]
     cols += [
         ("valid_from", "DATE"),
@@ -288,7 +288,7 @@ def write_restricted(
     pseudonyms = [f.name for f in dataset.pseudonym_fields]
     rows = silver.select(
         *dataset.natural_key,
-        *pseudonyms,
+        *[p for p in pseudonyms if p not in dataset.natural_key],  # a pseudonym may be part of the key
         *[F.col(src).alias(dst) for dst, src in personal],
         F.lit(as_of.isoformat()).cast("date").alias("valid_from"),
         F.lit(None).cast("date").alias("valid_to"),

@@ -168,7 +168,7 @@ CROP_STATS = Dataset(
         CROP_STATS_COLUMNS,
         snapshot=True,  # each export is the whole series; revisions replace earlier figures by key
         channel=Channel.HTTP,
-        options={"kind": "download", "path": "agriculture/crop_stats/crop_stats_{date:%Y%m%d}.csv"},
+        options={"kind": "download", "path": "/files/agriculture/crop_stats/crop_stats_{date:%Y%m%d}.csv"},
     ),
     row_rules=(
         RowRule("MALFORMED_LINE", "_parse_error IS NOT NULL", C.CORRECT, "Line cannot be parsed as a CSV record."),
@@ -359,7 +359,7 @@ OCOP_PRODUCT = Dataset(
         format="jsonl",
         snapshot=True,  # the registry, whole, each day
         channel=Channel.HTTP,
-        options={"kind": "pages", "path": "agriculture/ocop/products_{date:%Y%m%d}.jsonl", "limit": 500},
+        options={"kind": "pages", "path": "/api/pages/agriculture/ocop/products_{date:%Y%m%d}.jsonl", "limit": 500},
     ),
     row_rules=(
         RowRule("MALFORMED_LINE", "_parse_error IS NOT NULL", C.CORRECT, "Item is not a JSON object."),
@@ -508,7 +508,7 @@ TRACEABILITY_EVENT = Dataset(
         channel=Channel.HTTP,
         options={
             "kind": "document",
-            "path": "agriculture/traceability/epcis_{date:%Y%m%d}.jsonld",
+            "path": "/api/document/agriculture/traceability/epcis_{date:%Y%m%d}.jsonld",
             "records": "epcisBody.eventList",
         },
         json_paths=TRACE_JSON_PATHS,

@@ -32,6 +32,21 @@ if TYPE_CHECKING:
 _SEPARATOR = " | "
 
 
+def _lineage(interval: DataInterval) -> list[Column | str]:
+    """The shared lineage columns plus the interval's last local day and its year, which bound the
+    dates and years a record may carry (a recognition "tomorrow" is an error, not data)."""
+    from datetime import timedelta
+
+    from pyspark.sql import functions as F
+
+    last_day = (interval.end + timedelta(hours=7) - timedelta(microseconds=1)).date()  # Vietnam has no DST
+    return [
+        *lineage_columns(interval),
+        F.lit(last_day.year).alias("_interval_year"),
+        F.lit(last_day).cast("date").alias("_interval_day"),
+    ]
+
+
 def repair_fields(values: Sequence[str | None]) -> tuple[str | None, ...]:
     """Repair TCVN3/VNI mojibake in the text fields of one record, judged together.
 
@@ -270,7 +285,7 @@ def crop_stats_to_silver(bronze: DataFrame, inputs: dict[str, DataFrame], *, int
         parse_vn_number(F.col("planted_area_ha")).alias("planted_area_ha"),
         parse_vn_number(F.col("yield_ta_ha")).alias("yield_ta_ha"),
         parse_vn_number(F.col("production_t")).alias("production_t"),
-        *lineage_columns(interval),
+        *_lineage(interval),
     )
     typed = _lookup(
         typed,
@@ -323,7 +338,7 @@ def ocop_product_to_silver(bronze: DataFrame, inputs: dict[str, DataFrame], *, i
         F.col("commune").alias("commune_name"),
         F.col("province").alias("_province_raw"),
         parse_date(F.col("recognized_on")).alias("recognized_on"),
-        *lineage_columns(interval),
+        *_lineage(interval),
     )
     typed = typed.withColumn("_recognized_text", F.col("recognized_on").cast("string"))
     typed = _lookup(typed, ["_province_raw", "_recognized_text"], _province_of, "province_code STRING")
@@ -379,7 +394,7 @@ def traceability_to_silver(bronze: DataFrame, inputs: dict[str, DataFrame], *, i
         parse_vn_number(F.col("quantity")).alias("quantity"),
         F.trim("uom").alias("uom"),
         F.when(epcs.isNull(), F.lit(0)).otherwise(F.size(epcs)).cast("int").alias("epc_count"),
-        *lineage_columns(interval),
+        *_lineage(interval),
     )
     check = F.expr(
         "(10 - aggregate(sequence(1, 12), 0, (acc, i) -> acc + "

@@ -57,7 +57,7 @@ def extract(dataset: Dataset, interval: DataInterval, settings: Settings, stagin
             f"{dataset.name}: an http Source needs options kind = download | pages | document and a path, "
             f"got {dict(options)!r}; fix its entry in jobs/<sector>/datasets.py."
         )
-    url = settings.http_source_url.rstrip("/") + formatted(str(options["path"]), interval)
+    url = settings.http_source_url.rstrip("/") + "/" + formatted(str(options["path"]), interval).lstrip("/")
     staging.mkdir(parents=True, exist_ok=True)
     with httpx.Client(timeout=settings.http_timeout_seconds) as client:
         fetch = _Fetcher(client, dataset.name, url, settings.http_attempts)

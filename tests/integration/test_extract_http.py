@@ -269,3 +269,23 @@ def test_document_without_the_record_list_is_a_data_error(env: Env) -> None:
     with pytest.raises(DataError, match="missing 'eventList'"):
         land(DOCUMENT)
     assert env.landing_keys(DOCUMENT) == []
+
+
+@pytest.mark.parametrize("name", ["crop_stats", "ocop_product", "traceability_event"])
+def test_registered_agriculture_sources_land_over_http_as_their_local_drop(env: Env, name: str) -> None:
+    """The registry's own HTTP options reach the server's routes: each agriculture source lands the
+    records of its local-drop file (crop CSV byte for byte; OCOP pages and EPCIS events record for record)."""
+    from jobs.extract.file import local_path
+    from jobs.landing import land
+    from jobs.settings import get_settings
+
+    dataset = REGISTRY[name]
+    assert dataset.source is not None and dataset.source.channel == Channel.HTTP
+    batch = land(dataset, INTERVAL)
+    local = local_path(dataset, INTERVAL, get_settings()).read_bytes()
+    landed = env.landed(batch.key)
+    if dataset.source.format == "csv":
+        assert landed == local
+    else:
+        assert [json.loads(x) for x in landed.splitlines()] == [json.loads(x) for x in local.splitlines()]
+    assert batch.data_rows == len(local.splitlines()) - (1 if dataset.source.format == "csv" else 0) > 10
