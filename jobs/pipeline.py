@@ -160,6 +160,10 @@ def publish_certified_gold(
     for result in upstream or []:
         if result.get("dataset") in gold_inputs:
             days |= set(result.get("dates", []))
+    if not days and REGISTRY[dataset_name].replace_key is None:
+        # rewritten whole (e.g. production by year from snapshot lists, which touch no day): any fully
+        # certified interval is reason enough to rebuild it
+        days = {DataInterval.parse(*k).local_start_date.isoformat() for k in plan["intervals"]}
     if not days:
         return {
             "dataset": dataset_name,

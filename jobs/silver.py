@@ -429,8 +429,10 @@ def refine(
             dates = sorted(
                 r[0] for r in split.where(F.col("_outcome") == "silver").select(date_col).distinct().collect()
             )
-        elif isinstance(interval := context.get("interval"), DataInterval):
-            dates = [interval.local_start_date]  # not partitioned by day: gold rebuilds from this interval
+        elif isinstance(interval := context.get("interval"), DataInterval) and not (
+            dataset.source is not None and dataset.source.snapshot
+        ):
+            dates = [interval.local_start_date]  # events without a day partition (a feed, EPCIS): this interval
         merge_into_silver(spark, dataset, silver_rows(split, dataset), settings)
         if dataset.personal is not None:
             from jobs.privacy import write_restricted
