@@ -232,7 +232,11 @@ def stated_rows(dataset: Dataset, interval: DataInterval, settings: Settings) ->
 
     if dataset.source is None:
         return None
-    head = storage.head(landing_key(dataset, interval), settings)
+    head = None
+    # the channel's own format, else a replay of the local drop (LAKEHOUSE_EXTRACT_FROM=local) in the other one
+    for fmt in dict.fromkeys((dataset.source.format, "csv", "jsonl")):
+        if (head := storage.head(landing_key(dataset, interval, fmt), settings)) is not None:
+            break
     value = ((head or {}).get("Metadata") or {}).get(STATED_ROWS_META)
     return int(value) if value not in (None, "") else None
 
