@@ -42,7 +42,7 @@ export AIRFLOW__CORE__LAZY_LOAD_PLUGINS := True
 export GX_ANALYTICS_ENABLED := False
 export PYSPARK_PYTHON := $(PY)
 
-.PHONY: help setup venv jars minio web chromium mqtt-install store store-stop sample sources sources-stop airflow-init run airflow test test-unit lint bench bench-query lock clean clean-lake
+.PHONY: help setup venv jars minio web chromium mqtt-install store store-stop sample sources sources-stop airflow-init run airflow test test-unit lint bench bench-sources bench-query lock clean clean-lake
 
 help: ## List the targets
 	@awk 'BEGIN {FS = ":.*## "}; /^[a-zA-Z_-]+:.*## / {printf "  \033[36m%-13s\033[0m %s\n", $$1, $$2}' $(MAKEFILE_LIST)
@@ -143,6 +143,9 @@ lint: venv ## ruff + mypy
 
 bench: store airflow-init ## Time the pipeline on a larger sample (ROWS=1000000 by default)
 	$(PY) -m tests.bench --rows $${BENCH_ROWS:-1000000}
+
+bench-sources: store airflow-init ## Rows/s per source end to end and the gate's share, from the last `make run` of RUN_DATE (→ .state/bench/)
+	$(PY) -m tests.bench_sources --date $(RUN_DATE)
 
 bench-query: store ## Time typical ministry queries on the lake, DuckDB vs Spark (after `make run`; → .state/bench/query.json)
 	$(PY) -m tests.bench_query --reps $${BENCH_REPS:-20}

@@ -17,6 +17,7 @@ import math
 import time
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
+from functools import reduce
 from typing import TYPE_CHECKING, Any
 
 from expectations import frames
@@ -204,9 +205,10 @@ class Gate:
         return definition.run(
             batch_parameters={"dataframe": df},
             expectation_parameters=parameters or {},
-            # BASIC: counts and up to 5 unexpected values; SUMMARY would add per-check index and
-            # value-count queries (more passes) that the scores and messages do not use.
-            result_format={"result_format": "BASIC", "partial_unexpected_count": 5},
+            # BASIC gives the counts the scores need. No unexpected values from GX: fetching them is
+            # one more Spark job per check, passing or not; ``_samples`` fetches them for failing
+            # checks only (Spark answers a LIMIT 0 without a job).
+            result_format={"result_format": "BASIC", "partial_unexpected_count": 0},
         )
 
     def build_docs(self) -> str:
@@ -257,13 +259,17 @@ def _reference(spark: SparkSession, dataset: Dataset, settings: Settings) -> Dat
     return None
 
 
+_UNIQUENESS = ("ExpectColumnValuesToBeUnique", "ExpectCompoundColumnsToBeUnique")
+
+
 def _samples(
     dataset: Dataset, outcomes: list[CheckOutcome], by_id: dict[str, Check], built: dict[str, DataFrame]
 ) -> None:
-    """Replace GX's sample values by ones a person can act on, for failing checks only.
+    """Sample values a person can act on, for failing checks only (GX is asked for none).
 
-    Check columns (``_…``) are flags, so show the offending rows' key and value; rejection shares
-    show quarantined lines with their reason; silence shows the silent entities.
+    Check columns (``_…``) are flags, so show the offending rows' key and value; other row checks
+    show up to five offending values of their column(s), uniqueness checks the repeated keys;
+    rejection shares show quarantined lines with their reason; silence shows the silent entities.
     """
     from pyspark.sql import functions as F
 
@@ -293,6 +299,17 @@ def _samples(
             ]
             rows = built["silver"].where(condition).select(*shown).limit(5).collect()
             outcome.sample = [", ".join(f"{c}={r[c]}" for c in shown) for r in rows]
+        elif check.frame in built and check.expectation in _UNIQUENESS:
+            columns = [str(c) for c in check.kwargs.get("column_list") or [check.kwargs["column"]]]
+            present = reduce(lambda a, b: a | b, [F.col(c).isNotNull() for c in columns])  # GX skips all-NULL keys
+            repeated = built[check.frame].where(present)
+            counted = repeated.groupBy(*columns).count().where(F.col("count") > 1)
+            rows = counted.orderBy(F.desc("count"), *columns).limit(5).collect()
+            outcome.sample = [", ".join(f"{c}={r[c]}" for c in columns) + f" ({r['count']} rows)" for r in rows]
+        elif check.frame in built and (condition := frames.unexpected_condition(check)) is not None:
+            columns = [str(check.kwargs[k]) for k in ("column", "column_A", "column_B") if k in check.kwargs]
+            rows = built[check.frame].where(condition).select(*columns).limit(5).collect()
+            outcome.sample = [", ".join(str(v) for v in r) for r in rows]
     _withhold_personal_samples(dataset, outcomes, by_id)
 
 
@@ -437,11 +454,31 @@ def failure_message(dataset: Dataset, interval: DataInterval, result: GateResult
 def _replace(
     spark: SparkSession, rows: list[tuple[Any, ...]], ddl: str, key: str, predicate: str, settings: Settings
 ) -> None:
-    from jobs.silver import ensure_table
+    """Replace the rows ``predicate`` selects in one quality table by ``rows``, in one commit.
 
-    uri = settings.s3a_uri(f"quality/{key}")
-    ensure_table(spark, uri, ddl, ("dataset",))
-    spark.createDataFrame(rows, ddl).write.format("delta").mode("overwrite").option("replaceWhere", predicate).save(uri)
+    Written with delta-rs: a few dozen rows commit in a fraction of a second, where a Spark write
+    costs seconds of jobs per table and gate. Spark only creates the table or adds the columns an
+    older lake lacks (``ensure_table``), both rare.
+    """
+    import pyarrow as pa
+    from deltalake import write_deltalake
+    from pyspark.sql.pandas.types import to_arrow_schema
+    from pyspark.sql.types import StructType
+
+    from jobs.silver import ensure_table
+    from jobs.storage import delta_table_or_none
+
+    wanted = StructType.fromDDL(ddl)
+    assert isinstance(wanted, StructType)
+    table = delta_table_or_none(settings, f"quality/{key}")
+    if table is None or set(wanted.names) - {f.name for f in table.schema().fields}:
+        ensure_table(spark, settings.s3a_uri(f"quality/{key}"), wanted, ("dataset",))
+        table = delta_table_or_none(settings, f"quality/{key}")
+        assert table is not None
+    schema = to_arrow_schema(wanted)
+    data = pa.Table.from_pylist([dict(zip(schema.names, row, strict=True)) for row in rows], schema=schema)
+    data = data.select([f.name for f in table.schema().fields])  # the table's column order
+    write_deltalake(table, data, mode="overwrite", predicate=predicate)
 
 
 def record(
@@ -455,7 +492,8 @@ def record(
     settings: Settings,
 ) -> None:
     """Write scores, check results, per-entity scores and accounting for this batch (replacing a
-    previous run's). The four tables are independent, so their commits run concurrently."""
+    previous run's). The four tables are independent, so their commits run concurrently (delta-rs
+    releases the GIL)."""
     start, end = interval.start.replace(tzinfo=None), interval.end.replace(tzinfo=None)
     predicate = f"dataset = '{dataset.name}' AND batch_id = '{batch_id}'"
     writes: list[tuple[list[tuple[Any, ...]], str, str]] = []

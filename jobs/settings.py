@@ -116,6 +116,9 @@ class Settings:
             "AWS_REGION": self.s3_region,
             "AWS_ALLOW_HTTP": "false" if self.s3_ssl else "true",
             "AWS_S3_ADDRESSING_STYLE": "path" if self.s3_path_style else "virtual",
+            # Commits by conditional PUT (If-None-Match), which MinIO and S3 honour: concurrent
+            # delta-rs writers cannot overwrite each other's commit, with no lock table needed.
+            "AWS_CONDITIONAL_PUT": "etag",
         }
 
 

@@ -9,6 +9,7 @@ count for sạch; a station that fell silent counts for đủ (hours missing) an
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
 from datetime import date, datetime, timedelta
 from pathlib import Path
@@ -82,6 +83,7 @@ def lake(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
             "entity_rows_first": entity_rows_first,
             "entity_scores": _read("quality/entity_scores"),
             "scores": _read("quality/scores"),
+            "checks": _read("quality/checks"),
         }
 
 
@@ -99,6 +101,17 @@ def test_expected_touches_are_not_trivial() -> None:
     assert touched("air_quality_reading") == ALL
     assert touched("wastewater_reading") == {Criterion.CORRECT.value, Criterion.CLEAN.value}
     assert touched("air_station") == set() and touched("wastewater_facility") == set()
+
+
+def test_every_failing_row_check_shows_offending_values(lake: dict[str, Any]) -> None:
+    """GX is asked for no unexpected values (one Spark job per check); the gate fetches up to five
+    for failing checks only, so every failing row check still shows some and passing ones none."""
+    rows = [r for r in lake["checks"] if r["batch_id"] == lake["first"][r["dataset"]]["batch_id"]]
+    failing = [r for r in rows if not r["success"] and (r["unexpected_count"] or 0) > 0]
+    assert "air_quality_reading" in {r["dataset"] for r in failing}
+    for r in failing:
+        assert 0 < len(json.loads(r["sample"])) <= 5, (r["dataset"], r["check_id"], r["sample"])
+    assert all(json.loads(r["sample"]) == [] for r in rows if r["success"])
 
 
 def test_silent_station_is_named_with_its_last_reading(lake: dict[str, Any]) -> None:
