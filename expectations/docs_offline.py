@@ -189,34 +189,42 @@ def rewrite_html(text: str, prefix: str) -> tuple[str, int]:
     return text, count
 
 
-def make_offline(site_dir: Path, assets_dir: Path | None = None) -> int:
-    """Vendor the CSS/JS into the site and rewrite every page; returns how many URLs it rewrote.
+def _pages(site_dir: Path, since: float | None) -> list[Path]:
+    return sorted(p for p in site_dir.rglob("*.html") if since is None or p.stat().st_mtime >= since)
 
-    Idempotent: a page already rewritten has nothing left to rewrite. Raises
-    :class:`VendoredAssetsMissingError` (saying to run ``make web``) when the files are not installed.
+
+def make_offline(site_dir: Path, assets_dir: Path | None = None, since: float | None = None) -> int:
+    """Vendor the CSS/JS into the site and rewrite its pages; returns how many URLs it rewrote.
+
+    ``since`` (a ``time.time()``): only pages written since then, i.e. the ones an incremental
+    build just rendered; the others were rewritten when they were built. Idempotent: a page
+    already rewritten has nothing left to rewrite. Raises :class:`VendoredAssetsMissingError`
+    (saying to run ``make web``) when the files are not installed.
     """
     site_dir = Path(site_dir)
     if not (site_dir / "index.html").is_file():
         raise FileNotFoundError(f"No Data Docs site at {site_dir} (no index.html): build the Data Docs first.")
     vendor(site_dir, assets_dir)
     total = 0
-    for page in sorted(site_dir.rglob("*.html")):
+    pages = _pages(site_dir, since)
+    for page in pages:
         depth = len(page.relative_to(site_dir).parts) - 1
         text = page.read_text(encoding="utf-8")
         new, n = rewrite_html(text, "../" * depth)
         if n:
             page.write_text(new, encoding="utf-8")
             total += n
-    left = remote_loads(site_dir)
+    left = remote_loads(site_dir, pages)
     if left:
         log.warning("Data Docs still load %d remote URL(s), e.g. %s", len(left), left[0])
     return total
 
 
-def remote_loads(site_dir: Path) -> list[str]:
-    """Every ``http(s)`` URL a page of the site would fetch by itself (``page: url``); links are not counted."""
+def remote_loads(site_dir: Path, pages: list[Path] | None = None) -> list[str]:
+    """Every ``http(s)`` URL a page of the site (or of ``pages``) would fetch by itself (``page: url``);
+    links are not counted."""
     found = []
-    for page in sorted(Path(site_dir).rglob("*.html")):
+    for page in _pages(Path(site_dir), None) if pages is None else pages:
         text = page.read_text(encoding="utf-8")
         found += [f"{page.relative_to(site_dir)}: {m.group(1)}" for m in _LOADS.finditer(text)]
     return found

@@ -180,6 +180,7 @@ class Gate:
 
         self.context.variables.progress_bars = ProgressBarsConfig(globally=False)
         self.datasource = self.context.data_sources.add_or_update_spark(name="lakehouse_spark")
+        self.rendered: list[Any] = []  # this gate's validation results and suites, for the docs
 
     def validate(self, dataset: Dataset, frame: str, df: DataFrame, parameters: dict[str, Any] | None = None) -> Any:
         """Run all of one frame's checks as one validation; stored for Data Docs (built once per gate).
@@ -202,7 +203,7 @@ class Gate:
         definition = self.context.validation_definitions.add_or_update(
             gx.ValidationDefinition(name=name, data=batch_def, suite=suite)
         )
-        return definition.run(
+        result = definition.run(
             batch_parameters={"dataframe": df},
             expectation_parameters=parameters or {},
             # BASIC gives the counts the scores need. No unexpected values from GX: fetching them is
@@ -210,14 +211,38 @@ class Gate:
             # checks only (Spark answers a LIMIT 0 without a job).
             result_format={"result_format": "BASIC", "partial_unexpected_count": 0},
         )
+        self.rendered += self._identifiers(suite.name, result)
+        return result
+
+    def _identifiers(self, suite_name: str, result: Any) -> list[Any]:
+        """The stored result's key (as GX's ValidationDefinition files it) and its suite's."""
+        from great_expectations.data_context.types.resource_identifiers import (
+            ExpectationSuiteIdentifier,
+            ValidationResultIdentifier,
+        )
+
+        suite_id = ExpectationSuiteIdentifier(name=suite_name)
+        batch = result.meta.get("active_batch_definition") or {}
+        key = ValidationResultIdentifier(
+            expectation_suite_identifier=suite_id,
+            run_id=result.meta.get("run_id"),
+            batch_identifier=f"{batch.get('datasource_name')}-{batch.get('data_asset_name')}",
+        )
+        return [suite_id, key] if self.context.validation_results_store.has_key(key) else []
 
     def build_docs(self) -> str:
-        """Rebuild the Data Docs site, made to render offline; returns the index URL."""
+        """Render this gate's validation results and suites (and the index) into the Data Docs,
+        made to render offline; returns the index URL.
+
+        Incremental: the site keeps every earlier run's pages, so rebuilding all of them at every
+        gate would grow with the history (a full build is ``context.build_data_docs()``).
+        """
         from expectations.docs_offline import VendoredAssetsMissingError, make_offline
 
-        self.context.build_data_docs()
+        started = time.time()
+        self.context.build_data_docs(resource_identifiers=self.rendered or None)
         try:
-            make_offline(self.settings.gx_root / "gx" / "uncommitted" / "data_docs" / "local_site")
+            make_offline(self.settings.gx_root / "gx" / "uncommitted" / "data_docs" / "local_site", since=started)
         except VendoredAssetsMissingError as err:  # the docs are secondary: never fail a gate for them
             log.warning("%s", err)
         return self.data_docs_index()

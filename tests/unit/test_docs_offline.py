@@ -80,6 +80,22 @@ def test_make_offline_vendors_and_rewrites_every_page(tmp_path: Path) -> None:
     assert make_offline(site, assets) == 0  # idempotent
 
 
+def test_make_offline_since_rewrites_only_pages_written_since(tmp_path: Path) -> None:
+    """An incremental Data Docs build renders a few pages: only those are read and rewritten."""
+    import os
+
+    site = tmp_path / "site"
+    (site / "validations").mkdir(parents=True)
+    old, new = site / "validations" / "old.html", site / "validations" / "new.html"
+    for page in (site / "index.html", old, new):
+        page.write_text(PAGE)
+    os.utime(old, (1_000_000_000, 1_000_000_000))  # rendered by an earlier gate (2001)
+    assert make_offline(site, fake_assets(tmp_path / "node_modules"), since=1_500_000_000) == 12  # 6 per page
+    assert old.read_text() == PAGE  # not read, not rewritten
+    assert remote_loads(site, [site / "index.html", new]) == []
+    assert {entry.split(":", 1)[0] for entry in remote_loads(site)} == {"validations/old.html"}
+
+
 def test_missing_vendored_files_say_run_make_web(tmp_path: Path) -> None:
     site = tmp_path / "site"
     site.mkdir()
