@@ -416,6 +416,13 @@ def refine(
                 (F.col("_outcome") == "silver") & F.col(f"{STEWARD_PREFIX}status").isin(*IN_SILVER_STATUSES)
             ).count()
         counts = {r["_outcome"]: r["n"] for r in split.groupBy("_outcome").agg(F.count("*").alias("n")).collect()}
+        bronze_rows = bronze.count()
+        if sum(counts.values()) != bronze_rows:  # before anything is written
+            raise BooksDoNotBalanceError(
+                f"{dataset.name} batch {batch_ids[0]}: the transform made {sum(counts.values())} rows of "
+                f"{bronze_rows} bronze rows; it must keep exactly one row per bronze row (a join on a "
+                "reference key that is not unique repeats rows, a filter loses them): fix the transform."
+            )
         reasons = {
             r["_reject_reason"]: r["n"]
             for r in split.where(F.col("_outcome") == "quarantined")
@@ -448,7 +455,7 @@ def refine(
     result = SilverResult(
         dataset=dataset.name,
         batch_id=batch_ids[0],
-        landed_rows=sum(counts.values()),
+        landed_rows=bronze_rows,
         silver_rows=counts.get("silver", 0),
         quarantined_rows=counts.get("quarantined", 0),
         exact_duplicates=counts.get("duplicate", 0),

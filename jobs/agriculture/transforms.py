@@ -364,10 +364,13 @@ def traceability_to_silver(bronze: DataFrame, inputs: dict[str, DataFrame], *, i
     product lot (GTIN-13 + lot) from the LGTIN class, joined to the OCOP registry by GTIN."""
     from pyspark.sql import functions as F
 
+    # One product per GTIN: the registry may hold a GTIN under two product codes (a product
+    # re-registered, a code typed twice); the latest registry entry wins, so no event is repeated.
     products = (
         inputs["ocop_product"]
         .where(F.col("gtin").isNotNull())
-        .select(F.col("gtin").alias("_ref_gtin"), F.col("product_code").alias("product_code"))
+        .groupBy(F.col("gtin").alias("_ref_gtin"))
+        .agg(F.max_by("product_code", F.struct("_ingested_at", "product_code")).alias("product_code"))
     )
     raw_time = F.nullif(F.trim("event_time"), F.lit(""))
     offset = F.trim("event_time_zone_offset")

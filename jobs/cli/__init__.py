@@ -9,6 +9,7 @@ lakehouse through delta-rs (no JVM start) with the caller's S3 credentials.
 from __future__ import annotations
 
 import argparse
+import gc
 import importlib
 import pkgutil
 import sys
@@ -36,3 +37,8 @@ def main(argv: list[str] | None = None) -> int:
     except UserFacingError as err:
         print(f"lakehouse {args.command}: {err}", file=sys.stderr)
         return err.exit_code
+    finally:
+        # Collect Arrow scanners (delta-rs reads) while Arrow is alive: left to interpreter
+        # teardown, their threads can abort the process after the work is done (exit 134,
+        # "terminate called without an active exception"; apache/arrow, delta-io/delta-rs#2184).
+        gc.collect()

@@ -240,8 +240,12 @@ def _event(eid: str, step: str, time: str | None, lot: str = "L1", gtin_item: st
 
 @pytest.fixture(scope="module")
 def events(spark: SparkSession) -> DataFrame:
-    products = spark.createDataFrame(
-        [("OCOP-1", "8935000123454", "01")], "product_code STRING, gtin STRING, province_code STRING"
+    products = spark.createDataFrame(  # the GTIN is registered twice: the later entry wins, no event repeats
+        [
+            ("OCOP-1", "8935000123454", "01", datetime(2026, 11, 26, 2, 0)),
+            ("OCOP-OLD", "8935000123454", "01", datetime(2026, 11, 25, 2, 0)),
+        ],
+        "product_code STRING, gtin STRING, province_code STRING, _ingested_at TIMESTAMP",
     )
     items = [
         _event("e1", "commissioning", "2026-11-26T08:00:00.000+07:00"),
@@ -263,7 +267,9 @@ def events(spark: SparkSession) -> DataFrame:
 
 
 def test_traceability_to_silver(events: DataFrame) -> None:
-    rows = {r["event_id"]: r for r in events.collect()}
+    collected = events.collect()
+    assert len(collected) == 6  # one row per event, though the registry lists the GTIN twice
+    rows = {r["event_id"]: r for r in collected}
     e1 = rows["e1"]
     # 8935000 + 12345 -> body 893500012345, check digit 4 (see test_gtin_check_digit)
     assert (e1["gtin"], e1["lot_number"], e1["product_code"], e1["biz_step"], e1["action"]) == (
