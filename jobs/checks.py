@@ -23,18 +23,44 @@ def not_empty(description: str) -> Check:
 STATED_ROWS = "stated_rows"
 
 
+def unique_key(columns: tuple[str, ...] | list[str], description: str) -> Check:
+    """sạch: one row per natural key (a single column or a compound key)."""
+    if len(columns) == 1:
+        return Check(
+            "unique_natural_key",
+            C.CLEAN,
+            S.CRITICAL,
+            "ExpectColumnValuesToBeUnique",
+            {"column": columns[0]},
+            description,
+        )
+    return Check(
+        "unique_natural_key",
+        C.CLEAN,
+        S.CRITICAL,
+        "ExpectCompoundColumnsToBeUnique",
+        {"column_list": list(columns)},
+        description,
+    )
+
+
+def source_count(description: str) -> Check:
+    """đủ: the batch has exactly the rows the source states (manifest, page total, library list)."""
+    return Check(
+        "landed_matches_source_count",
+        C.COMPLETE,
+        S.CRITICAL,
+        "ExpectTableRowCountToEqual",
+        {"value": {"$PARAMETER": STATED_ROWS}},
+        description,
+        frame="lines",
+    )
+
+
 def line_checks() -> tuple[Check, ...]:
     """Checks on every landed line of a batch (``lines`` frame): counts, rejection shares, duplicates."""
     return (
-        Check(
-            "landed_matches_source_count",
-            C.COMPLETE,
-            S.CRITICAL,
-            "ExpectTableRowCountToEqual",
-            {"value": {"$PARAMETER": STATED_ROWS}},
-            "The batch has exactly the rows the source says it sent (its manifest): nothing lost or padded.",
-            frame="lines",
-        ),
+        source_count("The batch has exactly the rows the source says it sent (its manifest): nothing lost or padded."),
         Check(
             "correct_share",
             C.CORRECT,
@@ -74,13 +100,15 @@ def line_checks() -> tuple[Check, ...]:
     )
 
 
-def text_checks(columns: tuple[str, ...]) -> tuple[Check, ...]:
-    """sạch: names are NFC and hold no TCVN3/VNI mojibake (the silver repair must have caught it)."""
+def text_checks(columns: tuple[str, ...], severity: Severity = S.WARNING) -> tuple[Check, ...]:
+    """sạch: names are NFC and hold no TCVN3/VNI mojibake (the silver repair must have caught it).
+
+    A warning for data; critical for reference lists, which are taken whole or not at all."""
     return (
         Check(
             "text_is_nfc",
             C.CLEAN,
-            S.WARNING,
+            severity,
             "ExpectColumnValuesToBeInSet",
             {"column": "_text_is_nfc", "value_set": [True]},
             f"{', '.join(columns)} are Unicode NFC.",
@@ -89,7 +117,7 @@ def text_checks(columns: tuple[str, ...]) -> tuple[Check, ...]:
             Check(
                 f"no_legacy_encoding_{column}",
                 C.CLEAN,
-                S.WARNING,
+                severity,
                 "ExpectColumnValuesToNotMatchRegex",
                 {"column": column, "regex": "__LEGACY_ENCODING_REGEX__"},
                 f"{column} holds no TCVN3 or VNI (legacy 8-bit Vietnamese) mojibake.",

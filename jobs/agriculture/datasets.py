@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from datetime import date, timedelta
 
-from jobs.checks import line_checks, not_empty, province_codes_2025, text_checks
+from jobs.checks import line_checks, not_empty, province_codes_2025, text_checks, unique_key
 from jobs.registry import (
     Channel,
     Check,
@@ -287,14 +287,7 @@ CROP_STATS = Dataset(
             "Only known seasons reach silver.",
         ),
         province_codes_2025(),
-        Check(
-            "unique_natural_key",
-            C.CLEAN,
-            S.CRITICAL,
-            "ExpectCompoundColumnsToBeUnique",
-            {"column_list": list(CROP_KEY)},
-            "One figure per reporting unit × crop × season × year.",
-        ),
+        unique_key(CROP_KEY, "One figure per reporting unit × crop × season × year."),
         *text_checks(("reporting_unit_name", "crop_name", "season_name")),
         *line_checks(),
         Check(
@@ -415,14 +408,7 @@ OCOP_PRODUCT = Dataset(
             "Only the six OCOP groups.",
         ),
         province_codes_2025(),
-        Check(
-            "unique_natural_key",
-            C.CLEAN,
-            S.CRITICAL,
-            "ExpectColumnValuesToBeUnique",
-            {"column": "product_code"},
-            "One entry per OCOP product code.",
-        ),
+        unique_key(("product_code",), "One entry per OCOP product code."),
         *text_checks(("product_name", "producer_name", "commune_name")),
         *line_checks(),
         Check(
@@ -580,14 +566,7 @@ TRACEABILITY_EVENT = Dataset(
             {"column": "_hours_before_interval_end", "min_value": 0, "strict_min": True},
             "No event is dated at or after the end of the data interval.",
         ),
-        Check(
-            "unique_natural_key",
-            C.CLEAN,
-            S.CRITICAL,
-            "ExpectColumnValuesToBeUnique",
-            {"column": "event_id"},
-            "One event per eventID.",
-        ),
+        unique_key(("event_id",), "One event per eventID."),
         *line_checks(),
         Check(
             "fresh_within_sla",

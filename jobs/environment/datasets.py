@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from jobs.checks import in_vietnam, line_checks, not_empty, province_codes_2025, text_checks
+from jobs.checks import in_vietnam, line_checks, not_empty, province_codes_2025, text_checks, unique_key
 from jobs.registry import (
     Channel,
     Check,
@@ -194,14 +194,7 @@ def _reading_checks(
             "No reading is dated at or after the end of the data interval.",
         ),
         # sạch
-        Check(
-            "unique_natural_key",
-            C.CLEAN,
-            S.CRITICAL,
-            "ExpectCompoundColumnsToBeUnique",
-            {"column_list": list(natural_key)},
-            "One reading per natural key.",
-        ),
+        unique_key(natural_key, "One reading per natural key."),
         Check(
             "canonical_units",
             C.CLEAN,
@@ -240,14 +233,7 @@ def _reference_checks(key: str, text: tuple[str, ...], *extra: Check) -> tuple[C
     Required (non-nullable) fields get a not-null check each, generated from the fields by the suites."""
     return (
         not_empty("The reference list is not empty."),
-        Check(
-            "unique_natural_key",
-            C.CLEAN,
-            S.CRITICAL,
-            "ExpectColumnValuesToBeUnique",
-            {"column": key},
-            f"{key} values are unique.",
-        ),
+        unique_key((key,), f"{key} values are unique."),
         *text_checks(text),
         province_codes_2025(),
         *extra,

@@ -22,7 +22,7 @@ that a province code exists in the lake's dimension: :mod:`jobs.reference.dimens
 
 from __future__ import annotations
 
-from jobs.checks import STATED_ROWS  # suite parameter: the count the library states
+from jobs.checks import source_count, text_checks, unique_key
 from jobs.reference.exports import (
     COMMUNE_COLUMNS,
     PROVINCE_COLUMNS,
@@ -120,42 +120,9 @@ def _common_checks(key: str, text: tuple[str, ...]) -> tuple[Check, ...]:
     """sạch + line checks every reference table shares: unique key, NFC names without mojibake,
     landed = the library's stated count, and no line rejected (a reference list is taken whole)."""
     return (
-        Check(
-            "unique_natural_key",
-            C.CLEAN,
-            S.CRITICAL,
-            "ExpectColumnValuesToBeUnique",
-            {"column": key},
-            f"{key} values are unique.",
-        ),
-        Check(
-            "text_is_nfc",
-            C.CLEAN,
-            S.CRITICAL,
-            "ExpectColumnValuesToBeInSet",
-            {"column": "_text_is_nfc", "value_set": [True]},
-            f"{', '.join(text)} are Unicode NFC.",
-        ),
-        *(
-            Check(
-                f"no_legacy_encoding_{column}",
-                C.CLEAN,
-                S.CRITICAL,
-                "ExpectColumnValuesToNotMatchRegex",
-                {"column": column, "regex": "__LEGACY_ENCODING_REGEX__"},
-                f"{column} holds no TCVN3 or VNI (legacy 8-bit Vietnamese) mojibake.",
-            )
-            for column in text
-        ),
-        Check(
-            "landed_matches_source_count",
-            C.COMPLETE,
-            S.CRITICAL,
-            "ExpectTableRowCountToEqual",
-            {"value": {"$PARAMETER": STATED_ROWS}},
-            "The batch has exactly the rows the library states (its code enumeration).",
-            frame="lines",
-        ),
+        unique_key((key,), f"{key} values are unique."),
+        *text_checks(text, S.CRITICAL),
+        source_count("The batch has exactly the rows the library states (its code enumeration)."),
         Check(
             "no_rejected_lines",
             C.CORRECT,

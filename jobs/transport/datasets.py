@@ -21,7 +21,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from jobs.checks import in_vietnam, line_checks, not_empty, province_codes_2025, text_checks
+from jobs.checks import in_vietnam, line_checks, not_empty, province_codes_2025, text_checks, unique_key
 from jobs.registry import (
     Channel,
     Check,
@@ -102,14 +102,7 @@ def _gtfs_checks(key: tuple[str, ...], *extra: Check, text: tuple[str, ...] = ()
     """Gate checks every GTFS table shares: not empty, one row per key in a feed version, line checks."""
     return (
         not_empty("The feed delivered at least one valid row of this file."),
-        Check(
-            "unique_natural_key",
-            C.CLEAN,
-            S.CRITICAL,
-            "ExpectCompoundColumnsToBeUnique",
-            {"column_list": list(key)},
-            f"One row per {', '.join(key)}.",
-        ),
+        unique_key(key, f"One row per {', '.join(key)}."),
         *(text_checks(text) if text else ()),
         *extra,
         *line_checks(),
@@ -580,14 +573,7 @@ VEHICLE_POSITION = Dataset(
             {"column": "_hours_before_interval_end", "min_value": 0, "strict_min": True},
             "No position is dated at or after the end of the data interval.",
         ),
-        Check(
-            "unique_natural_key",
-            C.CLEAN,
-            S.CRITICAL,
-            "ExpectCompoundColumnsToBeUnique",
-            {"column_list": ["vehicle_id", "recorded_at"]},
-            "One position per vehicle and instant (duplicate pings removed).",
-        ),
+        unique_key(["vehicle_id", "recorded_at"], "One position per vehicle and instant (duplicate pings removed)."),
         Check(
             "canonical_plate_pseudonym",
             C.CLEAN,
