@@ -14,7 +14,10 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import date
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from jobs.interval import DataInterval
 
 REPO = Path(__file__).resolve().parent.parent
 FIXTURES = REPO / "sample_sources" / "fixtures"
@@ -120,3 +123,20 @@ def make_all_negative(source_root: Path, day: date) -> Path:
             )
             writer.writerow(row)
     return dst
+
+
+def run_sector(sector: str, interval: DataInterval, run_id: str) -> dict[str, Any]:
+    """Every silver dataset of a sector for one interval (land → gate, registry order), then its gold
+    for the days the batches touched; results by dataset name."""
+    from jobs.pipeline import publish_gold, run_dataset
+    from jobs.registry import REGISTRY, Layer
+
+    start, end = interval.as_strings()
+    out: dict[str, Any] = {}
+    dates: set[str] = set()
+    for ds in REGISTRY.by_sector(sector, Layer.SILVER):
+        out[ds.name] = run_dataset(ds.name, start, end, run_id=run_id)
+        dates |= set(out[ds.name]["dates"])
+    for ds in REGISTRY.by_sector(sector, Layer.GOLD):
+        out[ds.name] = publish_gold(ds.name, sorted(dates))
+    return out

@@ -15,7 +15,7 @@ import pytest
 
 from jobs.interval import DataInterval
 from jobs.registry import REGISTRY, Layer
-from tests.lakehouse_fixtures import FIXTURE_DAY, FIXTURES, copy_fixture_sources, lake_bucket
+from tests.lakehouse_fixtures import FIXTURE_DAY, FIXTURES, copy_fixture_sources, lake_bucket, run_sector
 
 SILVER = [d.name for d in REGISTRY.by_sector("agriculture", Layer.SILVER)]
 GOLD = [d.name for d in REGISTRY.by_sector("agriculture", Layer.GOLD)]
@@ -31,17 +31,7 @@ def expected_for(dataset: str) -> dict[str, Any]:
 
 
 def run_all(run_id: str) -> dict[str, Any]:
-    from jobs.pipeline import publish_gold, run_dataset
-
-    start, end = INTERVAL.as_strings()
-    out: dict[str, Any] = {}
-    dates: set[str] = set()
-    for name in SILVER:
-        out[name] = run_dataset(name, start, end, run_id=run_id)
-        dates |= set(out[name]["dates"])
-    for name in GOLD:
-        out[name] = publish_gold(name, sorted(dates))
-    return out
+    return run_sector("agriculture", INTERVAL, run_id)
 
 
 def rows_of(key: str) -> list[Any]:

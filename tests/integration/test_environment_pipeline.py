@@ -15,7 +15,7 @@ import pytest
 
 from jobs.interval import DataInterval
 from jobs.registry import REGISTRY, Layer
-from tests.lakehouse_fixtures import FIXTURE_DAY, copy_fixture_sources, expected_for, lake_bucket
+from tests.lakehouse_fixtures import FIXTURE_DAY, copy_fixture_sources, expected_for, lake_bucket, run_sector
 
 SILVER = [d.name for d in REGISTRY.by_sector("environment", Layer.SILVER)]
 GOLD = [d.name for d in REGISTRY.by_sector("environment", Layer.GOLD)]
@@ -23,17 +23,7 @@ INTERVAL = DataInterval.for_local_day(FIXTURE_DAY)
 
 
 def run_all(run_id: str) -> dict[str, Any]:
-    from jobs.pipeline import publish_gold, run_dataset
-
-    start, end = INTERVAL.as_strings()
-    out: dict[str, Any] = {}
-    dates: set[str] = set()
-    for name in SILVER:
-        out[name] = run_dataset(name, start, end, run_id=run_id)
-        dates |= set(out[name]["dates"])
-    for name in GOLD:
-        out[name] = publish_gold(name, sorted(dates))
-    return out
+    return run_sector("environment", INTERVAL, run_id)
 
 
 def spark_count(key: str) -> int:

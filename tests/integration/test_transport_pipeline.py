@@ -17,7 +17,7 @@ import pytest
 
 from jobs.interval import DataInterval
 from jobs.registry import REGISTRY, Layer
-from tests.lakehouse_fixtures import FIXTURE_DAY, FIXTURES, copy_fixture_sources, lake_bucket
+from tests.lakehouse_fixtures import FIXTURE_DAY, FIXTURES, copy_fixture_sources, lake_bucket, run_sector
 
 # 7 datasets × 2 runs (land, bronze, silver, GX gate each) + gold: more than the default 900 s per test
 pytestmark = pytest.mark.timeout(3600)
@@ -38,17 +38,7 @@ def expected_for(dataset: str) -> dict[str, Any]:
 
 
 def run_all(run_id: str) -> dict[str, Any]:
-    from jobs.pipeline import publish_gold, run_dataset
-
-    start, end = INTERVAL.as_strings()
-    out: dict[str, Any] = {}
-    dates: set[str] = set()
-    for name in SILVER:
-        out[name] = run_dataset(name, start, end, run_id=run_id)
-        dates |= set(out[name]["dates"])
-    for name in GOLD:
-        out[name] = publish_gold(name, sorted(dates))
-    return out
+    return run_sector("transport", INTERVAL, run_id)
 
 
 def rows_of(key: str) -> list[dict[str, Any]]:
