@@ -91,25 +91,32 @@ def silver(dataset_name: str, bronze_result: dict) -> dict:
     return step("refine_batch", dataset_name, bronze_result["batch_id"], *data_interval())  # type: ignore[no-any-return]
 
 
-def gate_task(dataset_name: str) -> Callable[..., Any]:
+@task(pool=QUALITY_POOL)
+def gate(dataset_name: str, refined: dict) -> dict:
+    """Audit the staged batch; a failed critical check holds it (nothing published) and fails the task."""
+    run_id = get_current_context()["run_id"]
+    return step("gate_batch", dataset_name, refined, *data_interval(), run_id=run_id)  # type: ignore[no-any-return]
+
+
+def publish_task(dataset_name: str) -> Callable[..., Any]:
     asset = certified_asset(dataset_name)
 
-    @task(task_id="gate", pool=QUALITY_POOL, outlets=[asset])
-    def gate(refined: dict) -> dict:
-        ctx = get_current_context()
-        result: dict = step("gate_batch", dataset_name, refined, *data_interval(), run_id=ctx["run_id"])
-        # Only reached when the gate passed: the certified asset event carries what gold needs.
-        ctx["outlet_events"][asset].extra = step("certified_event_extra", result)
+    @task(task_id="publish", pool=SPARK_POOL, outlets=[asset])
+    def publish(audited: dict) -> dict:
+        # Only reached when the gate passed: publish, then the certified asset event carries what gold needs.
+        result: dict = step("publish_batch", dataset_name, audited)
+        get_current_context()["outlet_events"][asset].extra = step("certified_event_extra", result)
         return result
 
-    return gate
+    return publish
 
 
 def ingest_dag(sector: str, dag_id: str, doc_md: str | None, description: str) -> DAG:
     """The sector's silver DAG: one task group per silver dataset, generated from the registry.
 
-    One run per Vietnamese calendar day; a dataset's refine waits for the gates of the reference
-    lists it joins (registry ``inputs``); each gate emits the dataset's certified asset.
+    One run per Vietnamese calendar day; per dataset land → bronze → silver (write: staged) → gate
+    (audit) → publish, which emits the dataset's certified asset. A dataset's refine waits for the
+    publish of the reference lists it joins (registry ``inputs``).
     """
     with DAG(
         dag_id=dag_id,
@@ -134,7 +141,8 @@ def ingest_dag(sector: str, dag_id: str, doc_md: str | None, description: str) -
                     landed = land(ds.name)
                     parsed = bronze(ds.name, landed)  # type: ignore[arg-type]  # XComArg resolves to the dict
                     refined = silver(ds.name, parsed)  # type: ignore[arg-type]
-                    gates[ds.name] = gate_task(ds.name)(refined)
+                    audited = gate(ds.name, refined)  # type: ignore[arg-type]
+                    gates[ds.name] = publish_task(ds.name)(audited)
                     for needed in ds.inputs:
                         if needed in gates:
                             gates[needed] >> refined

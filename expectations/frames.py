@@ -104,6 +104,31 @@ def silver_frame(
     return rows.select("*", *[F.expr(sql).alias(name) for name, sql in derived]) if derived else rows
 
 
+def published_frame(
+    silver_table: DataFrame, staged: DataFrame, dataset: Dataset, batch_id: str, dates: Sequence[str] = ()
+) -> DataFrame:
+    """The natural keys silver would hold for the staged batch's keys once it is published.
+
+    Silver rows of other batches that share a key with a staged row stay (the MERGE updates them in
+    place); staged rows with a new key are added; the batch's own earlier rows are replaced or
+    deleted, so they are left out. Only the partitions the batch touches (``dates``) are read.
+    """
+    from datetime import date as date_type
+
+    from pyspark.sql import functions as F
+
+    keys = [*dataset.natural_key, *[p for p in dataset.partition_by if p not in dataset.natural_key]]
+    current = silver_table.where(F.col("_batch_id") != batch_id)
+    if dataset.partition_by and dates:
+        current = current.where(F.col(dataset.partition_by[0]).isin([date_type.fromisoformat(d) for d in dates]))
+    current = current.select(*keys)
+    staged_keys = staged.select(*keys)
+    same_key = [current[k].eqNullSafe(staged_keys[k]) for k in keys]
+    kept = current.join(staged_keys, same_key, "left_semi")
+    added = staged_keys.join(current, [staged_keys[k].eqNullSafe(current[k]) for k in keys], "left_anti")
+    return kept.unionByName(added)
+
+
 def non_nfc_values(values: Iterable[str | None]) -> list[str]:
     """The values that are not Unicode NFC (pure; the gate feeds it a column's distinct values)."""
     from jobs.text import is_nfc

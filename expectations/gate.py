@@ -24,35 +24,26 @@ from expectations import frames
 from expectations.suites import build_suite, checks_by_frame, gate_checks
 from jobs.errors import DataError
 from jobs.interval import DataInterval
+from jobs.publish import read_staged
 from jobs.registry import RULESET_VERSION, Check, Classification, Criterion, Dataset, Severity
 from jobs.settings import Settings, get_settings
+from jobs.tables import (
+    ACCOUNTING_DDL,
+    CHECKS_DDL,
+    ENTITY_SCORES_DDL,
+    HELD,
+    HELD_BATCHES_DDL,
+    HELD_BATCHES_KEY,
+    SCORES_DDL,
+    quality_key,
+    replace_rows,
+    table_uri,
+)
 
 if TYPE_CHECKING:
     from pyspark.sql import DataFrame, SparkSession
 
 log = logging.getLogger(__name__)
-
-SCORES_DDL = (
-    "dataset STRING, criterion STRING, data_interval_start TIMESTAMP, data_interval_end TIMESTAMP, batch_id STRING, "
-    "checks_passed INT, checks_failed INT, rows_evaluated LONG, rows_failing LONG, score DOUBLE, "
-    "ruleset_version STRING, run_id STRING"
-)
-CHECKS_DDL = (
-    "dataset STRING, check_id STRING, frame STRING, criterion STRING, severity STRING, success BOOLEAN, "
-    "element_count LONG, unexpected_count LONG, observed STRING, sample STRING, description STRING, "
-    "data_interval_start TIMESTAMP, batch_id STRING, ruleset_version STRING, run_id STRING"
-)
-ACCOUNTING_DDL = (
-    "dataset STRING, batch_id STRING, data_interval_start TIMESTAMP, landed_rows LONG, silver_rows LONG, "
-    "quarantined_rows LONG, exact_duplicates LONG, superseded_duplicates LONG, quarantined_by_reason STRING, "
-    "run_id STRING"
-)
-ENTITY_SCORES_DDL = (
-    "dataset STRING, criterion STRING, entity_type STRING, entity_id STRING, data_interval_start TIMESTAMP, "
-    "data_interval_end TIMESTAMP, batch_id STRING, rows_evaluated BIGINT, rows_failing BIGINT, score DOUBLE, "
-    "last_seen TIMESTAMP, silent BOOLEAN, ruleset_version STRING, run_id STRING"
-)
-
 
 STATED_ROWS = "stated_rows"
 """Suite parameter: the row count the source states for a batch (registry checks name it in kwargs
@@ -179,7 +170,10 @@ class Gate:
         from great_expectations.data_context.types.base import ProgressBarsConfig
 
         self.context.variables.progress_bars = ProgressBarsConfig(globally=False)
-        self.datasource = self.context.data_sources.add_or_update_spark(name="lakehouse_spark")
+        # persist=False: the gate persists (and unpersists) its own frames. GX's default caches every
+        # validated frame for the session's life; each later write to a table one of them reads then
+        # re-caches it (work for nothing), and one that reads a removed staging table fails that write.
+        self.datasource = self.context.data_sources.add_or_update_spark(name="lakehouse_spark", persist=False)
         self.rendered: list[Any] = []  # this gate's validation results and suites, for the docs
 
     def validate(self, dataset: Dataset, frame: str, df: DataFrame, parameters: dict[str, Any] | None = None) -> Any:
@@ -271,7 +265,6 @@ def stated_rows(dataset: Dataset, interval: DataInterval, settings: Settings) ->
 def _reference(spark: SparkSession, dataset: Dataset, settings: Settings) -> DataFrame | None:
     """The entity reference list (silver) a reading dataset is checked against, if it has one."""
     from jobs.registry import REGISTRY
-    from jobs.silver import table_uri
 
     column = frames.entity_column(dataset)
     if not dataset.entity_column or not column:
@@ -381,9 +374,6 @@ def run_gate(
     quarantine batch is small. Each frame's checks run as one GX validation over a cached frame.
     """
     from pyspark import StorageLevel
-    from pyspark.sql import functions as F
-
-    from jobs.silver import quarantine_uri, table_uri
 
     settings = settings or get_settings()
     clock = [time.perf_counter()]
@@ -400,7 +390,8 @@ def run_gate(
     if reference is not None:
         reference = reference.cache()
     silver_table = spark.read.format("delta").load(table_uri(dataset, settings))
-    batch_rows = silver_table.where(F.col("_batch_id") == batch_id)
+    # Audit the staged batch (write → audit → publish): nothing of it is in silver yet.
+    batch_rows = read_staged(spark, dataset, batch_id, "silver", settings).select(*silver_table.columns)
     silver_checks = by_frame.get("silver", [])
     silver = frames.silver_frame(batch_rows, dataset, interval, silver_checks, reference)
     silver = silver.persist(StorageLevel.MEMORY_AND_DISK)
@@ -408,15 +399,19 @@ def run_gate(
     try:
         if any(c.kwargs.get("column") == "_text_is_nfc" for c in silver_checks):
             silver = frames.with_text_flags(silver, dataset)
-        quarantine = spark.read.format("delta").load(quarantine_uri(dataset, settings))
-        quarantine = quarantine.where(F.col("_batch_id") == batch_id)
+        quarantine = read_staged(spark, dataset, batch_id, "quarantine", settings)
         built: dict[str, DataFrame] = {"silver": silver}
+        if "published" in by_frame:
+            dates = [str(d) for d in accounting.get("dates", [])]
+            built["published"] = frames.published_frame(silver_table, batch_rows, dataset, batch_id, dates)
         lines = frames.lines_frame(spark, silver, quarantine, dataset, accounting, silver_checks, reference)
         built["lines"] = lines.persist(StorageLevel.MEMORY_AND_DISK)
         cached.append(built["lines"])
         has_entities = bool(dataset.entity_column and dataset.event_time)
         if has_entities:
-            entity = frames.entity_frame(silver_table, reference, dataset, interval)
+            heard = [c for c in (frames.entity_column(dataset), dataset.event_time, "measured_date") if c]
+            would_be = silver_table.select(*heard).unionByName(batch_rows.select(*heard))  # silver once published
+            entity = frames.entity_frame(would_be, reference, dataset, interval)
             built["entity"] = entity.persist(StorageLevel.MEMORY_AND_DISK)
             cached.append(built["entity"])
         gate = Gate(settings)
@@ -451,6 +446,7 @@ def run_gate(
     spent["record"] = lap()
     log.info("gate %s: %s", dataset.name, ", ".join(f"{k} {v:.1f} s" for k, v in spent.items()))
     if result.critical_failures:
+        record_held(spark, dataset, interval, result, accounting, run_id, settings)
         raise QualityGateError(failure_message(dataset, interval, result))
     return result
 
@@ -458,7 +454,8 @@ def run_gate(
 def failure_message(dataset: Dataset, interval: DataInterval, result: GateResult) -> str:
     lines = [
         f"Quality gate failed for {dataset.qualified_name}, batch {result.batch_id} "
-        f"(data interval {interval.start:%Y-%m-%d %H:%M} – {interval.end:%Y-%m-%d %H:%M} UTC); gold not written:"
+        f"(data interval {interval.start:%Y-%m-%d %H:%M} – {interval.end:%Y-%m-%d %H:%M} UTC); the batch is held: "
+        "nothing of it reached silver, quarantine or gold:"
     ]
     for c in result.critical_failures:
         if c.element_count:
@@ -470,40 +467,59 @@ def failure_message(dataset: Dataset, interval: DataInterval, result: GateResult
             f"sample offending values: {c.sample or '—'}"
         )
     lines.append(
-        f"Quarantined rows and their reasons: quarantine/{dataset.sector}/{dataset.name}; "
-        f"every check's result: quality/checks; Data Docs: {result.data_docs}"
+        f"Look at it with `lakehouse batch show {result.batch_id}`; a steward decides with `lakehouse batch "
+        f"release {result.batch_id} --reason TEXT` (publish it as it is) or `lakehouse batch discard "
+        f"{result.batch_id} --reason TEXT`, or fix the source and rerun. Every check's result: quality/checks; "
+        f"Data Docs: {result.data_docs}"
     )
     return "\n".join(lines)
 
 
-def _replace(
-    spark: SparkSession, rows: list[tuple[Any, ...]], ddl: str, key: str, predicate: str, settings: Settings
+def record_held(
+    spark: SparkSession,
+    dataset: Dataset,
+    interval: DataInterval,
+    result: GateResult,
+    accounting: dict[str, Any],
+    run_id: str,
+    settings: Settings,
 ) -> None:
-    """Replace the rows ``predicate`` selects in one quality table by ``rows``, in one commit.
+    """The batch stopped at its gate: one ``quality/held_batches`` row (replacing an earlier run's)
+    with the failed critical checks and their samples, for a steward to look at and decide."""
+    from datetime import UTC, datetime
 
-    Written with delta-rs: a few dozen rows commit in a fraction of a second, where a Spark write
-    costs seconds of jobs per table and gate. Spark only creates the table or adds the columns an
-    older lake lacks (``ensure_table``), both rare.
-    """
-    import pyarrow as pa
-    from deltalake import write_deltalake
-    from pyspark.sql.pandas.types import to_arrow_schema
-    from pyspark.sql.types import StructType
-
-    from jobs.silver import ensure_table
-    from jobs.storage import delta_table_or_none
-
-    wanted = StructType.fromDDL(ddl)
-    assert isinstance(wanted, StructType)
-    table = delta_table_or_none(settings, f"quality/{key}")
-    if table is None or set(wanted.names) - {f.name for f in table.schema().fields}:
-        ensure_table(spark, settings.s3a_uri(f"quality/{key}"), wanted, ("dataset",))
-        table = delta_table_or_none(settings, f"quality/{key}")
-        assert table is not None
-    schema = to_arrow_schema(wanted)
-    data = pa.Table.from_pylist([dict(zip(schema.names, row, strict=True)) for row in rows], schema=schema)
-    data = data.select([f.name for f in table.schema().fields])  # the table's column order
-    write_deltalake(table, data, mode="overwrite", predicate=predicate)
+    failed = [
+        {
+            "check_id": c.check_id,
+            "criterion": c.criterion,
+            "description": c.description,
+            "observed": c.observed,
+            "expected": c.expected,
+            "unexpected_count": c.unexpected_count,
+            "element_count": c.element_count,
+            "sample": c.sample,
+        }
+        for c in result.critical_failures
+    ]
+    row = (
+        dataset.name,
+        result.batch_id,
+        interval.start.replace(tzinfo=None),
+        interval.end.replace(tzinfo=None),
+        HELD,
+        json.dumps(failed, ensure_ascii=False),
+        int(accounting["silver_rows"]),
+        int(accounting["quarantined_rows"]),
+        int(accounting["staged_version"]),
+        datetime.now(UTC).replace(tzinfo=None),
+        run_id,
+        None,
+        None,
+        None,
+        None,
+    )
+    predicate = f"dataset = '{dataset.name}' AND batch_id = '{result.batch_id}'"
+    replace_rows(spark, [row], HELD_BATCHES_DDL, HELD_BATCHES_KEY, predicate, settings)
 
 
 def record(
@@ -597,6 +613,9 @@ def record(
     ]
     writes.append((entity_rows, ENTITY_SCORES_DDL, "entity_scores"))
     with ThreadPoolExecutor(max_workers=len(writes)) as pool:
-        done = [pool.submit(_replace, spark, rows, ddl, key, predicate, settings) for rows, ddl, key in writes]
+        done = [
+            pool.submit(replace_rows, spark, rows, ddl, quality_key(key), predicate, settings)
+            for rows, ddl, key in writes
+        ]
     for future in done:
         future.result()  # re-raise the first failed write

@@ -7,6 +7,7 @@ Besides a dataset's own checks, every required (non-nullable) field gets a not-n
 
 from __future__ import annotations
 
+import dataclasses
 from collections import defaultdict
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
@@ -59,11 +60,31 @@ def required_field_checks(dataset: Dataset) -> tuple[Check, ...]:
     )
 
 
+PUBLISHED_KEY_CHECK = "unique_natural_key_after_publish"
+
+
+def published_key_checks(dataset: Dataset) -> tuple[Check, ...]:
+    """sạch, audited before publishing: the dataset's unique-key check, run over what silver would
+    hold for the batch's keys once it is published (silver ∪ staged, minus what the batch replaces)."""
+    return tuple(
+        dataclasses.replace(
+            check,
+            id=PUBLISHED_KEY_CHECK,
+            frame="published",
+            description="The natural key stays unique in silver once this batch is published "
+            "(silver's rows for the batch's keys with the staged rows, minus the versions the batch replaces).",
+        )
+        for check in dataset.checks
+        if check.id == "unique_natural_key"
+    )
+
+
 def gate_checks(dataset: Dataset) -> tuple[Check, ...]:
-    """Everything the gate runs for a dataset: required fields first, then the registered checks."""
+    """Everything the gate runs for a dataset: required fields first, then the registered checks,
+    then the audit of what silver would become."""
     if not dataset.checks:
         return ()
-    return (*required_field_checks(dataset), *dataset.checks)
+    return (*required_field_checks(dataset), *dataset.checks, *published_key_checks(dataset))
 
 
 def checks_by_frame(dataset: Dataset) -> dict[str, list[Check]]:

@@ -22,6 +22,7 @@ from typing import Any, Literal
 from jobs.errors import UserFacingError
 from jobs.registry import Classification, Dataset, Layer, Ministry
 from jobs.settings import Settings, get_settings
+from jobs.tables import quarantine_key
 
 QUALITY_PREFIX = "quality"
 """Quality tables (scores, checks, batch accounting): every ministry may see how good data is."""
@@ -31,6 +32,7 @@ NEVER_READ: dict[str, str] = {
     "bronze": "parsed source rows before any quality rule ran",
     "restricted": "personal data, kept apart under Decree 13/2023/NĐ-CP",
     "audit": "the store's access audit trail",
+    "staging": "batches written but not yet past their quality gate (write → audit → publish)",
 }
 """Key prefixes no ministry identity may read, and why (only the pipeline's own identity does)."""
 
@@ -108,10 +110,6 @@ def can_read(dataset: Dataset, ministry: Ministry) -> bool:
 def has_quarantine(dataset: Dataset) -> bool:
     """Silver datasets keep rejected rows (with the raw source line) in a quarantine table."""
     return dataset.layer == Layer.SILVER
-
-
-def quarantine_key(dataset: Dataset) -> str:
-    return f"quarantine/{dataset.sector}/{dataset.name}"
 
 
 def can_read_quarantine(dataset: Dataset, ministry: Ministry) -> bool:

@@ -17,11 +17,10 @@ from jobs.errors import DataError
 from jobs.landing import LandedBatch
 from jobs.registry import Dataset, Source
 from jobs.settings import Settings, get_settings
+from jobs.tables import ensure_table
 
 if TYPE_CHECKING:
     from pyspark.sql import DataFrame, SparkSession
-
-LINEAGE_COLUMNS = ("_batch_id", "_source_file", "_source_line", "_ingested_at")
 
 # A double-quoted CSV field (with "" escapes); removing them leaves only separators that count.
 _QUOTED_FIELD = r'"(?:[^"]|"")*"'
@@ -147,8 +146,6 @@ def load_bronze(spark: SparkSession, dataset: Dataset, batch: LandedBatch, setti
         F.lit(batch.source_file).alias("_source_file"),
         F.to_timestamp(F.lit(batch.ingested_at)).alias("_ingested_at"),
     )
-    from jobs.silver import ensure_table  # jobs.silver imports this module
-
     uri = bronze_table_uri(dataset, settings)
     ensure_table(spark, uri, parsed.schema, ("_batch_id",))  # a source that gained columns evolves the table
     (

@@ -21,6 +21,16 @@ from typing import TYPE_CHECKING, Any
 from jobs.errors import AccessDeniedError, UserFacingError
 from jobs.registry import REGISTRY, Classification, Dataset, Layer, Ministry
 from jobs.settings import Settings
+from jobs.tables import (
+    ACCOUNTING_DDL,
+    CHECKS_DDL,
+    ENTITY_SCORES_DDL,
+    LINEAGE_COLUMNS,
+    QUARANTINE_DDL,
+    RELEASES_DDL,
+    SCORES_DDL,
+    ddl_fields,
+)
 
 if TYPE_CHECKING:
     from deltalake import DeltaTable
@@ -96,34 +106,31 @@ class QualityTable:
 
 
 def _quality_tables() -> tuple[QualityTable, ...]:
-    from expectations import gate
-    from jobs import quarantine
-
     return (
         QualityTable(
             "scores",
             "Điểm chất lượng theo tiêu chí",
             "Quality score per dataset × criterion × interval",
-            gate.SCORES_DDL,
+            SCORES_DDL,
         ),
-        QualityTable("checks", "Kết quả từng kiểm tra", "Result of every gate check", gate.CHECKS_DDL),
+        QualityTable("checks", "Kết quả từng kiểm tra", "Result of every gate check", CHECKS_DDL),
         QualityTable(
             "batch_accounting",
             "Sổ sách từng lô",
             "Books of each batch (landed = silver + quarantined + duplicates)",
-            gate.ACCOUNTING_DDL,
+            ACCOUNTING_DDL,
         ),
         QualityTable(
             "entity_scores",
             "Điểm chất lượng theo trạm/cơ sở",
             "Quality score per entity (station, facility)",
-            getattr(gate, "ENTITY_SCORES_DDL", None),
+            ENTITY_SCORES_DDL,
         ),
         QualityTable(
             "releases",
             "Các lần công bố bộ quy tắc/dữ liệu",
             "Releases (rule sets and published data)",
-            getattr(quarantine, "RELEASES_DDL", None),
+            RELEASES_DDL,
         ),
     )
 
@@ -170,28 +177,16 @@ class CatalogTable:
 
 def ddl_columns(ddl: str) -> tuple[Column, ...]:
     """``"a STRING, b MAP<STRING, STRING>"`` → columns with the shared meanings."""
-    parts, depth, current = [], 0, ""
-    for ch in ddl:  # split on top-level commas only: MAP<STRING, STRING> is one type
-        depth += {"<": 1, ">": -1}.get(ch, 0)
-        if ch == "," and depth == 0:
-            parts.append(current)
-            current = ""
-        else:
-            current += ch
-    parts.append(current)
     out = []
-    for part in parts:
-        name, _, type_ = part.strip().partition(" ")
+    for name, type_ in ddl_fields(ddl):
         vi, en = COLUMN_MEANINGS.get(name, ("", ""))
-        out.append(Column(name, type_.strip(), vi, en))
+        out.append(Column(name, type_, vi, en))
     return tuple(out)
 
 
 def _dataset_table(ds: Dataset) -> CatalogTable:
     columns = [Column(f.name, f.type, f.vi, f.en, f.unit, f.classification, f.nullable) for f in ds.fields]
     if ds.layer == Layer.SILVER:
-        from jobs.bronze import LINEAGE_COLUMNS
-
         types = {"_source_line": "LONG", "_ingested_at": "TIMESTAMP"}
         columns += [Column(c, types.get(c, "STRING"), *COLUMN_MEANINGS[c]) for c in LINEAGE_COLUMNS]
     return CatalogTable(
@@ -210,8 +205,6 @@ def _dataset_table(ds: Dataset) -> CatalogTable:
 
 
 def _quarantine_table(ds: Dataset) -> CatalogTable:
-    from jobs.silver import QUARANTINE_DDL
-
     # Rejected raw lines are not curated data: at least INTERNAL even when the dataset is public.
     classification = Classification.INTERNAL if ds.classification == Classification.PUBLIC else ds.classification
     return CatalogTable(

@@ -32,18 +32,12 @@ from jobs import privacy
 from jobs.errors import UserFacingError
 from jobs.registry import REGISTRY, Dataset, PersonalKind
 from jobs.settings import MissingSettingError, Settings, get_settings
+from jobs.tables import AUDIT_DDL, AUDIT_KEY, ensure_table
 
 if TYPE_CHECKING:
     from pyspark.sql import Column, SparkSession
 
 DEFAULT_RETENTION_HOURS = 168.0  # Delta's default: readers of a version older than this may fail anyway
-AUDIT_TABLE = "audit/erasure"
-AUDIT_DDL = (
-    "erasure_id STRING, subject_column STRING, pseudonyms ARRAY<STRING>, "
-    "tables ARRAY<STRUCT<table: STRING, action: STRING, rows: BIGINT>>, rows_total BIGINT, "
-    "landing_objects ARRAY<STRING>, retention_hours DOUBLE, requested_by STRING, reason STRING, "
-    "requested_at TIMESTAMP, completed_at TIMESTAMP, old_versions_unreadable_after TIMESTAMP"
-)
 
 
 @dataclass(frozen=True)
@@ -255,9 +249,8 @@ def vacuum(spark: SparkSession, uri: str, retention_hours: float) -> None:
 
 
 def _write_audit(spark: SparkSession, result: ErasureResult, settings: Settings) -> None:
-    from jobs.silver import ensure_table
 
-    uri = settings.s3a_uri(AUDIT_TABLE)
+    uri = settings.s3a_uri(AUDIT_KEY)
     ensure_table(spark, uri, AUDIT_DDL)
     row = (
         result.erasure_id,
@@ -286,8 +279,8 @@ def erase(
 ) -> ErasureResult:
     """Erase one data subject, found by one or more personal values (see the module docstring)."""
     from jobs.bronze import bronze_table_uri
-    from jobs.silver import quarantine_uri, table_uri
     from jobs.spark import get_spark
+    from jobs.tables import quarantine_uri, table_uri
 
     if not subjects:
         raise UserFacingError("name the data subject: --subject COLUMN=VALUE or --subject-phone NUMBER")
@@ -395,7 +388,7 @@ def describe(result: ErasureResult) -> str:
             f"time travel until {result.old_versions_unreadable_after:%Y-%m-%d %H:%M} UTC. Rerun this command "
             "after that time (it changes nothing else) to remove them."
         )
-    lines.append(f"audit row written to {AUDIT_TABLE} (no raw value).")
+    lines.append(f"audit row written to {AUDIT_KEY} (no raw value).")
     return "\n".join(lines)
 
 

@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING
 
 from jobs.registry import REGISTRY, Dataset
 from jobs.settings import Settings, get_settings
-from jobs.silver import ensure_table
+from jobs.tables import ensure_table
 
 if TYPE_CHECKING:
     from pyspark.sql import DataFrame, SparkSession

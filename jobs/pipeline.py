@@ -42,7 +42,8 @@ def load_bronze_batch(dataset_name: str, landed: dict[str, Any]) -> dict[str, An
 
 
 def refine_batch(dataset_name: str, batch_id: str, start: str, end: str) -> dict[str, Any]:
-    """bronze → silver + quarantine: typed, conformed, MERGEd; books must balance."""
+    """bronze → staged silver + quarantine (write): typed, conformed, staged; books must balance."""
+    from jobs.batches import check_not_discarded
     from jobs.bronze import read_bronze_batch
     from jobs.gold import read_table
     from jobs.settings import get_settings
@@ -51,6 +52,7 @@ def refine_batch(dataset_name: str, batch_id: str, start: str, end: str) -> dict
 
     spark, settings = get_spark(), get_settings()
     dataset = REGISTRY[dataset_name]
+    check_not_discarded(dataset, batch_id, settings)
     inputs = {name: read_table(spark, REGISTRY[name], settings) for name in dataset.inputs}
     bronze = read_bronze_batch(spark, dataset, batch_id, settings)
     result = refine(spark, dataset, bronze, inputs, {"interval": DataInterval.parse(start, end)}, settings)
@@ -58,7 +60,7 @@ def refine_batch(dataset_name: str, batch_id: str, start: str, end: str) -> dict
 
 
 def gate_batch(dataset_name: str, refined: dict[str, Any], start: str, end: str, run_id: str) -> dict[str, Any]:
-    """silver → gate: GX checks per criterion; raises before gold on a critical failure."""
+    """staged batch → gate (audit): GX checks per criterion; a critical failure holds the batch and raises."""
     from expectations.gate import run_gate
     from jobs.settings import get_settings
     from jobs.spark import get_spark
@@ -73,7 +75,31 @@ def gate_batch(dataset_name: str, refined: dict[str, Any], start: str, end: str,
         "data_interval_end": end_utc,
         "ruleset_version": RULESET_VERSION,
         "lake": get_settings().bucket,
+        "staged_version": refined["staged_version"],
     }
+
+
+def publish_batch(dataset_name: str, gate_result: dict[str, Any]) -> dict[str, Any]:
+    """audited batch → silver + quarantine (publish): one MERGE, one quarantine commit, idempotent.
+
+    Only called after the gate passed; a retry after a crash between the commits finishes the
+    publish without doubling a row (``jobs.publish``). Returns the gate result with what was published.
+    """
+    from jobs.batches import check_not_discarded, mark_published
+    from jobs.publish import publish
+    from jobs.settings import get_settings
+    from jobs.spark import get_spark
+
+    spark, settings = get_spark(), get_settings()
+    dataset = REGISTRY[dataset_name]
+    batch_id = gate_result["batch_id"]
+    check_not_discarded(dataset, batch_id, settings)
+    interval = DataInterval.parse(gate_result["data_interval_start"], gate_result["data_interval_end"])
+    published = publish(
+        spark, dataset, batch_id, int(gate_result["staged_version"]), interval.local_start_date, settings
+    )
+    mark_published(spark, dataset, batch_id, settings)
+    return {**gate_result, "published": published.to_dict()}
 
 
 def certified_event_extra(gate_result: dict[str, Any]) -> dict[str, Any]:
@@ -187,8 +213,10 @@ def publish_open_data(names: list[str] | None = None) -> list[dict[str, Any]]:
 
 
 def run_dataset(dataset_name: str, start: str, end: str, run_id: str = "manual") -> dict[str, Any]:
-    """All silver steps for one dataset, in order (for the CLI and tests; DAGs call the steps)."""
+    """All silver steps for one dataset, in order: land, bronze, write (stage), audit (gate), publish
+    (for the CLI and tests; DAGs call the steps)."""
     landed = land_batch(dataset_name, start, end)
     bronze = load_bronze_batch(dataset_name, landed)
     refined = refine_batch(dataset_name, bronze["batch_id"], start, end)
-    return gate_batch(dataset_name, refined, start, end, run_id) | {"refined": refined}
+    audited = gate_batch(dataset_name, refined, start, end, run_id)
+    return publish_batch(dataset_name, audited) | {"refined": refined}

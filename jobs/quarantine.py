@@ -47,17 +47,18 @@ from jobs.silver import (
     STATUS_RELEASED,
 )
 from jobs.storage import delta_table_or_none
+from jobs.tables import (
+    RELEASES_DDL,
+    RELEASES_KEY,
+    ensure_quarantine_table,
+    ensure_table,
+    quarantine_key,
+    quarantine_uri,
+)
 
 if TYPE_CHECKING:
     from pyspark.sql import SparkSession
 
-RELEASES_KEY = "quality/releases"
-RELEASES_DDL = (
-    "release_id STRING, dataset STRING, steward STRING, note STRING, selection STRING, rows_selected LONG, "
-    "rows_released LONG, rows_still_failing LONG, corrections MAP<STRING, STRING>, accepted_rule_ids ARRAY<STRING>, "
-    "row_ids ARRAY<STRING>, still_failing_row_ids ARRAY<STRING>, dates ARRAY<STRING>, ruleset_version STRING, "
-    "released_at TIMESTAMP"
-)
 STATUSES = (STATUS_OPEN, STATUS_RELEASED, STATUS_ACCEPTED)
 
 
@@ -263,10 +264,6 @@ def new_release_id(now: datetime) -> str:
 # --------------------------------------------------------------------------- reading (delta-rs, no JVM)
 
 
-def quarantine_key(dataset: Dataset) -> str:
-    return f"quarantine/{dataset.sector}/{dataset.name}"
-
-
 def quarantined_datasets(name: str | None = None) -> list[Dataset]:
     """The datasets that have a quarantine (silver datasets with a source)."""
     if name is not None:
@@ -432,8 +429,8 @@ def _send_through_silver(
 
     from jobs.bronze import bronze_table_uri
     from jobs.gold import read_table
+    from jobs.publish import merge_into_silver
     from jobs.silver import (
-        merge_into_silver,
         province_of_row,
         silver_rows,
         split_batch,
@@ -505,8 +502,6 @@ def _update_quarantine(
     """Mark passing rows released/accepted; give still-failing ones their new reason (still open)."""
     from delta.tables import DeltaTable
 
-    from jobs.silver import ensure_quarantine_table, quarantine_uri
-
     by_row = {str(d.row_id): d for d in decisions}
     passed = STATUS_ACCEPTED if accept else STATUS_RELEASED
     updates = []
@@ -564,7 +559,6 @@ def _record(
     result: ReleaseResult, steward: str, note: str, selection: Selection, now: datetime, settings: Settings
 ) -> None:
     """Append the release to ``quality/releases``: the quality history of the dataset."""
-    from jobs.silver import ensure_table
     from jobs.spark import get_spark
 
     spark = get_spark()

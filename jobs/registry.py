@@ -125,7 +125,8 @@ class Check:
     ``frame`` says what the expectation looks at: ``silver`` = the batch's good rows (with derived
     check columns), ``lines`` = every landed line of the batch with its outcome and the criterion
     that rejected it (``"none"`` when accepted), so rejection shares are checked by GX too,
-    ``entity`` = every active entity × hour of the interval (coverage and silence).
+    ``entity`` = every active entity × hour of the interval (coverage and silence),
+    ``published`` = the natural keys silver would hold for the batch's keys once it is published.
     """
 
     id: str

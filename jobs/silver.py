@@ -3,7 +3,9 @@
 The dataset's own transform (registry ``transform``) turns bronze strings into typed,
 conformed columns. Everything else is the same for every dataset and lives here: exact
 duplicates are removed, registry row rules name the reason a row is rejected, good rows are
-de-duplicated by natural key (latest line wins) and MERGEd, and the books balance:
+de-duplicated by natural key (latest line wins) and *staged* with the quarantined ones: the gate
+audits them before :mod:`jobs.publish` MERGEs them into silver (write → audit → publish). The books
+balance before anything is written:
 
     landed rows = silver rows written + quarantined rows + duplicates removed
 
@@ -20,26 +22,14 @@ from dataclasses import asdict, dataclass, field
 from datetime import date
 from typing import TYPE_CHECKING
 
-from jobs.bronze import LINEAGE_COLUMNS
 from jobs.interval import DataInterval
+from jobs.publish import stage
 from jobs.registry import RULESET_VERSION, Dataset
 from jobs.settings import Settings, get_settings
+from jobs.tables import LINEAGE_COLUMNS, ensure_quarantine_table, quarantine_uri
 
 if TYPE_CHECKING:
     from pyspark.sql import Column, DataFrame, SparkSession
-    from pyspark.sql.types import StructType
-
-QUARANTINE_DDL = (
-    "dataset STRING, _batch_id STRING, _source_file STRING, _source_line LONG, raw_line STRING, "
-    "province_code STRING, reason_code STRING, rule_id STRING, ruleset_version STRING, criterion STRING, "
-    "detail STRING, _ingested_at TIMESTAMP, status STRING, release_id STRING, released_at TIMESTAMP, "
-    "corrections MAP<STRING, STRING>, accepted_rules ARRAY<STRING>"
-)
-"""One row per quarantined landed line. ``province_code`` is best effort (2025 code, else the raw
-value) so stewards can filter by province; ``status`` is the steward workflow: ``open`` (waiting),
-``released`` (corrected and back in silver), ``accepted`` (accepted as it is, a rule overridden);
-``release_id``/``released_at`` name the release (for an open row: its last failed attempt);
-``corrections`` and ``accepted_rules`` are the steward's decisions, re-applied on every rerun."""
 
 STATUS_OPEN = "open"
 STATUS_RELEASED = "released"
@@ -67,6 +57,7 @@ class SilverResult:
     quarantined_by_reason: dict[str, int] = field(default_factory=dict)
     dates: list[str] = field(default_factory=list)
     released_rows: int = 0  # of silver_rows: rows a steward released (re-applied on this run)
+    staged_version: int = 0  # the staging's txnVersion: what the batch's publish commits carry
 
     @property
     def duplicates_removed(self) -> int:
@@ -281,75 +272,6 @@ def typed_batch(
     )
 
 
-def table_uri(dataset: Dataset, settings: Settings) -> str:
-    return settings.s3a_uri(dataset.table_path)
-
-
-def quarantine_uri(dataset: Dataset, settings: Settings) -> str:
-    return settings.s3a_uri(f"quarantine/{dataset.sector}/{dataset.name}")
-
-
-def ensure_table(
-    spark: SparkSession, uri: str, ddl_or_schema: str | StructType, partition_by: tuple[str, ...] = ()
-) -> None:
-    """Create an empty Delta table at ``uri`` unless one exists, or add the columns an older one
-    lacks (a lake built by an earlier version keeps working: ``ALTER TABLE ADD COLUMNS`` is a
-    metadata-only commit and old rows read NULL there). Idempotent."""
-    from delta.tables import DeltaTable
-    from pyspark.sql.types import StructType
-
-    wanted = StructType.fromDDL(ddl_or_schema) if isinstance(ddl_or_schema, str) else ddl_or_schema
-    assert isinstance(wanted, StructType)
-    if DeltaTable.isDeltaTable(spark, uri):
-        existing = set(spark.read.format("delta").load(uri).columns)
-        missing = [f"`{f.name}` {f.dataType.simpleString()}" for f in wanted.fields if f.name not in existing]
-        if missing:
-            spark.sql(f"ALTER TABLE delta.`{uri}` ADD COLUMNS ({', '.join(missing)})")
-        return
-    empty = spark.createDataFrame(spark.sparkContext.emptyRDD(), wanted)
-    writer = empty.write.format("delta").mode("ignore")
-    if partition_by:
-        writer = writer.partitionBy(*partition_by)
-    writer.save(uri)
-
-
-def silver_ddl(dataset: Dataset) -> str:
-    cols = [f"`{f.name}` {f.type}" for f in dataset.fields]
-    cols += ["`_batch_id` STRING", "`_source_file` STRING", "`_source_line` LONG", "`_ingested_at` TIMESTAMP"]
-    return ", ".join(cols)
-
-
-def merge_into_silver(spark: SparkSession, dataset: Dataset, rows: DataFrame, settings: Settings) -> None:
-    """MERGE on the natural key; on a key already in silver the later ingestion wins (within one
-    ingestion the later source line, as ``split_batch`` decides, so a steward release agrees with a rerun).
-
-    Partition columns join the match condition so the MERGE prunes partitions; they must be
-    functions of the natural key (e.g. ``measured_date`` of ``measured_at``).
-    """
-    from delta.tables import DeltaTable
-
-    uri = table_uri(dataset, settings)
-    ensure_table(spark, uri, silver_ddl(dataset), dataset.partition_by)
-    keys = (*dataset.natural_key, *[p for p in dataset.partition_by if p not in dataset.natural_key])
-    condition = " AND ".join(f"t.`{k}` <=> s.`{k}`" for k in keys)
-    (
-        DeltaTable.forPath(spark, uri)
-        .alias("t")
-        .merge(rows.alias("s"), condition)
-        .whenMatchedUpdateAll(
-            condition="s._ingested_at > t._ingested_at OR "
-            "(s._ingested_at = t._ingested_at AND s._source_line >= t._source_line)"
-        )
-        .whenNotMatchedInsertAll()
-        .execute()
-    )
-
-
-def ensure_quarantine_table(spark: SparkSession, uri: str) -> None:
-    """Create the quarantine table, or evolve an older one to today's columns."""
-    ensure_table(spark, uri, QUARANTINE_DDL, ("dataset",))
-
-
 def steward_decisions(spark: SparkSession, dataset: Dataset, batch_id: str, settings: Settings) -> DataFrame | None:
     """The batch's quarantine rows a steward touched (released, accepted, or corrected and still
     failing), collected: they are few, and the write that follows replaces the rows they came from."""
@@ -376,13 +298,6 @@ def steward_decisions(spark: SparkSession, dataset: Dataset, batch_id: str, sett
     return spark.createDataFrame(rows, touched.schema)
 
 
-def write_quarantine(spark: SparkSession, dataset: Dataset, rows: DataFrame, batch_id: str, settings: Settings) -> None:
-    """Replace this batch's quarantine rows (a rerun rewrites, never appends twice)."""
-    uri = quarantine_uri(dataset, settings)
-    ensure_quarantine_table(spark, uri)
-    (rows.write.format("delta").mode("overwrite").option("replaceWhere", f"_batch_id = '{batch_id}'").save(uri))
-
-
 def refine(
     spark: SparkSession,
     dataset: Dataset,
@@ -391,7 +306,8 @@ def refine(
     context: dict[str, object],
     settings: Settings | None = None,
 ) -> SilverResult:
-    """Run the dataset transform on a bronze batch, MERGE good rows, quarantine bad ones.
+    """Run the dataset transform on a bronze batch and *stage* its good and quarantined rows
+    (the write of write → audit → publish: nothing reaches silver or quarantine before its gate).
 
     Steward decisions recorded for the batch's rows are re-applied (see the module docstring).
     """
@@ -440,16 +356,14 @@ def refine(
             dataset.source is not None and dataset.source.snapshot
         ):
             dates = [interval.local_start_date]  # events without a day partition (a feed, EPCIS): this interval
-        merge_into_silver(spark, dataset, silver_rows(split, dataset), settings)
-        if dataset.personal is not None:
-            from jobs.privacy import write_restricted
+        good = silver_rows(split, dataset)
+        if dataset.personal is not None:  # the restricted table is written from them at publish
+            from jobs.privacy import PERSONAL_PREFIX
 
-            as_of = getattr(context.get("interval"), "local_start_date", None)
-            if not isinstance(as_of, date):
-                raise ValueError(f"{dataset.name}: personal data needs the data interval in context to date it")
-            good = split.where(F.col("_outcome") == "silver")
-            write_restricted(spark, dataset, good, as_of, batch_ids[0], settings)
-        write_quarantine(spark, dataset, quarantine_rows(split, dataset), batch_ids[0], settings)
+            good = split.where(F.col("_outcome") == "silver").select(
+                *good.columns, *[c for c in split.columns if c.startswith(PERSONAL_PREFIX)]
+            )
+        staged_version = stage(spark, dataset, batch_ids[0], good, quarantine_rows(split, dataset), settings)
     finally:
         split.unpersist()
     result = SilverResult(
@@ -463,6 +377,7 @@ def refine(
         quarantined_by_reason=dict(sorted(reasons.items())),
         dates=[d.isoformat() for d in dates],
         released_rows=released,
+        staged_version=staged_version,
     )
     result.check_balance()
     return result

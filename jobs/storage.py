@@ -79,6 +79,17 @@ def list_keys(prefix: str, settings: Settings | None = None) -> list[str]:
     return keys
 
 
+def delete_prefix(prefix: str, settings: Settings | None = None) -> int:
+    """Delete every object under ``prefix`` (1,000 per request); returns how many were deleted."""
+    settings = settings or get_settings()
+    keys = list_keys(prefix, settings)
+    client = s3_client(settings)
+    for i in range(0, len(keys), 1000):
+        chunk = [{"Key": k} for k in keys[i : i + 1000]]
+        client.delete_objects(Bucket=settings.bucket, Delete={"Objects": chunk, "Quiet": True})
+    return len(keys)
+
+
 def delta_table_or_none(settings: Settings, key: str) -> Any | None:
     """The delta-rs table at ``key`` in the lake bucket, or None when it was never written.
 

@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from jobs.interval import DataInterval
+    from jobs.settings import Settings
 
 REPO = Path(__file__).resolve().parent.parent
 FIXTURES = REPO / "sample_sources" / "fixtures"
@@ -82,6 +83,35 @@ def lake_bucket(name: str, source_root: Path, gx_root: Path, extract_from: str =
             else:
                 os.environ[k] = v
         _reset_caches()
+
+
+@contextmanager
+def ministry_identities(bucket: str) -> Iterator[dict[str, Settings]]:
+    """Each ministry's own read-only store identity for a test bucket, provisioned exactly as
+    ``make store`` does for the real lake (policies from the registry); removed afterwards.
+    Yields settings by ministry code, with the ministry's keys."""
+    import dataclasses
+    from urllib.parse import urlparse
+
+    from minio import MinioAdmin
+    from minio.credentials import StaticProvider
+
+    from infra.store.bootstrap import provision_ministries, remove_ministries
+    from jobs.settings import get_settings
+
+    writer = get_settings()
+    endpoint = urlparse(writer.s3_endpoint)
+    root = StaticProvider(os.environ["MINIO_ROOT_USER"], os.environ["MINIO_ROOT_PASSWORD"])
+    admin = MinioAdmin(endpoint=endpoint.netloc, credentials=root, secure=endpoint.scheme == "https")
+    suffix = "-" + uuid.uuid4().hex[:6]
+    credentials = provision_ministries(admin, bucket, writer.opendata_bucket, user_suffix=suffix)
+    try:
+        yield {
+            m.code: dataclasses.replace(writer, s3_access_key=key, s3_secret_key=secret)
+            for m, (key, secret) in credentials.items()
+        }
+    finally:
+        remove_ministries(admin, bucket, user_suffix=suffix)
 
 
 def copy_fixture_sources(target: Path) -> Path:

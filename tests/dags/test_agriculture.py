@@ -17,12 +17,14 @@ SILVER = [d.name for d in REGISTRY.by_sector("agriculture", Layer.SILVER)]
 def test_ingest_dag_is_generated_from_the_registry(dagbag: Any) -> None:
     dag = dagbag.get_dag("agriculture")
     assert set(SILVER) == {"crop_stats", "ocop_product", "traceability_event"}
-    assert set(dag.task_ids) == {f"{s}.{step}" for s in SILVER for step in ("land", "bronze", "silver", "gate")}
+    assert set(dag.task_ids) == {
+        f"{s}.{step}" for s in SILVER for step in ("land", "bronze", "silver", "gate", "publish")
+    }
     assert dag.doc_md and "Bộ Nông nghiệp và Môi trường" in dag.doc_md and "agriculture_gold" in dag.doc_md
     # events are checked against the OCOP registry, so they are refined after its gate passed
-    assert "ocop_product.gate" in dag.get_task("traceability_event.silver").upstream_task_ids
+    assert "ocop_product.publish" in dag.get_task("traceability_event.silver").upstream_task_ids
     for name in SILVER:
-        (asset,) = dag.get_task(f"{name}.gate").outlets
+        (asset,) = dag.get_task(f"{name}.publish").outlets
         assert asset.name == f"silver.agriculture_{name}" and asset.uri.endswith(f"/silver/agriculture/{name}")
 
 

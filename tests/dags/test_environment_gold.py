@@ -149,7 +149,7 @@ def test_certified_events_drive_gold_and_a_critical_failure_never_reaches_it(
     make_all_negative(sources, BAD_DAY)
     with lake_bucket("assets", sources, tmp_path / "gx") as bucket:
         iot, gold = _parse_for_this_lake()
-        assert iot.get_task("air_quality_reading.gate").outlets[0].uri.startswith(f"s3://{bucket}/")
+        assert iot.get_task("air_quality_reading.publish").outlets[0].uri.startswith(f"s3://{bucket}/")
         # --- a good day: four certified events, each carrying its batch ---
         good = iot.test(logical_date=logical_date_for(FIXTURE_DAY))
         assert good.state == "success", _states(good)
@@ -202,7 +202,9 @@ def test_certified_events_drive_gold_and_a_critical_failure_never_reaches_it(
         states = _states(bad)
         assert bad.state == "failed"
         assert states["air_quality_reading.gate"] == "failed"
+        assert states["air_quality_reading.publish"] == "upstream_failed"  # held: nothing published
         assert states["air_station.gate"] == states["wastewater_reading.gate"] == "success"
+        assert states["air_station.publish"] == states["wastewater_reading.publish"] == "success"
         start = log.find("Quality gate failed for silver.environment_air_quality_reading")
         assert start >= 0, log[-3000:]
         message = log[start : start + 3000].replace("\\n", "\n")
@@ -210,8 +212,8 @@ def test_certified_events_drive_gold_and_a_critical_failure_never_reaches_it(
         assert re.search(
             rf"\n  - criterion ({criteria}), check [a-z0-9_.:-]+ \(.+\): .+; sample offending values: ", message
         ), message
-        air_uri = iot.get_task("air_quality_reading.gate").outlets[0].uri
-        water_uri = iot.get_task("wastewater_reading.gate").outlets[0].uri
+        air_uri = iot.get_task("air_quality_reading.publish").outlets[0].uri
+        water_uri = iot.get_task("wastewater_reading.publish").outlets[0].uri
         assert _event_count(air_uri, bad.run_id) == 0
         assert _event_count(water_uri, bad.run_id) == 1  # the control: the passing gates did emit
         assert set(_events(bad.run_id)) == SILVER_ASSETS - {"silver.environment_air_quality_reading"}

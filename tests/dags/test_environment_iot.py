@@ -20,23 +20,25 @@ def dag(dagbag: Any) -> Any:
 
 def test_dag_is_generated_from_the_registry(dag: Any) -> None:
     silver = [d.name for d in REGISTRY.by_sector("environment", Layer.SILVER)]
-    assert set(dag.task_ids) == {f"{s}.{step}" for s in silver for step in ("land", "bronze", "silver", "gate")}
+    assert set(dag.task_ids) == {
+        f"{s}.{step}" for s in silver for step in ("land", "bronze", "silver", "gate", "publish")
+    }
     assert dag.max_active_runs == 1
     assert dag.doc_md and "Environment IoT" in dag.doc_md and "environment_gold" in dag.doc_md
     for task in dag.tasks:
         assert task.retries == 2
         assert task.pool == ("lakehouse_quality_writer" if task.task_id.endswith(".gate") else "lakehouse_spark")
-    # readings are refined only after their reference list passed its gate
-    assert "air_station.gate" in dag.get_task("air_quality_reading.silver").upstream_task_ids
-    assert "wastewater_facility.gate" in dag.get_task("wastewater_reading.silver").upstream_task_ids
+    # readings are refined only after their reference list passed its gate and was published
+    assert "air_station.publish" in dag.get_task("air_quality_reading.silver").upstream_task_ids
+    assert "wastewater_facility.publish" in dag.get_task("wastewater_reading.silver").upstream_task_ids
 
 
-def test_each_gate_and_only_the_gate_emits_its_certified_asset(dag: Any) -> None:
+def test_each_publish_and_only_the_publish_emits_its_certified_asset(dag: Any) -> None:
     for name in [d.name for d in REGISTRY.by_sector("environment", Layer.SILVER)]:
         ds = REGISTRY[name]
-        (asset,) = dag.get_task(f"{name}.gate").outlets
+        (asset,) = dag.get_task(f"{name}.publish").outlets
         assert asset.name == f"silver.environment_{name}"
         assert asset.uri.endswith(f"/silver/environment/{name}") and asset.uri.startswith("s3://")
         assert asset.name == ds.qualified_name
-        for step in ("land", "bronze", "silver"):
+        for step in ("land", "bronze", "silver", "gate"):
             assert dag.get_task(f"{name}.{step}").outlets == []

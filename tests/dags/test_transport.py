@@ -34,19 +34,21 @@ def test_ingest_dag_is_generated_from_the_registry(dag: Any) -> None:
             "vehicle_position",
         ]
     )
-    assert set(dag.task_ids) == {f"{s}.{step}" for s in SILVER for step in ("land", "bronze", "silver", "gate")}
+    assert set(dag.task_ids) == {
+        f"{s}.{step}" for s in SILVER for step in ("land", "bronze", "silver", "gate", "publish")
+    }
     assert dag.max_active_runs == 1
     assert dag.doc_md and "Bộ Xây dựng" in dag.doc_md and "transport_gold" in dag.doc_md
-    assert "gtfs_stop.gate" in dag.get_task("gtfs_stop_time.silver").upstream_task_ids
-    assert {"gtfs_route.gate", "gtfs_stop_time.gate"} <= dag.get_task("gtfs_trip.silver").upstream_task_ids
-    assert "gtfs_trip.gate" not in dag.get_task("vehicle_position.silver").upstream_task_ids
+    assert "gtfs_stop.publish" in dag.get_task("gtfs_stop_time.silver").upstream_task_ids
+    assert {"gtfs_route.publish", "gtfs_stop_time.publish"} <= dag.get_task("gtfs_trip.silver").upstream_task_ids
+    assert "gtfs_trip.publish" not in dag.get_task("vehicle_position.silver").upstream_task_ids
 
 
-def test_each_gate_emits_its_certified_asset(dag: Any) -> None:
+def test_each_publish_emits_its_certified_asset(dag: Any) -> None:
     for name in SILVER:
-        (asset,) = dag.get_task(f"{name}.gate").outlets
+        (asset,) = dag.get_task(f"{name}.publish").outlets
         assert asset.name == f"silver.transport_{name}"
-        for step in ("land", "bronze", "silver"):
+        for step in ("land", "bronze", "silver", "gate"):
             assert dag.get_task(f"{name}.{step}").outlets == []
 
 

@@ -8,9 +8,8 @@ real one, and then each ministry reads (or is refused) through plain boto3, delt
 from __future__ import annotations
 
 import os
-import uuid
 from collections.abc import Iterator
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlparse
 
@@ -21,7 +20,7 @@ from botocore.exceptions import ClientError
 from jobs.access import explain_denied
 from jobs.registry import Ministry
 from jobs.settings import Settings
-from tests.lakehouse_fixtures import lake_bucket
+from tests.lakehouse_fixtures import lake_bucket, ministry_identities
 
 pytestmark = pytest.mark.integration
 
@@ -37,6 +36,7 @@ RAW_OBJECTS = {
     "landing/environment/wastewater/ingest_date=2026-11-26/b1.csv": b"facility_id,value\nF1,12.5\n",
     "restricted/environment/wastewater_facility_owner/part-0.csv": b"facility_id,owner_cccd\nF1,001099012345\n",
     "audit/2026-11-26/reads.jsonl": b'{"user": "ministry-moc"}\n',
+    "staging/environment/air_quality_reading/b1/silver/part-0.csv": b"station_id,value\nAQ1,-5\n",
 }
 ROWS = {
     INTERNAL: {
@@ -89,10 +89,7 @@ def _one_file(writer: Settings, key: str) -> str:
 @pytest.fixture(scope="module")
 def lake(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Lake]:
     from deltalake import write_deltalake
-    from minio import MinioAdmin
-    from minio.credentials import StaticProvider
 
-    from infra.store.bootstrap import provision_ministries, remove_ministries
     from jobs.settings import get_settings
 
     tmp = tmp_path_factory.mktemp("access")
@@ -102,19 +99,15 @@ def lake(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Lake]:
             write_deltalake(writer.s3_uri(key), pa.table(columns), storage_options=_options(writer))
         for key, body in RAW_OBJECTS.items():
             _client(writer).put_object(Bucket=bucket, Key=key, Body=body)
-        endpoint = urlparse(writer.s3_endpoint)
-        root = StaticProvider(os.environ["MINIO_ROOT_USER"], os.environ["MINIO_ROOT_PASSWORD"])
-        admin = MinioAdmin(endpoint=endpoint.netloc, credentials=root, secure=endpoint.scheme == "https")
-        suffix = "-" + uuid.uuid4().hex[:6]
-        credentials = provision_ministries(admin, bucket, writer.opendata_bucket, user_suffix=suffix)
-        try:
-            ministries = {
-                m.code: replace(writer, s3_access_key=key, s3_secret_key=secret)
-                for m, (key, secret) in credentials.items()
-            }
+        with ministry_identities(bucket) as ministries:
+            suffix = ministries["moc"].s3_access_key.removeprefix("ministry-moc")
             yield Lake(writer, ministries, suffix)
-        finally:
-            remove_ministries(admin, bucket, user_suffix=suffix)
+    from minio import MinioAdmin
+    from minio.credentials import StaticProvider
+
+    endpoint = urlparse(writer.s3_endpoint)
+    root = StaticProvider(os.environ["MINIO_ROOT_USER"], os.environ["MINIO_ROOT_PASSWORD"])
+    admin = MinioAdmin(endpoint=endpoint.netloc, credentials=root, secure=endpoint.scheme == "https")
     users = admin.user_list()
     assert f"ministry-moc{suffix}" not in users  # cleaned up
 

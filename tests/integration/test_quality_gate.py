@@ -1,4 +1,4 @@
-"""A batch whose critical checks fail stops before gold, with a message that names the failure."""
+"""A batch whose critical checks fail is held before silver, with a message that names the failure."""
 
 from __future__ import annotations
 
@@ -36,9 +36,14 @@ def test_all_readings_out_of_range_fail_the_gate(tmp_path: pytest.TempPathFactor
         assert ",-5," in correct_share
         # Warnings do not stop the batch: only critical checks are listed.
         assert "check correct_rows" not in message and "check entities_heard_within_sla" not in message
-        # Nothing reached silver, every row is in quarantine with its reason, and the books say so.
+        # Nothing reached silver or quarantine: the batch is held, every row staged with its reason.
         spark, settings = get_spark(), get_settings()
-        quarantine = spark.read.format("delta").load(settings.s3a_uri("quarantine/environment/air_quality_reading"))
+        published = spark.read.format("delta").load(settings.s3a_uri("quarantine/environment/air_quality_reading"))
+        assert published.count() == 0
+        batch = DataInterval.for_local_day(BAD_DAY).batch_id("air_quality_reading")
+        quarantine = spark.read.format("delta").load(
+            settings.s3a_uri(f"staging/environment/air_quality_reading/{batch}/quarantine")
+        )
         reasons = {
             r["reason_code"]: r["n"]
             for r in quarantine.groupBy("reason_code").count().withColumnRenamed("count", "n").collect()

@@ -57,12 +57,22 @@ def release_cli(*args: str) -> tuple[int, Any]:
 
 
 def silver_step(name: str) -> dict[str, Any]:
-    """What the DAG runs for one silver dataset up to the gate: land, bronze, silver."""
-    from jobs.pipeline import land_batch, load_bronze_batch, refine_batch
+    """What the DAG runs for one silver dataset: land, bronze, silver (write), gate (audit), publish;
+    returns the silver step's books."""
+    from jobs.pipeline import run_dataset
 
     start, end = INTERVAL.as_strings()
-    bronze = load_bronze_batch(name, land_batch(name, start, end))
-    return refine_batch(name, bronze["batch_id"], start, end)
+    return run_dataset(name, start, end, run_id="quarantine-test")["refined"]  # type: ignore[no-any-return]
+
+
+def rerun(name: str, batch: str) -> dict[str, Any]:
+    """The DAG's silver, gate and publish steps again for the interval (the batch is landed)."""
+    from jobs.pipeline import gate_batch, publish_batch, refine_batch
+
+    start, end = INTERVAL.as_strings()
+    refined = refine_batch(name, batch, start, end)
+    publish_batch(name, gate_batch(name, refined, start, end, run_id="quarantine-rerun"))
+    return refined
 
 
 def air_silver() -> list[dict[str, Any]]:
@@ -79,7 +89,6 @@ def at_key(rows: list[dict[str, Any]], station: str, parameter: str, at: datetim
 
 @pytest.fixture(scope="module")
 def lake(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
-    from jobs.pipeline import refine_batch
     from jobs.quarantine import Selection, list_rows, releases
 
     root: Path = tmp_path_factory.mktemp("quarantine")
@@ -102,8 +111,7 @@ def lake(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
         obs["quarantine_after"] = {r["_source_line"]: r for r in list_rows(Selection(dataset=AIR, status=None))}
         obs["releases"] = releases(AIR)
 
-        start, end = INTERVAL.as_strings()
-        obs["rerun"] = refine_batch(AIR, BATCH, start, end)  # the DAG's silver step for the interval
+        obs["rerun"] = rerun(AIR, BATCH)  # the DAG's silver, gate and publish steps for the interval
         obs["silver_after_rerun"] = air_silver()
         obs["quarantine_after_rerun"] = {r["_source_line"]: r for r in list_rows(Selection(dataset=AIR, status=None))}
         obs["releases_after_rerun"] = releases(AIR)

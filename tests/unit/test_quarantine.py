@@ -23,7 +23,8 @@ from jobs.quarantine import (
     plan_release,
 )
 from jobs.registry import REGISTRY, RULESET_VERSION
-from jobs.silver import QUARANTINE_DDL, mark_exact_duplicates, quarantine_rows, split_batch, typed_batch
+from jobs.silver import mark_exact_duplicates, quarantine_rows, split_batch, typed_batch
+from jobs.tables import QUARANTINE_DDL
 from tests.unit.conftest import BATCH_ID, BronzeBuilder
 
 DS = REGISTRY["air_quality_reading"]

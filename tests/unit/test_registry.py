@@ -21,7 +21,8 @@ from expectations.suites import build_suite, checks_by_frame, gate_checks
 from jobs.interval import DataInterval
 from jobs.registry import REGISTRY, RULESET_VERSION, Dataset, Layer, Registry
 from jobs.settings import REPO_ROOT
-from jobs.silver import QUARANTINE_DDL, mark_exact_duplicates, quarantine_rows, silver_ddl, silver_rows, split_batch
+from jobs.silver import mark_exact_duplicates, quarantine_rows, silver_rows, split_batch
+from jobs.tables import QUARANTINE_DDL, silver_ddl
 
 DATASETS = list(REGISTRY)
 IDS = [d.name for d in DATASETS]
@@ -191,6 +192,8 @@ def _frame(spark: SparkSession, ds: Dataset, frame: str) -> DataFrame:
         return silver
     if frame == "entity":
         return frames.entity_frame(table, reference, ds, INTERVAL)
+    if frame == "published":
+        return frames.published_frame(table, table, ds, "batch")
     assert frame == "lines", frame
     quarantine = spark.createDataFrame([], QUARANTINE_DDL)
     return frames.lines_frame(spark, silver, quarantine, ds, {}, by_frame.get("silver", []), reference)

@@ -325,7 +325,7 @@ def test_criteria_values_used_by_quarantine() -> None:
 
 def test_ensure_table_adds_the_columns_an_older_table_lacks(spark: SparkSession, tmp_path) -> None:  # type: ignore[no-untyped-def]
     """A lake built by an earlier version (e.g. a facility table without contact_id) keeps working."""
-    from jobs.silver import ensure_table
+    from jobs.tables import ensure_table
 
     uri = str(tmp_path / "evolving")
     spark.createDataFrame([("F1", 1)], "facility_id STRING, n INT").write.format("delta").save(uri)

@@ -1,0 +1,195 @@
+"""Every physical table of the lake: where it lives, its columns, and how it is created or evolved.
+
+Registered datasets (silver, gold) take their columns from the registry; the fixed tables
+(quarantine, the ``quality/`` tables, held batches, releases, the erasure audit) are declared here
+and nowhere else. Layers, the gate, the catalog and governance ask this module for a table's key,
+URI and DDL; it imports nothing above the registry and settings.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from jobs.registry import Dataset
+from jobs.settings import Settings
+from jobs.storage import delta_table_or_none
+
+if TYPE_CHECKING:
+    from pyspark.sql import SparkSession
+    from pyspark.sql.types import StructType
+
+LINEAGE_COLUMNS = ("_batch_id", "_source_file", "_source_line", "_ingested_at")
+"""Where every bronze and silver row came from: batch, landed object, line, landing time."""
+
+QUARANTINE_DDL = (
+    "dataset STRING, _batch_id STRING, _source_file STRING, _source_line LONG, raw_line STRING, "
+    "province_code STRING, reason_code STRING, rule_id STRING, ruleset_version STRING, criterion STRING, "
+    "detail STRING, _ingested_at TIMESTAMP, status STRING, release_id STRING, released_at TIMESTAMP, "
+    "corrections MAP<STRING, STRING>, accepted_rules ARRAY<STRING>"
+)
+"""One row per quarantined landed line. ``province_code`` is best effort (2025 code, else the raw
+value) so stewards can filter by province; ``status`` is the steward workflow: ``open`` (waiting),
+``released`` (corrected and back in silver), ``accepted`` (accepted as it is, a rule overridden);
+``release_id``/``released_at`` name the release (for an open row: its last failed attempt);
+``corrections`` and ``accepted_rules`` are the steward's decisions, re-applied on every rerun."""
+
+SCORES_DDL = (
+    "dataset STRING, criterion STRING, data_interval_start TIMESTAMP, data_interval_end TIMESTAMP, batch_id STRING, "
+    "checks_passed INT, checks_failed INT, rows_evaluated LONG, rows_failing LONG, score DOUBLE, "
+    "ruleset_version STRING, run_id STRING"
+)
+CHECKS_DDL = (
+    "dataset STRING, check_id STRING, frame STRING, criterion STRING, severity STRING, success BOOLEAN, "
+    "element_count LONG, unexpected_count LONG, observed STRING, sample STRING, description STRING, "
+    "data_interval_start TIMESTAMP, batch_id STRING, ruleset_version STRING, run_id STRING"
+)
+ACCOUNTING_DDL = (
+    "dataset STRING, batch_id STRING, data_interval_start TIMESTAMP, landed_rows LONG, silver_rows LONG, "
+    "quarantined_rows LONG, exact_duplicates LONG, superseded_duplicates LONG, quarantined_by_reason STRING, "
+    "run_id STRING"
+)
+ENTITY_SCORES_DDL = (
+    "dataset STRING, criterion STRING, entity_type STRING, entity_id STRING, data_interval_start TIMESTAMP, "
+    "data_interval_end TIMESTAMP, batch_id STRING, rows_evaluated BIGINT, rows_failing BIGINT, score DOUBLE, "
+    "last_seen TIMESTAMP, silent BOOLEAN, ruleset_version STRING, run_id STRING"
+)
+RELEASES_KEY = "quality/releases"
+RELEASES_DDL = (
+    "release_id STRING, dataset STRING, steward STRING, note STRING, selection STRING, rows_selected LONG, "
+    "rows_released LONG, rows_still_failing LONG, corrections MAP<STRING, STRING>, accepted_rule_ids ARRAY<STRING>, "
+    "row_ids ARRAY<STRING>, still_failing_row_ids ARRAY<STRING>, dates ARRAY<STRING>, ruleset_version STRING, "
+    "released_at TIMESTAMP"
+)
+HELD = "held"
+RELEASED = "released"
+DISCARDED = "discarded"
+SUPERSEDED = "superseded"
+HELD_BATCHES_KEY = "quality/held_batches"
+HELD_BATCHES_DDL = (
+    "dataset STRING, batch_id STRING, data_interval_start TIMESTAMP, data_interval_end TIMESTAMP, status STRING, "
+    "failed_checks STRING, staged_rows LONG, staged_quarantine_rows LONG, staged_version LONG, held_at TIMESTAMP, "
+    "run_id STRING, decided_at TIMESTAMP, decided_by STRING, decision_reason STRING, release_id STRING"
+)
+"""One row per batch a critical check stopped (write → audit → publish): ``status`` is ``held``
+until a steward decides (``released``: published as a passed gate would; ``discarded``: never
+published) or a later run of the batch passes its gate (``superseded``). ``failed_checks`` is JSON:
+check id, criterion, what was observed and sample values."""
+AUDIT_KEY = "audit/erasure"
+AUDIT_DDL = (
+    "erasure_id STRING, subject_column STRING, pseudonyms ARRAY<STRING>, "
+    "tables ARRAY<STRUCT<table: STRING, action: STRING, rows: BIGINT>>, rows_total BIGINT, "
+    "landing_objects ARRAY<STRING>, retention_hours DOUBLE, requested_by STRING, reason STRING, "
+    "requested_at TIMESTAMP, completed_at TIMESTAMP, old_versions_unreadable_after TIMESTAMP"
+)
+
+STAGING_PREFIX = "staging"
+"""Written by refine, read by the gate, published (or held) afterwards: in no ministry's policy."""
+
+
+def ddl_fields(ddl: str) -> list[tuple[str, str]]:
+    """``"a STRING, b MAP<STRING, STRING>"`` → ``[("a", "STRING"), ("b", "MAP<STRING, STRING>")]`` (no JVM)."""
+    parts, depth, current = [], 0, ""
+    for ch in ddl:  # split on top-level commas only: MAP<STRING, STRING> is one type
+        depth += {"<": 1, ">": -1}.get(ch, 0)
+        if ch == "," and depth == 0:
+            parts.append(current)
+            current = ""
+        else:
+            current += ch
+    parts.append(current)
+    fields = [part.strip().partition(" ") for part in parts]
+    return [(name.strip("`"), type_.strip()) for name, _, type_ in fields]
+
+
+def ddl_names(ddl: str) -> list[str]:
+    return [name for name, _ in ddl_fields(ddl)]
+
+
+def quality_key(name: str) -> str:
+    return f"quality/{name}"
+
+
+def quarantine_key(dataset: Dataset) -> str:
+    return f"quarantine/{dataset.sector}/{dataset.name}"
+
+
+def staging_key(dataset: Dataset, batch_id: str, part: str) -> str:
+    """A batch's staged rows before its gate passes: ``part`` is ``silver`` or ``quarantine``."""
+    return f"{STAGING_PREFIX}/{dataset.sector}/{dataset.name}/{batch_id}/{part}"
+
+
+def table_uri(dataset: Dataset, settings: Settings) -> str:
+    return settings.s3a_uri(dataset.table_path)
+
+
+def quarantine_uri(dataset: Dataset, settings: Settings) -> str:
+    return settings.s3a_uri(quarantine_key(dataset))
+
+
+def silver_ddl(dataset: Dataset) -> str:
+    cols = [f"`{f.name}` {f.type}" for f in dataset.fields]
+    cols += ["`_batch_id` STRING", "`_source_file` STRING", "`_source_line` LONG", "`_ingested_at` TIMESTAMP"]
+    return ", ".join(cols)
+
+
+def ensure_table(
+    spark: SparkSession, uri: str, ddl_or_schema: str | StructType, partition_by: tuple[str, ...] = ()
+) -> None:
+    """Create an empty Delta table at ``uri`` unless one exists, or add the columns an older one
+    lacks (a lake built by an earlier version keeps working: ``ALTER TABLE ADD COLUMNS`` is a
+    metadata-only commit and old rows read NULL there). Idempotent."""
+    from delta.tables import DeltaTable
+    from pyspark.sql.types import StructType
+
+    wanted = StructType.fromDDL(ddl_or_schema) if isinstance(ddl_or_schema, str) else ddl_or_schema
+    assert isinstance(wanted, StructType)
+    if DeltaTable.isDeltaTable(spark, uri):
+        existing = set(spark.read.format("delta").load(uri).columns)
+        missing = [f"`{f.name}` {f.dataType.simpleString()}" for f in wanted.fields if f.name not in existing]
+        if missing:
+            spark.sql(f"ALTER TABLE delta.`{uri}` ADD COLUMNS ({', '.join(missing)})")
+        return
+    empty = spark.createDataFrame(spark.sparkContext.emptyRDD(), wanted)
+    writer = empty.write.format("delta").mode("ignore")
+    if partition_by:
+        writer = writer.partitionBy(*partition_by)
+    writer.save(uri)
+
+
+def ensure_quarantine_table(spark: SparkSession, uri: str) -> None:
+    """Create the quarantine table, or evolve an older one to today's columns."""
+    ensure_table(spark, uri, QUARANTINE_DDL, ("dataset",))
+
+
+def ensure_silver_table(spark: SparkSession, dataset: Dataset, settings: Settings) -> str:
+    """The dataset's silver table, created empty if no batch was published yet; returns its URI."""
+    uri = table_uri(dataset, settings)
+    ensure_table(spark, uri, silver_ddl(dataset), dataset.partition_by)
+    return uri
+
+
+def replace_rows(
+    spark: SparkSession, rows: list[tuple[Any, ...]], ddl: str, key: str, predicate: str, settings: Settings
+) -> None:
+    """Replace the rows ``predicate`` selects in a small table (``quality/…``) by ``rows``, in one commit.
+
+    Written with delta-rs: a few dozen rows commit in a fraction of a second, where a Spark write
+    costs seconds of jobs per table and gate. Spark only creates the table or adds the columns an
+    older lake lacks (``ensure_table``), both rare.
+    """
+    import pyarrow as pa
+    from deltalake import write_deltalake
+    from pyspark.sql.pandas.types import to_arrow_schema
+    from pyspark.sql.types import StructType
+
+    wanted = StructType.fromDDL(ddl)
+    assert isinstance(wanted, StructType)
+    table = delta_table_or_none(settings, key)
+    if table is None or set(wanted.names) - {f.name for f in table.schema().fields}:
+        ensure_table(spark, settings.s3a_uri(key), wanted, ("dataset",))
+        table = delta_table_or_none(settings, key)
+        assert table is not None
+    schema = to_arrow_schema(wanted)
+    data = pa.Table.from_pylist([dict(zip(schema.names, row, strict=True)) for row in rows], schema=schema)
+    data = data.select([f.name for f in table.schema().fields])  # the table's column order
+    write_deltalake(table, data, mode="overwrite", predicate=predicate)
