@@ -114,6 +114,20 @@ class HeldRows:
 
 
 @dataclass(frozen=True)
+class HeldBatch:
+    """A batch its gate stopped (``quality/held_batches``): waiting for a steward, or how it ended."""
+
+    dataset: str
+    batch_id: str
+    interval: str
+    status: str
+    failed_checks: str
+    staged: str
+    held_at: str
+    decided: str
+
+
+@dataclass(frozen=True)
 class TableData:
     """A table shown as it is stored (releases)."""
 
@@ -139,6 +153,7 @@ class ReportData:
     silent: list[SilentEntity] = field(default_factory=list)
     quarantine: list[QuarantineReason] = field(default_factory=list)
     held: list[HeldRows] = field(default_factory=list)
+    held_batches: list[HeldBatch] = field(default_factory=list)
     releases: TableData | None = None
     docs_index: str | None = None
     docs_pages: list[DocLink] = field(default_factory=list)
@@ -361,6 +376,31 @@ def _collect_held(settings: Settings) -> list[HeldRows]:
     return out
 
 
+def _collect_held_batches(settings: Settings, limit: int = 20) -> list[HeldBatch]:
+    """Batches stopped by their gate: the ones still held first, then the latest decisions."""
+    table = delta_table_or_none(settings, "quality/held_batches")
+    if table is None:
+        return []
+    rows = sorted(_rows(table), key=lambda r: (r["status"] != "held", -(r["held_at"] or datetime.min).timestamp()))
+    out = []
+    for r in rows[:limit]:
+        checks = json.loads(r.get("failed_checks") or "[]")
+        decided = f"{r['decided_by']}: {r['decision_reason']}" if r.get("decided_by") else "—"
+        out.append(
+            HeldBatch(
+                dataset=r["dataset"],
+                batch_id=r["batch_id"],
+                interval=interval_label(r["data_interval_start"]),
+                status=r["status"],
+                failed_checks=", ".join(f"{c['check_id']} ({c['criterion']})" for c in checks),
+                staged=f"{r['staged_rows']:,} + {r['staged_quarantine_rows']:,}",
+                held_at=_local_time(r["held_at"]) or "—",
+                decided=decided,
+            )
+        )
+    return out
+
+
 def _collect_releases(settings: Settings, limit: int = 20) -> TableData | None:
     table = delta_table_or_none(settings, "quality/releases")
     if table is None:
@@ -431,6 +471,7 @@ def collect(settings: Settings, runs: int = DEFAULT_RUNS, link_base: Path | None
         silent=entities[1],
         quarantine=_collect_quarantine(settings, runs),
         held=_collect_held(settings),
+        held_batches=_collect_held_batches(settings),
         releases=releases,
         docs_index=docs_index,
         docs_pages=docs_pages,

@@ -239,7 +239,7 @@ def discard(batch_id: str, reason: str, steward: str, settings: Settings | None 
 
     from jobs.bronze import read_bronze_batch
     from jobs.publish import read_staged, remove_staging, write_quarantine
-    from jobs.silver import province_column
+    from jobs.silver import STATUS_DISCARDED, province_column
     from jobs.spark import get_spark
 
     settings = settings or get_settings()
@@ -266,7 +266,7 @@ def discard(batch_id: str, reason: str, steward: str, settings: Settings | None 
         F.lit(criterion).cast("string").alias("criterion"),
         F.lit(f"batch discarded by {steward}: {reason}").alias("detail"),
         "_ingested_at",
-        F.lit(DISCARDED).alias("status"),
+        F.lit(STATUS_DISCARDED).alias("status"),
         F.lit(None).cast("string").alias("release_id"),
         F.lit(now).cast("timestamp").alias("released_at"),
         F.lit(None).cast("map<string,string>").alias("corrections"),

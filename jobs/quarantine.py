@@ -43,6 +43,7 @@ from jobs.settings import Settings, get_settings
 from jobs.silver import (
     LEGACY_OPEN_STATUSES,
     STATUS_ACCEPTED,
+    STATUS_DISCARDED,
     STATUS_OPEN,
     STATUS_RELEASED,
 )
@@ -59,7 +60,7 @@ from jobs.tables import (
 if TYPE_CHECKING:
     from pyspark.sql import SparkSession
 
-STATUSES = (STATUS_OPEN, STATUS_RELEASED, STATUS_ACCEPTED)
+STATUSES = (STATUS_OPEN, STATUS_RELEASED, STATUS_ACCEPTED, STATUS_DISCARDED)
 
 
 class QuarantineError(UserFacingError):

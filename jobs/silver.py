@@ -34,6 +34,7 @@ if TYPE_CHECKING:
 STATUS_OPEN = "open"
 STATUS_RELEASED = "released"
 STATUS_ACCEPTED = "accepted"
+STATUS_DISCARDED = "discarded"  # a good row of a batch a steward discarded (``lakehouse batch discard``)
 IN_SILVER_STATUSES = (STATUS_RELEASED, STATUS_ACCEPTED)
 LEGACY_OPEN_STATUSES = (STATUS_OPEN, "quarantined")  # tables written before the workflow said "quarantined"
 STEWARD_PREFIX = "_q_"  # a batch row's steward decisions, joined after the transform

@@ -1,7 +1,7 @@
 """Benchmark: rows per second per source, end to end, from the last ``make run`` of a day.
 
 Run ``make run ROWS=1000000 RUN_DATE=…`` first, then ``make bench-sources RUN_DATE=…``. Reads the
-task durations Airflow recorded for that day's DAG runs (extract + land, bronze, silver, gate per
+task durations Airflow recorded for that day's DAG runs (extract + land, bronze, silver, gate, publish per
 dataset; gold per table) and the books the gate wrote (landed rows), and prints per source:
 seconds per step, rows per second end to end, and the gate's share. Writes the figures to
 ``.state/bench/sources-<day>.json``. Durations come from ``airflow dags test``, which runs one
@@ -20,7 +20,7 @@ from jobs.extract import channel_of
 from jobs.registry import REGISTRY, Layer
 from jobs.settings import get_settings
 
-STEPS = ("land", "bronze", "silver", "gate")
+STEPS = ("land", "bronze", "silver", "gate", "publish")
 
 
 def task_durations(day: date) -> dict[str, dict[str, float]]:

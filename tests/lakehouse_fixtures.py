@@ -155,6 +155,17 @@ def make_all_negative(source_root: Path, day: date) -> Path:
     return dst
 
 
+def books(refined: dict[str, Any]) -> dict[str, Any]:
+    """A silver step's result without its staging version (a rerun stages anew, with a higher one)."""
+    return {k: v for k, v in refined.items() if k != "staged_version"}
+
+
+def assert_same_books_staged_anew(first: dict[str, Any], second: dict[str, Any]) -> None:
+    """A rerun's silver step counted exactly what the first run did, and staged the batch again."""
+    assert books(second) == books(first)
+    assert second["staged_version"] > first["staged_version"]
+
+
 def run_sector(sector: str, interval: DataInterval, run_id: str) -> dict[str, Any]:
     """Every silver dataset of a sector for one interval (land → gate, registry order), then its gold
     for the days the batches touched; results by dataset name."""
@@ -170,3 +181,73 @@ def run_sector(sector: str, interval: DataInterval, run_id: str) -> dict[str, An
     for ds in REGISTRY.by_sector(sector, Layer.GOLD):
         out[ds.name] = publish_gold(ds.name, sorted(dates))
     return out
+
+
+TIGHTENED_REASON = "TIGHTENED_FOR_TEST"
+
+
+def rerun_under_tightened_rule(sector: str, interval: DataInterval) -> dict[str, dict[str, Any]]:
+    """Rerun every silver dataset of a sector for ``interval`` under one more row rule (every third
+    line silver holds from the batch is rejected) and publish the result as a steward's release would
+    (no gate: the point is what publishing does to silver and quarantine). Returns per dataset the
+    lines before and after.
+
+    ``both`` are the lines a ministry would see in silver while they are open in quarantine: the
+    invariant is that there are none. ``dropped`` are the lines the new rule took out of silver.
+    """
+    import dataclasses
+
+    from pyspark.sql import functions as F
+
+    from jobs.bronze import read_bronze_batch
+    from jobs.gold import read_table
+    from jobs.publish import publish
+    from jobs.registry import REGISTRY, Criterion, Layer, RowRule
+    from jobs.settings import get_settings
+    from jobs.silver import refine
+    from jobs.spark import get_spark
+    from jobs.tables import quarantine_uri, table_uri
+
+    spark, settings = get_spark(), get_settings()
+    out: dict[str, dict[str, Any]] = {}
+    for ds in REGISTRY.by_sector(sector, Layer.SILVER):
+        if ds.source is None:
+            continue
+        batch = interval.batch_id(ds.name)
+
+        def lines(uri: str, where: Any = None, batch: str = batch) -> set[int]:
+            rows = spark.read.format("delta").load(uri).where(F.col("_batch_id") == batch)
+            rows = rows if where is None else rows.where(where)
+            return {r[0] for r in rows.select("_source_line").collect()}
+
+        before = lines(table_uri(ds, settings))
+        picked = sorted(before)[::3]  # every third line silver holds from the batch (at least one)
+        when = f"_source_line IN ({', '.join(map(str, picked))})" if picked else "false"
+        rule = RowRule(TIGHTENED_REASON, when, Criterion.CLEAN, "A rule tightened after the first run.")
+        tightened = dataclasses.replace(ds, row_rules=(rule, *ds.row_rules))
+        bronze = read_bronze_batch(spark, ds, batch, settings)
+        inputs = {name: read_table(spark, REGISTRY[name], settings) for name in ds.inputs}
+        refined = refine(spark, tightened, bronze, inputs, {"interval": interval}, settings)
+        publish(spark, tightened, batch, refined.staged_version, interval.local_start_date, settings)
+        after = lines(table_uri(ds, settings))
+        open_lines = lines(quarantine_uri(ds, settings), F.col("status") == "open")
+        tightened_lines = lines(quarantine_uri(ds, settings), F.col("reason_code") == TIGHTENED_REASON)
+        out[ds.name] = {
+            "before": before,
+            "after": after,
+            "both": after & open_lines,
+            "dropped": before & tightened_lines,
+            "silver_rows": refined.silver_rows,
+        }
+    return out
+
+
+def assert_no_line_in_both(drill: dict[str, dict[str, Any]]) -> None:
+    """The rules-change invariant, for every dataset of a drill: no line in silver and open in
+    quarantine; the lines the new rule rejects left silver in the same publish; silver holds exactly
+    the rerun's good rows."""
+    for name, d in drill.items():
+        assert d["both"] == set(), f"{name}: lines in silver and open in quarantine: {sorted(d['both'])[:10]}"
+        assert d["dropped"], f"{name}: the tightened rule took no line out of silver (the drill proves nothing)"
+        assert not d["dropped"] & d["after"], name
+        assert len(d["after"]) == d["silver_rows"], name

@@ -23,7 +23,10 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     ls.add_argument("--province", help="2025 province code, e.g. 01")
     ls.add_argument("--batch", help="batch id")
     ls.add_argument(
-        "--status", default="open", choices=["open", "released", "accepted", "all"], help="workflow status (open)"
+        "--status",
+        default="open",
+        choices=["open", "released", "accepted", "discarded", "all"],
+        help="workflow status (open)",
     )
     ls.add_argument("--limit", type=int, default=DEFAULT_LIMIT, help=f"rows to show (default {DEFAULT_LIMIT}; 0 = all)")
     ls.add_argument("--json", action="store_true", help="print JSON instead of a table")

@@ -4,7 +4,8 @@ A good day: every gate passes and emits its certified asset with the batch in ``
 DAG (run by hand, as ``make run`` does) rebuilds exactly the days the batches touched. A day whose
 air readings are all out of range: the gate fails naming dataset, criterion, check and sample
 values, emits **no** event for that dataset (checked in Airflow's metadata DB), and the gold DAG
-run afterwards builds nothing for that day.
+run afterwards builds nothing for that day. A steward's ``lakehouse batch release`` of that held
+batch then records its certified event in Airflow, and the next gold run builds the day.
 """
 
 from __future__ import annotations
@@ -84,6 +85,23 @@ def _events(run_id: str) -> dict[str, dict[str, Any]]:
         assert name not in out, f"two events of {name} in run {run_id}"
         out[name] = dict(extra)
     return out
+
+
+def _latest_event(uri: str) -> dict[str, Any]:
+    """The extra of the newest event of an asset (a steward's release has no source run)."""
+    from airflow.models.asset import AssetEvent, AssetModel
+    from airflow.utils.session import create_session
+    from sqlalchemy import select
+
+    with create_session() as session:
+        extra = session.scalar(
+            select(AssetEvent.extra)
+            .join(AssetModel, AssetEvent.asset_id == AssetModel.id)
+            .where(AssetModel.uri == uri)
+            .order_by(AssetEvent.timestamp.desc())
+            .limit(1)
+        )
+    return dict(extra or {})
 
 
 def _event_count(uri: str, run_id: str) -> int:
@@ -240,3 +258,17 @@ def test_certified_events_drive_gold_and_a_critical_failure_never_reaches_it(
         assert plan_gold("aqi_daily", bad_events, history, bucket)["days"] == []
         assert plan_gold("exceedance", list(events.values()), history, bucket)["days"] == touched
         assert plan_gold("exceedance", list(events.values()), history, "another-lake")["days"] == []
+
+        # --- a steward releases the held batch: its certified event reaches Airflow and gold follows ---
+        from jobs.cli import main
+
+        batch = "air_quality_reading__20261120T1700Z-20261121T1700Z"
+        assert main(["batch", "release", batch, "--reason", "values confirmed by the operator", "--steward", "t"]) == 0
+        assert "Certified asset event emitted for silver.environment_air_quality_reading" in capfd.readouterr().out
+        released = _latest_event(air_uri)
+        assert released["batch_id"] == batch and released["release_id"].startswith("rel-")
+        assert released["data_interval_start"] == "2026-11-20T17:00:00+00:00" and released["lake"] == bucket
+        assert released["days"] == [BAD_DAY.isoformat()]
+        third = gold.test(logical_date=pendulum.datetime(2026, 11, 22, 2, tz="UTC"))
+        assert third.state == "success", _states(third)
+        assert BAD_DAY.isoformat() in _events(third.run_id)["gold.environment_exceedance"]["dates"]

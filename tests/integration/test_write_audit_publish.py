@@ -234,6 +234,12 @@ def test_a_discarded_batch_stays_out_and_the_books_say_where_its_rows_went(
     with pytest.raises(BatchDiscardedError, match="stays out of silver for good"):
         run_dataset(AIR, *_interval(DISCARD_DAY), run_id="wap-rerun")
     assert _silver(spark, settings).where(F.col("_batch_id") == batch).count() == 0
+    # The steward report lists the held batches and what became of them.
+    from expectations.report import collect
+
+    shown = {b.batch_id: b for b in collect(settings).held_batches}
+    assert shown[batch].status == "discarded" and shown[batch].decided == "dpo: sensor swap day"
+    assert shown[_batch(HELD_DAY)].status == "released" and "correct_share (đúng)" in shown[batch].failed_checks
 
 
 def test_a_publish_killed_after_its_silver_commit_finishes_exactly_once_on_rerun(lake: Lake) -> None:

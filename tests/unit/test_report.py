@@ -13,6 +13,7 @@ from expectations.report import (
     DatasetScores,
     DocLink,
     EntityScore,
+    HeldBatch,
     HeldRows,
     QuarantineReason,
     ReportData,
@@ -73,6 +74,18 @@ def report(**overrides: object) -> ReportData:
             QuarantineReason("air_quality_reading", "MALFORMED_LINE", 79, 79),
         ],
         held=[HeldRows("air_quality_reading", "DEVICE_NOT_MEASURING", "open", 1250)],
+        held_batches=[
+            HeldBatch(
+                "air_quality_reading",
+                "air_quality_reading__20261119T1700Z-20261120T1700Z",
+                "2026-11-20",
+                "held",
+                "correct_share (đúng)",
+                "4 + 8",
+                "2026-11-21 00:05 (giờ VN)",
+                "—",
+            )
+        ],
         releases=TableData(["release_id", "dataset"], [["r-1", "air_quality_reading"]]),
         docs_index="../gx/gx/uncommitted/data_docs/local_site/index.html",
         docs_pages=[DocLink("air_quality_reading · entity · 20261127T051159Z", "../gx/v/a%20b.html")],
@@ -167,6 +180,23 @@ def test_quarantine_held_releases_and_docs_links() -> None:
     ]
     held = [[td.text_content() for td in r.xpath("td")] for r in doc.xpath('//table[@id="held-table"]/tbody/tr')]
     assert held == [["air_quality_reading", "DEVICE_NOT_MEASURING", "open", "1,250"]]
+    batches = doc.xpath('//table[@id="held-batches-table"]/tbody/tr')
+    assert [[td.text_content() for td in r.xpath("td")] for r in batches] == [
+        [
+            "air_quality_reading",
+            "air_quality_reading__20261119T1700Z-20261120T1700Z",
+            "2026-11-20",
+            "held",
+            "correct_share (đúng)",
+            "4 + 8",
+            "2026-11-21 00:05 (giờ VN)",
+            "—",
+        ]
+    ]
+    assert (
+        "lakehouse batch release BATCH"
+        in doc.xpath('//h2[@id="held-batches"]/following-sibling::p[1]')[0].text_content()
+    )
     assert [th.text_content() for th in doc.xpath('//table[@id="releases-table"]//th')] == ["release_id", "dataset"]
     assert doc.xpath('//a[@id="docs-index"]')[0].get("href") == "../gx/gx/uncommitted/data_docs/local_site/index.html"
     assert [a.get("href") for a in doc.xpath('//a[@class="docs-page"]')] == ["../gx/v/a%20b.html"]
