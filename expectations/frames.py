@@ -25,6 +25,7 @@ from typing import TYPE_CHECKING, Any
 from expectations.suites import expectation_kwargs
 from jobs.interval import DataInterval
 from jobs.registry import Check, Criterion, Dataset
+from jobs.text import is_nfc
 
 if TYPE_CHECKING:
     from pyspark.sql import Column, DataFrame, SparkSession
@@ -131,8 +132,6 @@ def published_frame(
 
 def non_nfc_values(values: Iterable[str | None]) -> list[str]:
     """The values that are not Unicode NFC (pure; the gate feeds it a column's distinct values)."""
-    from jobs.text import is_nfc
-
     return sorted(v for v in set(values) if v is not None and not is_nfc(v))
 
 

@@ -21,11 +21,14 @@ from functools import reduce
 from typing import TYPE_CHECKING, Any
 
 from expectations import frames
+from expectations.docs_offline import VendoredAssetsMissingError, make_offline
 from expectations.suites import build_suite, checks_by_frame, gate_checks
+from jobs import storage
 from jobs.errors import DataError
 from jobs.interval import DataInterval
+from jobs.payload import STATED_ROWS_META, landing_key
 from jobs.publish import read_staged
-from jobs.registry import RULESET_VERSION, Check, Classification, Criterion, Dataset, Severity
+from jobs.registry import REGISTRY, RULESET_VERSION, Check, Classification, Criterion, Dataset, Severity
 from jobs.settings import Settings, get_settings
 from jobs.tables import (
     ACCOUNTING_DDL,
@@ -231,8 +234,6 @@ class Gate:
         Incremental: the site keeps every earlier run's pages, so rebuilding all of them at every
         gate would grow with the history (a full build is ``context.build_data_docs()``).
         """
-        from expectations.docs_offline import VendoredAssetsMissingError, make_offline
-
         started = time.time()
         self.context.build_data_docs(resource_identifiers=self.rendered or None)
         try:
@@ -248,9 +249,6 @@ class Gate:
 
 def stated_rows(dataset: Dataset, interval: DataInterval, settings: Settings) -> int | None:
     """The row count the source stated for this batch (its manifest, kept with the landed object)."""
-    from jobs import storage
-    from jobs.landing import STATED_ROWS_META, landing_key
-
     if dataset.source is None:
         return None
     head = None
@@ -264,8 +262,6 @@ def stated_rows(dataset: Dataset, interval: DataInterval, settings: Settings) ->
 
 def _reference(spark: SparkSession, dataset: Dataset, settings: Settings) -> DataFrame | None:
     """The entity reference list (silver) a reading dataset is checked against, if it has one."""
-    from jobs.registry import REGISTRY
-
     column = frames.entity_column(dataset)
     if not dataset.entity_column or not column:
         return None

@@ -21,6 +21,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 from urllib.parse import quote
 
+from jobs import provinces
+from jobs.registry import REGISTRY, Layer
 from jobs.storage import delta_table_or_none
 
 if TYPE_CHECKING:
@@ -189,16 +191,12 @@ def _local_time(value: Any) -> str | None:
 
 
 def _titles() -> dict[str, tuple[str, str]]:
-    from jobs.registry import REGISTRY
 
     return {d.name: (d.title_vi, d.title_en) for d in REGISTRY}
 
 
 def _entity_names(settings: Settings) -> dict[tuple[str, str], str]:
     """(entity type, id) -> display name: provinces from the 2025 list, stations and facilities from reference data."""
-    from jobs import provinces
-    from jobs.registry import REGISTRY, Layer
-
     names: dict[tuple[str, str], str] = {("province", k): v for k, v in provinces.PROVINCES_2025.items()}
     for ds in REGISTRY:
         if ds.layer != Layer.SILVER or ds.source is None or not ds.source.snapshot:
@@ -296,8 +294,6 @@ def _collect_entities_from_checks(
     """Fallback: the entities that failing entity-frame checks name in their samples."""
     import pyarrow.compute as pc
 
-    from jobs.registry import REGISTRY
-
     table = delta_table_or_none(settings, "quality/checks")
     if table is None:
         return [], []
@@ -359,7 +355,6 @@ def _collect_quarantine(settings: Settings, runs: int) -> list[QuarantineReason]
 
 
 def _collect_held(settings: Settings) -> list[HeldRows]:
-    from jobs.registry import REGISTRY, Layer
 
     out = []
     for ds in REGISTRY:

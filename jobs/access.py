@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from typing import Any, Literal
 
 from jobs.errors import UserFacingError
-from jobs.registry import Classification, Dataset, Layer, Ministry
+from jobs.registry import REGISTRY, Classification, Dataset, Layer, Ministry
 from jobs.settings import Settings, get_settings
 from jobs.tables import quarantine_key
 
@@ -119,8 +119,6 @@ def can_read_quarantine(dataset: Dataset, ministry: Ministry) -> bool:
 
 def catalog() -> list[Table]:
     """Every registered table and quarantine table, with its SQL name and key prefix."""
-    from jobs.registry import REGISTRY
-
     tables = []
     for ds in REGISTRY:
         tables.append(Table(ds.qualified_name, ds.table_path, "table", ds))

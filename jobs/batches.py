@@ -23,10 +23,14 @@ from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
+from jobs.bronze import read_bronze_batch
 from jobs.errors import DataError, UserFacingError
 from jobs.interval import DataInterval
+from jobs.publish import publish, read_staged, remove_staging, write_quarantine
 from jobs.registry import REGISTRY, RULESET_VERSION, Dataset
 from jobs.settings import Settings, get_settings
+from jobs.silver import STATUS_DISCARDED, province_column
+from jobs.spark import get_spark
 from jobs.storage import delta_table_or_none
 from jobs.tables import (
     ACCOUNTING_DDL,
@@ -177,8 +181,6 @@ def _check_decision(reason: str, steward: str) -> None:
 def release(batch_id: str, reason: str, steward: str, settings: Settings | None = None) -> Decision:
     """Publish a held batch as its gate would have (see the module docstring); the caller emits the
     certified event (:func:`certified_extra`)."""
-    from jobs.publish import publish
-    from jobs.spark import get_spark
 
     settings = settings or get_settings()
     _check_decision(reason, steward)
@@ -236,11 +238,6 @@ def release(batch_id: str, reason: str, steward: str, settings: Settings | None 
 def discard(batch_id: str, reason: str, steward: str, settings: Settings | None = None) -> Decision:
     """Leave a held batch out of silver for good; its good rows go to quarantine (see module docstring)."""
     from pyspark.sql import functions as F
-
-    from jobs.bronze import read_bronze_batch
-    from jobs.publish import read_staged, remove_staging, write_quarantine
-    from jobs.silver import STATUS_DISCARDED, province_column
-    from jobs.spark import get_spark
 
     settings = settings or get_settings()
     _check_decision(reason, steward)

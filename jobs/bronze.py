@@ -14,7 +14,7 @@ import re
 from typing import TYPE_CHECKING
 
 from jobs.errors import DataError
-from jobs.landing import LandedBatch
+from jobs.payload import LandedBatch
 from jobs.registry import Dataset, Source
 from jobs.settings import Settings, get_settings
 from jobs.tables import ensure_table

@@ -18,6 +18,7 @@ from datetime import UTC, datetime, timedelta
 from functools import lru_cache
 from typing import TYPE_CHECKING, Any
 
+from jobs.access import explain_denied
 from jobs.errors import AccessDeniedError, UserFacingError
 from jobs.registry import REGISTRY, Classification, Dataset, Layer, Ministry
 from jobs.settings import Settings
@@ -318,7 +319,6 @@ def denied_error(table_name: str, err: BaseException, ministry: Ministry | None)
             "the secret is wrong. Check LAKEHOUSE_S3_ACCESS_KEY / LAKEHOUSE_S3_SECRET_KEY (or your ministry's "
             "keys in .state/secrets.env)."
         )
-    from jobs.access import explain_denied
 
     return AccessDeniedError(explain_denied(table_name, ministry))
 

@@ -29,10 +29,21 @@ from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 from jobs import privacy
+from jobs.bronze import bronze_table_uri
 from jobs.errors import UserFacingError
 from jobs.registry import REGISTRY, Dataset, PersonalKind
 from jobs.settings import MissingSettingError, Settings, get_settings
-from jobs.tables import AUDIT_DDL, AUDIT_KEY, ensure_table
+from jobs.spark import get_spark
+from jobs.storage import list_keys, s3_client
+from jobs.tables import (
+    AUDIT_DDL,
+    AUDIT_KEY,
+    ensure_table,
+    quarantine_uri,
+    restricted_column,
+    restricted_uri,
+    table_uri,
+)
 
 if TYPE_CHECKING:
     from pyspark.sql import Column, SparkSession
@@ -139,17 +150,17 @@ def _subject_values(
     kind = ds.personal.columns[subject.column]
     pseudonyms = {privacy.hmac_hex(normalized, key) for f in ds.pseudonym_fields if f.pseudonym_of == subject.column}
     values = {(kind, normalized)}
-    uri = privacy.restricted_uri(ds, settings)
+    uri = restricted_uri(ds, settings)
     if _delta_exists(spark, uri):
-        own = F.col(privacy.restricted_column(subject.column, kind)) == normalized
+        own = F.col(restricted_column(subject.column, kind)) == normalized
         for f in ds.pseudonym_fields:
             if pseudonyms:
                 own = own | _in(f.name, pseudonyms)
         for row in spark.read.format("delta").load(uri).where(own).collect():
             pseudonyms |= {row[f.name] for f in ds.pseudonym_fields if row[f.name]}
             for column, k in ds.personal.columns.items():
-                if row[privacy.restricted_column(column, k)]:
-                    values.add((k, row[privacy.restricted_column(column, k)]))
+                if row[restricted_column(column, k)]:
+                    values.add((k, row[restricted_column(column, k)]))
     return pseudonyms, values
 
 
@@ -204,8 +215,6 @@ def _redact_delta(spark: SparkSession, uri: str, line_column: str, value_columns
 
 def _redact_landing(ds: Dataset, pattern: str, erasure_id: str, erased_at: str, settings: Settings) -> list[str]:
     """Rewrite each landed object of ``ds`` holding the subject, with their values blanked."""
-    from jobs.storage import list_keys, s3_client
-
     client = s3_client(settings)
     regex = re.compile(pattern)
     rewritten = []
@@ -278,10 +287,6 @@ def erase(
     settings: Settings | None = None,
 ) -> ErasureResult:
     """Erase one data subject, found by one or more personal values (see the module docstring)."""
-    from jobs.bronze import bronze_table_uri
-    from jobs.spark import get_spark
-    from jobs.tables import quarantine_uri, table_uri
-
     if not subjects:
         raise UserFacingError("name the data subject: --subject COLUMN=VALUE or --subject-phone NUMBER")
     if retention_hours < 0:
@@ -323,7 +328,7 @@ def erase(
                     changes.append(TableChange(ds.table_path, "pseudonym removed", rows))
                 touched.append(silver)
 
-            restricted = privacy.restricted_uri(ds, settings)
+            restricted = restricted_uri(ds, settings)
             if _delta_exists(spark, restricted):
                 from delta.tables import DeltaTable
 

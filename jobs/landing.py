@@ -9,84 +9,34 @@ from __future__ import annotations
 
 import codecs
 import hashlib
-import json
 import shutil
-from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
+from jobs import extract as channels
 from jobs import storage
 from jobs.errors import DataError
+from jobs.extract.file import local_path
 from jobs.interval import DataInterval
-from jobs.registry import Dataset
+from jobs.payload import (
+    LEGACY_CHARSET,
+    STATED_ROWS_META,
+    LandedBatch,
+    landing_key,
+)
+from jobs.registry import Channel, Dataset
 from jobs.settings import Settings, get_settings
 
 MULTIPART_THRESHOLD = 64 * 1024 * 1024
-MANIFEST_SUFFIX = ".manifest.json"
-"""A source may state what it sent in ``<file>.manifest.json`` (``{"rows": N}``); the gate checks it."""
-STATED_ROWS_META = "stated-rows"
-LEGACY_CHARSET = "windows-1252"
-"""Payload bytes that are not UTF-8 are decoded byte for byte as cp1252, which yields exactly the
-TCVN3 / VNI mojibake ``jobs.text`` repairs (a lossless view of a legacy-encoded file)."""
-
-
-class SourceMissingError(FileNotFoundError):
-    """The source has nothing for this interval yet."""
 
 
 class LandingConflictError(DataError):
     """The source changed after its batch was landed; landing is never overwritten."""
 
 
-@dataclass(frozen=True)
-class LandedBatch:
-    dataset: str
-    batch_id: str
-    key: str
-    source_file: str
-    sha256: str
-    data_rows: int
-    ingested_at: str
-    newly_landed: bool
-    stated_rows: int | None = None
-    format: str = "csv"  # csv (header line) | jsonl
-    charset: str = "utf-8"  # windows-1252 = bytes that are not UTF-8 (legacy TCVN3/VNI), landed unchanged
-    source_version: str | None = None  # the source's own version (ETag, GTFS feed_version)
-
-    def to_dict(self) -> dict[str, object]:
-        return asdict(self)
-
-
-def landing_key(dataset: Dataset, interval: DataInterval, fmt: str | None = None) -> str:
-    assert dataset.source is not None
-    return (
-        f"landing/{dataset.sector}/{dataset.name}/ingest_date={interval.local_start_date:%Y-%m-%d}/"
-        f"{interval.batch_id(dataset.name)}.{fmt or dataset.source.extension}"
-    )
-
-
 def source_path(dataset: Dataset, interval: DataInterval, settings: Settings) -> Path:
     """Where the local drop keeps the file for this interval."""
-    from jobs.extract.file import local_path
-
     return local_path(dataset, interval, settings)
-
-
-def stated_rows(path: Path) -> int | None:
-    """The data row count the source states next to its file, or None when it states none."""
-    manifest = path.with_name(path.name + MANIFEST_SUFFIX)
-    if not manifest.is_file():
-        return None
-    try:
-        rows = json.loads(manifest.read_text(encoding="utf-8"))["rows"]
-    except (ValueError, KeyError, TypeError) as err:
-        raise DataError(
-            f'{manifest}: not a valid manifest ({err}); expected JSON like {{"rows": 1234}}. '
-            "Fix or remove the manifest and rerun the task."
-        ) from err
-    if not isinstance(rows, int) or rows < 0:
-        raise DataError(f'{manifest}: "rows" must be a non-negative integer, got {rows!r}.')
-    return rows
 
 
 def _digest_count_charset(path: Path, has_header: bool) -> tuple[str, int, str]:
@@ -138,9 +88,6 @@ def land(dataset: Dataset, interval: DataInterval, settings: Settings | None = N
     A local drop is read again on rerun (cheap) so a changed file is caught; a remote channel is
     not asked again once its batch is in landing, so nothing is fetched or landed twice.
     """
-    from jobs import extract as channels
-    from jobs.registry import Channel
-
     settings = settings or get_settings()
     assert dataset.source is not None, f"{dataset.name} has no source"
     channel = channels.channel_of(dataset, settings)

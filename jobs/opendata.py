@@ -18,9 +18,10 @@ from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 from jobs.errors import UserFacingError
+from jobs.provinces import PROVINCES_2025
 from jobs.registry import REGISTRY, Classification, Criterion, Dataset, Layer, Ministry
 from jobs.settings import Settings, get_settings
-from jobs.storage import delta_table_or_none
+from jobs.storage import delta_table_or_none, s3_client
 
 if TYPE_CHECKING:
     import pyarrow as pa
@@ -171,7 +172,6 @@ def _temporal(ds: Dataset, data: pa.Table) -> dict[str, Any] | None:
 
 
 def _spatial(data: pa.Table) -> list[dict[str, Any]]:
-    from jobs.provinces import PROVINCES_2025
 
     if "province_code" not in data.column_names:
         return []
@@ -265,8 +265,6 @@ def ensure_bucket(settings: Settings) -> None:
     """The open-data bucket exists (bootstrap creates it with public read; tests create their own)."""
     from botocore.exceptions import ClientError
 
-    from jobs.storage import s3_client
-
     client = s3_client(settings)
     try:
         client.head_bucket(Bucket=settings.opendata_bucket)
@@ -285,7 +283,6 @@ def ensure_bucket(settings: Settings) -> None:
 
 
 def _put(settings: Settings, key: str, body: bytes, content_type: str) -> None:
-    from jobs.storage import s3_client
 
     s3_client(settings).put_object(Bucket=settings.opendata_bucket, Key=key, Body=body, ContentType=content_type)
 
@@ -296,8 +293,6 @@ def _json(doc: dict[str, Any]) -> bytes:
 
 def write_catalog(settings: Settings) -> dict[str, Any]:
     """``catalog.jsonld``: a ``dcat:Catalog`` over every ``dataset.jsonld`` in the bucket."""
-    from jobs.storage import s3_client
-
     client = s3_client(settings)
     datasets = []
     paginator = client.get_paginator("list_objects_v2")

@@ -10,30 +10,32 @@ from __future__ import annotations
 from datetime import date
 from typing import Any
 
+from expectations.gate import run_gate
+from jobs import opendata
+from jobs.batches import check_not_discarded, mark_published
+from jobs.bronze import bronze_table_uri, load_bronze, read_bronze_batch
+from jobs.gold import build, read_table
 from jobs.interval import DataInterval
+from jobs.landing import land
+from jobs.payload import LandedBatch
+from jobs.privacy import statistics_only_on
+from jobs.publish import publish
 from jobs.registry import REGISTRY, RULESET_VERSION, Layer
+from jobs.settings import get_settings
+from jobs.silver import refine
+from jobs.spark import get_spark
 
 
 def land_batch(dataset_name: str, start: str, end: str) -> dict[str, Any]:
     """extract → landing: copy the interval's source payload into landing once."""
-    from jobs.landing import land
-
     return land(REGISTRY[dataset_name], DataInterval.parse(start, end)).to_dict()
 
 
 def load_bronze_batch(dataset_name: str, landed: dict[str, Any]) -> dict[str, Any]:
     """landing → bronze: parse with the registered columns, add lineage."""
-    from jobs.bronze import load_bronze
-    from jobs.landing import LandedBatch
-    from jobs.spark import get_spark
-
     batch = LandedBatch(**landed)
     dataset, spark = REGISTRY[dataset_name], get_spark()
     if dataset.personal is not None:  # raw personal values must not reach the Delta log's statistics
-        from jobs.bronze import bronze_table_uri
-        from jobs.privacy import statistics_only_on
-        from jobs.settings import get_settings
-
         with statistics_only_on(spark, bronze_table_uri(dataset, get_settings()), ["_source_line"]):
             rows = load_bronze(spark, dataset, batch)
     else:
@@ -43,13 +45,6 @@ def load_bronze_batch(dataset_name: str, landed: dict[str, Any]) -> dict[str, An
 
 def refine_batch(dataset_name: str, batch_id: str, start: str, end: str) -> dict[str, Any]:
     """bronze → staged silver + quarantine (write): typed, conformed, staged; books must balance."""
-    from jobs.batches import check_not_discarded
-    from jobs.bronze import read_bronze_batch
-    from jobs.gold import read_table
-    from jobs.settings import get_settings
-    from jobs.silver import refine
-    from jobs.spark import get_spark
-
     spark, settings = get_spark(), get_settings()
     dataset = REGISTRY[dataset_name]
     check_not_discarded(dataset, batch_id, settings)
@@ -61,10 +56,6 @@ def refine_batch(dataset_name: str, batch_id: str, start: str, end: str) -> dict
 
 def gate_batch(dataset_name: str, refined: dict[str, Any], start: str, end: str, run_id: str) -> dict[str, Any]:
     """staged batch → gate (audit): GX checks per criterion; a critical failure holds the batch and raises."""
-    from expectations.gate import run_gate
-    from jobs.settings import get_settings
-    from jobs.spark import get_spark
-
     interval = DataInterval.parse(start, end)
     result = run_gate(get_spark(), REGISTRY[dataset_name], refined["batch_id"], interval, refined, run_id)
     start_utc, end_utc = interval.as_strings()
@@ -85,11 +76,6 @@ def publish_batch(dataset_name: str, gate_result: dict[str, Any]) -> dict[str, A
     Only called after the gate passed; a retry after a crash between the commits finishes the
     publish without doubling a row (``jobs.publish``). Returns the gate result with what was published.
     """
-    from jobs.batches import check_not_discarded, mark_published
-    from jobs.publish import publish
-    from jobs.settings import get_settings
-    from jobs.spark import get_spark
-
     spark, settings = get_spark(), get_settings()
     dataset = REGISTRY[dataset_name]
     batch_id = gate_result["batch_id"]
@@ -118,9 +104,6 @@ def certified_event_extra(gate_result: dict[str, Any]) -> dict[str, Any]:
 
 def publish_gold(dataset_name: str, dates: list[str]) -> dict[str, Any]:
     """silver → gold: rebuild the days the certified batches touched."""
-    from jobs.gold import build
-    from jobs.spark import get_spark
-
     days = sorted({date.fromisoformat(d) for d in dates})
     rows = build(get_spark(), REGISTRY[dataset_name], days)
     return {"dataset": dataset_name, "dates": [d.isoformat() for d in days], "rows": rows}
@@ -177,7 +160,6 @@ def publish_certified_gold(
 ) -> dict[str, Any]:
     """silver → gold for the days certified batches touched (see ``plan_gold``); ``upstream`` are the
     results of this table's gold inputs, whose days it rebuilds too."""
-    from jobs.settings import get_settings
 
     lake = get_settings().bucket
     plan = plan_gold(dataset_name, new_events, known_events, lake)
@@ -207,9 +189,7 @@ def publish_open_data(names: list[str] | None = None) -> list[dict[str, Any]]:
     """gold → open data: the named PUBLIC gold tables (default: all) as CSV/Parquet + DCAT-AP."""
     from dataclasses import asdict
 
-    from jobs.opendata import publish
-
-    return [asdict(p) for p in publish(names or None)]
+    return [asdict(p) for p in opendata.publish(names or None)]
 
 
 def run_dataset(dataset_name: str, start: str, end: str, run_id: str = "manual") -> dict[str, Any]:

@@ -26,6 +26,7 @@ import pandas as pd  # at module level: Spark resolves the pandas UDFs' type hin
 
 from jobs.registry import Dataset, PersonalKind
 from jobs.settings import MissingSettingError, Settings
+from jobs.tables import ensure_restricted_table, restricted_column
 
 if TYPE_CHECKING:
     from pyspark.sql import DataFrame, SparkSession
@@ -108,11 +109,6 @@ def pseudonymize(kind: PersonalKind, raw: str | None, key: bytes) -> str | None:
     """Normalize, then HMAC; None when the value is missing or not valid for its kind."""
     value = normalize(kind, raw)
     return hmac_hex(value, key) if value is not None else None
-
-
-def restricted_column(column: str, kind: PersonalKind) -> str:
-    """Name of a personal column in the restricted table (a phone is stored in E.164)."""
-    return f"{column}_e164" if kind == PersonalKind.PHONE else column
 
 
 # ------------------------------------------------------------------------------ finding raw values
@@ -227,47 +223,6 @@ def statistics_only_on(spark: SparkSession, uri: str, columns: list[str]) -> Ite
         yield
     finally:
         spark.conf.unset(default)
-
-
-def restricted_uri(dataset: Dataset, settings: Settings) -> str:
-    assert dataset.restricted_table_path is not None
-    return settings.s3a_uri(dataset.restricted_table_path)
-
-
-def restricted_columns(dataset: Dataset) -> list[tuple[str, str]]:
-    """(name, Spark type) of the restricted table, in order."""
-    assert dataset.personal is not None
-    types = {f.name: f.type for f in dataset.fields}
-    cols = [(k, types[k]) for k in dataset.natural_key]
-    cols += [(f.name, "STRING") for f in dataset.pseudonym_fields if f.name not in dataset.natural_key]
-    cols += [(restricted_column(c, k), "STRING") for c, k in dataset.personal.columns.items()]
-    cols += [
-        ("valid_from", "DATE"),
-        ("valid_to", "DATE"),
-        ("_batch_id", "STRING"),
-        ("last_batch_id", "STRING"),
-        ("_ingested_at", "TIMESTAMP"),
-    ]
-    return cols
-
-
-def ensure_restricted_table(spark: SparkSession, dataset: Dataset, settings: Settings) -> str:
-    """Create the restricted table once, with column statistics only on non-personal columns.
-
-    Delta writes min/max statistics of the first columns into its log; personal values there
-    would outlive an erasure's VACUUM, so only the key and validity dates get statistics.
-    """
-    from delta.tables import DeltaTable
-
-    uri = restricted_uri(dataset, settings)
-    if not DeltaTable.isDeltaTable(spark, uri):
-        ddl = ", ".join(f"`{n}` {t}" for n, t in restricted_columns(dataset))
-        stats = ",".join([*dataset.natural_key, "valid_from", "valid_to"])
-        spark.sql(
-            f"CREATE TABLE IF NOT EXISTS delta.`{uri}` ({ddl}) USING delta "
-            f"TBLPROPERTIES ('delta.dataSkippingStatsColumns' = '{stats}')"
-        )
-    return uri
 
 
 def write_restricted(

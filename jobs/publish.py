@@ -31,6 +31,7 @@ from typing import TYPE_CHECKING, Any
 
 from jobs import storage
 from jobs.errors import DataError
+from jobs.privacy import statistics_only_on, write_restricted
 from jobs.registry import Dataset
 from jobs.settings import Settings, get_settings
 from jobs.tables import (
@@ -104,8 +105,6 @@ def stage(
         uri = staged_uri(dataset, batch_id, part, settings)
         writer = frame.write.format("delta").mode("overwrite").option("overwriteSchema", "true")
         if dataset.personal is not None and part == "silver":  # raw personal values: no column statistics
-            from jobs.privacy import statistics_only_on
-
             with statistics_only_on(spark, uri, ["_source_line"]):
                 writer.save(uri)
         else:
@@ -248,8 +247,6 @@ def publish(
             merge_into_silver(spark, dataset, good, settings, republished_batch=batch_id)
         crash_point("publish.after_silver")
         if dataset.personal is not None:
-            from jobs.privacy import write_restricted
-
             write_restricted(spark, dataset, good, as_of, batch_id, settings)  # idempotent by its own design
         write_quarantine(spark, dataset, quarantine, batch_id, settings, (quarantine_app, staged_version))
         crash_point("publish.after_quarantine")

@@ -36,8 +36,11 @@ from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
+from jobs.bronze import bronze_table_uri
 from jobs.errors import UserFacingError
+from jobs.gold import read_table
 from jobs.interval import DataInterval
+from jobs.publish import merge_into_silver
 from jobs.registry import REGISTRY, RULESET_VERSION, Dataset, Layer, RowRule
 from jobs.settings import Settings, get_settings
 from jobs.silver import (
@@ -46,7 +49,12 @@ from jobs.silver import (
     STATUS_DISCARDED,
     STATUS_OPEN,
     STATUS_RELEASED,
+    province_of_row,
+    silver_rows,
+    split_batch,
+    typed_batch,
 )
+from jobs.spark import get_spark
 from jobs.storage import delta_table_or_none
 from jobs.tables import (
     RELEASES_DDL,
@@ -428,17 +436,6 @@ def _send_through_silver(
     from pyspark.sql import DataFrame
     from pyspark.sql import functions as F
 
-    from jobs.bronze import bronze_table_uri
-    from jobs.gold import read_table
-    from jobs.publish import merge_into_silver
-    from jobs.silver import (
-        province_of_row,
-        silver_rows,
-        split_batch,
-        typed_batch,
-    )
-    from jobs.spark import get_spark
-
     spark = get_spark()
     chosen = spark.createDataFrame(
         [
@@ -560,8 +557,6 @@ def _record(
     result: ReleaseResult, steward: str, note: str, selection: Selection, now: datetime, settings: Settings
 ) -> None:
     """Append the release to ``quality/releases``: the quality history of the dataset."""
-    from jobs.spark import get_spark
-
     spark = get_spark()
     uri = settings.s3a_uri(RELEASES_KEY)
     ensure_table(spark, uri, RELEASES_DDL, ("dataset",))

@@ -28,6 +28,7 @@ from jobs.catalog import (
 from jobs.errors import UserFacingError
 from jobs.registry import Ministry
 from jobs.settings import Settings
+from jobs.spark import get_spark
 
 if TYPE_CHECKING:
     import pyarrow as pa
@@ -174,8 +175,6 @@ def _run_spark(
     sql: str, refs: list[TableRef], snapshots: dict[str, DeltaTable], settings: Settings, ministry: Ministry | None
 ) -> pa.Table:
     from pyspark.errors import PySparkException
-
-    from jobs.spark import get_spark
 
     spark = get_spark("lakehouse-query", settings=settings)
     rewritten = spark_sql(sql, refs)

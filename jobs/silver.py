@@ -23,6 +23,7 @@ from datetime import date
 from typing import TYPE_CHECKING
 
 from jobs.interval import DataInterval
+from jobs.privacy import PERSONAL_PREFIX, with_personal_columns
 from jobs.publish import stage
 from jobs.registry import RULESET_VERSION, Dataset
 from jobs.settings import Settings, get_settings
@@ -322,8 +323,6 @@ def refine(
     decisions = steward_decisions(spark, dataset, batch_ids[0], settings)
     typed = typed_batch(dataset, bronze, inputs, context, decisions)
     if dataset.personal is not None:  # pseudonym fields in; raw personal values go to the restricted table only
-        from jobs.privacy import with_personal_columns
-
         typed = with_personal_columns(typed, bronze, dataset)
     split = split_batch(typed, dataset).persist(StorageLevel.MEMORY_AND_DISK)
     try:
@@ -359,8 +358,6 @@ def refine(
             dates = [interval.local_start_date]  # events without a day partition (a feed, EPCIS): this interval
         good = silver_rows(split, dataset)
         if dataset.personal is not None:  # the restricted table is written from them at publish
-            from jobs.privacy import PERSONAL_PREFIX
-
             good = split.where(F.col("_outcome") == "silver").select(
                 *good.columns, *[c for c in split.columns if c.startswith(PERSONAL_PREFIX)]
             )

@@ -18,7 +18,16 @@ from functools import cache
 from typing import TYPE_CHECKING, Any
 
 from jobs import conform, provinces
-from jobs.agriculture.datasets import ACTIONS, BIZ_STEPS, CROPS, EXPECTED_STEPS, OCOP_GROUPS, PRODUCER_TYPES, SEASONS
+from jobs.agriculture.datasets import (
+    ACTIONS,
+    BIZ_STEPS,
+    CROPS,
+    EXPECTED_STEPS,
+    OCOP_GROUPS,
+    PRODUCER_TYPES,
+    SEASON_END,
+    SEASONS,
+)
 from jobs.conform import lineage_columns
 from jobs.interval import DataInterval
 from jobs.text import fold_key, repair_vietnamese
@@ -240,8 +249,6 @@ def parse_date(raw: Column) -> Column:
 
 def _season_end_sql(season: Column, year: Column) -> Column:
     from pyspark.sql import functions as F
-
-    from jobs.agriculture.datasets import SEASON_END
 
     month = conform.literal_map({k: v[0] for k, v in SEASON_END.items()})[season]
     day = conform.literal_map({k: v[1] for k, v in SEASON_END.items()})[season]

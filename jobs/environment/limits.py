@@ -4,7 +4,7 @@ Limits change by regulation and date (PM2.5 24 h tightens on 2026-01-01; QCVN 40
 replaced on 2025-09-01), so every value is a row with ``valid_from`` / ``valid_to`` (inclusive;
 ``None`` = open-ended) and a ``source``. Correcting or adding a regulation means editing the
 tables below, never adding a code branch. The ``*_rows()`` functions return plain dicts so a
-Spark job can build a small DataFrame (schema: ``AIR_LIMIT_DDL`` / ``WASTEWATER_LIMIT_DDL``)
+Spark job can build a small DataFrame (schema: ``AIR_LIMIT_SCHEMA`` / ``WASTEWATER_LIMIT_SCHEMA``)
 and join readings on parameter and date (wastewater rows name the QCVN 40 column
 ``qcvn_column``, as the facility reference data does).
 
@@ -23,11 +23,11 @@ AVERAGING_PERIODS: tuple[str, ...] = ("1h", "8h", "24h", "year")
 WASTEWATER_PARAMETERS: tuple[str, ...] = ("pH", "BOD5", "COD", "TSS", "NH4_N", "TN", "TP", "coliform", "temperature")
 WASTEWATER_COLUMNS: tuple[str, ...] = ("A", "B")
 
-AIR_LIMIT_DDL = (
+AIR_LIMIT_SCHEMA = (
     "parameter STRING, averaging STRING, limit_value DOUBLE, unit STRING, valid_from DATE, "
     "valid_to DATE, source STRING, confirmed BOOLEAN"
 )
-WASTEWATER_LIMIT_DDL = (
+WASTEWATER_LIMIT_SCHEMA = (
     "parameter STRING, qcvn_column STRING, min_value DOUBLE, max_value DOUBLE, unit STRING, "
     "factors_apply BOOLEAN, valid_from DATE, valid_to DATE, source STRING, confirmed BOOLEAN"
 )

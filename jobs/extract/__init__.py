@@ -25,7 +25,7 @@ from jobs.registry import Channel, Dataset
 from jobs.settings import Settings
 
 if TYPE_CHECKING:
-    from jobs.landing import LandedBatch
+    from jobs.payload import LandedBatch
 
 
 @dataclass(frozen=True)

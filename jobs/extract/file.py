@@ -11,6 +11,7 @@ from pathlib import Path
 
 from jobs.extract import Extracted, formatted
 from jobs.interval import DataInterval
+from jobs.payload import SourceMissingError, stated_rows
 from jobs.registry import Dataset
 from jobs.settings import Settings
 
@@ -23,7 +24,6 @@ def local_path(dataset: Dataset, interval: DataInterval, settings: Settings) -> 
 
 
 def extract(dataset: Dataset, interval: DataInterval, settings: Settings, staging: Path) -> Extracted:
-    from jobs.landing import SourceMissingError, stated_rows
 
     path = local_path(dataset, interval, settings)
     if not path.is_file():

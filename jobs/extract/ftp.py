@@ -33,11 +33,12 @@ from jobs.errors import DataError
 from jobs.extract import Extracted, formatted
 from jobs.extract.retry import with_retries
 from jobs.interval import DataInterval
+from jobs.payload import SourceMissingError
 from jobs.registry import Dataset
 from jobs.settings import Settings
 
 if TYPE_CHECKING:
-    from jobs.landing import LandedBatch
+    from jobs.payload import LandedBatch
 
 log = logging.getLogger(__name__)
 
@@ -163,8 +164,6 @@ def _manifest_rows(path: Path, source: str) -> int:
 
 def extract(dataset: Dataset, interval: DataInterval, settings: Settings, staging: Path) -> Extracted:
     """Download the directory's new files into staging and concatenate them into one CSV payload."""
-    from jobs.landing import SourceMissingError
-
     directory = _directory(dataset, interval)
     url = _url(settings, directory)
     files_dir = staging / "files"

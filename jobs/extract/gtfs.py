@@ -34,9 +34,11 @@ from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
 from pathlib import Path, PurePosixPath
 
+from jobs import extract as channels
 from jobs.errors import DataError
 from jobs.extract import Extracted, formatted
 from jobs.interval import DataInterval
+from jobs.payload import SourceMissingError
 from jobs.registry import Channel, Dataset
 from jobs.settings import Settings
 
@@ -188,9 +190,6 @@ def feed_folder(dataset: Dataset, interval: DataInterval, settings: Settings) ->
 
 def fetch_feed(dataset: Dataset, interval: DataInterval, settings: Settings) -> tuple[Path, str, FeedReport]:
     """The interval's feed zip, where it came from, and its validation report (each once per interval)."""
-    from jobs import extract as channels
-    from jobs.landing import SourceMissingError
-
     assert dataset.source is not None
     folder = feed_folder(dataset, interval, settings)
     with _locked(folder):
@@ -211,9 +210,8 @@ def fetch_feed(dataset: Dataset, interval: DataInterval, settings: Settings) -> 
         if cached and cached.get("sha256") == sha256:
             report = FeedReport(**cached)
         else:
-            from jobs.transport.datasets import GTFS_REQUIRED_FIELDS
-
-            report = validate_feed(zip_path, dict(GTFS_REQUIRED_FIELDS))
+            required = dataset.source.options.get("required_fields") or {}  # from the registry entry
+            report = validate_feed(zip_path, {str(m): tuple(f) for m, f in dict(required).items()})
             report_path.write_text(json.dumps(asdict(report)), encoding="utf-8")
     return zip_path, source_name, report
 

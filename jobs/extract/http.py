@@ -35,6 +35,7 @@ from jobs.errors import DataError
 from jobs.extract import Extracted, formatted
 from jobs.extract.retry import RetryAfter, with_retries
 from jobs.interval import DataInterval
+from jobs.payload import SourceMissingError
 from jobs.registry import Dataset
 from jobs.settings import Settings
 
@@ -103,8 +104,6 @@ class _Fetcher:
 
     def _check(self, response: httpx.Response, url: str | None = None) -> None:
         """404 → nothing for this interval yet; 5xx/429 → transient; other non-2xx → the request is wrong."""
-        from jobs.landing import SourceMissingError
-
         url = url or self.url
         status = response.status_code
         if status == 404:

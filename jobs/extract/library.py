@@ -7,7 +7,7 @@ the gate checks it, and a library upgrade shows up as a new ``source-version`` i
 (``vietnam-provinces==2025.10.1``) rather than as silently different rows.
 
 The dataset's ``Source.options`` name the export: ``{"export": "module:function"}``, a function
-returning :class:`jobs.reference.exports.LibraryTable`. Nothing is downloaded: the library is
+returning :class:`jobs.payload.LibraryTable`. Nothing is downloaded: the library is
 an installed, pinned dependency.
 """
 
@@ -18,16 +18,13 @@ import importlib
 import os
 from importlib import metadata
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 from jobs.errors import DataError
 from jobs.extract import Extracted
 from jobs.interval import DataInterval
+from jobs.payload import LibraryTable
 from jobs.registry import Dataset
 from jobs.settings import Settings
-
-if TYPE_CHECKING:
-    from jobs.reference.exports import LibraryTable
 
 
 def load_export(dataset: Dataset) -> LibraryTable:

@@ -49,9 +49,11 @@ from datetime import UTC, date, datetime, timedelta, timezone
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from jobs import storage
 from jobs.extract import Extracted
 from jobs.interval import DataInterval
-from jobs.registry import Dataset
+from jobs.payload import SourceMissingError, landing_key
+from jobs.registry import REGISTRY, Channel, Dataset
 from jobs.settings import Settings, get_settings
 
 if TYPE_CHECKING:
@@ -264,17 +266,12 @@ class _Spooler:
 
     def _day_landed(self, day: date) -> bool:
         if day not in self._landed:
-            from jobs import storage
-            from jobs.landing import landing_key
-
             key = landing_key(self.dataset, DataInterval.for_local_day(day))
             self._landed[day] = storage.head(key, self.settings) is not None
         return self._landed[day]
 
     def flush(self, limit: int) -> None:
         """Store (up to ``limit`` of) the buffered messages as one spool segment, then acknowledge them."""
-        from jobs import storage
-
         with self.lock:
             taken, self.buffer = self.buffer[:limit], self.buffer[limit:]
         if not taken:
@@ -464,8 +461,6 @@ def _local_days(interval: DataInterval) -> list[date]:
 
 def spooled(dataset: Dataset, days: Sequence[date], settings: Settings) -> Iterator[dict[str, Any]]:
     """Every spool record of the given local days, segment by segment in time order."""
-    from jobs import storage
-
     client = storage.s3_client(settings)
     for day in days:
         for key in sorted(storage.list_keys(f"{spool_prefix(dataset)}sent_date={day:%Y-%m-%d}/", settings)):
@@ -511,8 +506,6 @@ def assemble(dataset: Dataset, interval: DataInterval, settings: Settings, out: 
 
 def extract(dataset: Dataset, interval: DataInterval, settings: Settings, staging: Path) -> Extracted:
     """Drain the broker into the spool, then stage the interval's batch from the spool."""
-    from jobs.landing import SourceMissingError
-
     assert dataset.source is not None
     topic = _topic(dataset)
     now = datetime.now(UTC)
@@ -544,8 +537,6 @@ def extract(dataset: Dataset, interval: DataInterval, settings: Settings, stagin
 
 def main(argv: Sequence[str] | None = None) -> int:
     """``register [DATASET ...]``: create the durable sessions (all MQTT datasets by default)."""
-    from jobs.registry import REGISTRY, Channel
-
     parser = argparse.ArgumentParser(prog="python -m jobs.extract.mqtt", description=main.__doc__)
     parser.add_argument("command", choices=["register"])
     parser.add_argument("datasets", nargs="*", help="dataset names (default: every dataset on the mqtt channel)")

@@ -26,7 +26,9 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from jobs.errors import DataError
+from jobs.registry import REGISTRY
 from jobs.settings import Settings, get_settings
+from jobs.storage import delta_table_or_none
 
 if TYPE_CHECKING:
     from pyspark.sql import DataFrame
@@ -51,9 +53,6 @@ def with_province_known(
 
 def province_codes(settings: Settings | None = None) -> frozenset[str]:
     """The 2025 province codes in the lake's dimension (valid today), read with delta-rs (no Spark)."""
-    from jobs.registry import REGISTRY
-    from jobs.storage import delta_table_or_none
-
     settings = settings or get_settings()
     dataset = REGISTRY[PROVINCE]
     table = delta_table_or_none(settings, dataset.table_path)

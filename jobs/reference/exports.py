@@ -10,25 +10,11 @@ padding and cross-checks are silver's job. Pure Python, no I/O beyond importing 
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from jobs.payload import LibraryTable
+from jobs.provinces import legacy_code_to_2025_pairs
 
 VIETNAM_PROVINCES = "vietnam-provinces"
 VIETNAMADMINUNITS = "vietnamadminunits"
-
-
-@dataclass(frozen=True)
-class LibraryTable:
-    """One table exported from a library: its columns, rows (strings) and the count the library states.
-
-    ``stated_rows`` is the library's own count where it has an independent one (the members of its
-    code enumeration), so landing checks the export against it (đủ); else the exported row count.
-    """
-
-    package: str
-    name: str  # what was read, for lineage (e.g. ``Province.iter_all``)
-    columns: tuple[str, ...]
-    rows: tuple[tuple[str, ...], ...]
-    stated_rows: int
 
 
 PROVINCE_COLUMNS = ("code", "name", "division_type", "codename", "phone_code")
@@ -71,7 +57,6 @@ def provinces_legacy() -> LibraryTable:
 def province_mapping() -> LibraryTable:
     """Legacy province code -> 2025 province code (``vietnamadminunits``' converter, keys resolved to
     GSO codes and checked for full coverage by :mod:`jobs.provinces`)."""
-    from jobs.provinces import legacy_code_to_2025_pairs
 
     rows = tuple(legacy_code_to_2025_pairs())
     return LibraryTable(VIETNAMADMINUNITS, "converter_2025.DICT_PROVINCE", PROVINCE_MAPPING_COLUMNS, rows, len(rows))

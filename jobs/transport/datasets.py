@@ -82,7 +82,13 @@ def _gtfs_source(member: str, columns: tuple[str, ...]) -> Source:
         ("feed_version", *columns),
         channel=Channel.GTFS,
         # the zip comes through the HTTP channel's resumable download of /files/<path>
-        options={"member": member, "kind": "download", "path": f"/files/{GTFS_PATH}"},
+        # the adapter validates the whole feed against the reference's required fields before any member
+        options={
+            "member": member,
+            "kind": "download",
+            "path": f"/files/{GTFS_PATH}",
+            "required_fields": GTFS_REQUIRED_FIELDS,
+        },
     )
 
 

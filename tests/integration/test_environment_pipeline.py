@@ -223,7 +223,8 @@ def test_silent_station_is_named(lake: dict[str, Any]) -> None:
 def test_source_missing_for_an_interval_says_what_to_do(lake: dict[str, Any]) -> None:
     from datetime import date
 
-    from jobs.landing import SourceMissingError, land
+    from jobs.landing import land
+    from jobs.payload import SourceMissingError
 
     with pytest.raises(SourceMissingError, match="make sample"):
         land(REGISTRY["air_quality_reading"], DataInterval.for_local_day(date(2020, 1, 1)))

@@ -170,7 +170,7 @@ def test_a_transmission_with_another_header_is_refused_naming_the_file(env: Env)
 
 
 def test_a_day_nobody_pushed_yet_is_source_missing(env: Env) -> None:
-    from jobs.landing import SourceMissingError
+    from jobs.payload import SourceMissingError
 
     with pytest.raises(SourceMissingError, match="2026-11-27/ does not exist yet"):
         env.land(DataInterval.for_local_day(date(2026, 11, 27)))

@@ -115,7 +115,7 @@ def test_download_resumes_after_a_drop_and_lands_the_exact_bytes_once(env: Env) 
 
 
 def test_a_failed_try_lands_nothing_and_the_next_try_resumes_from_staging(env: Env) -> None:
-    from jobs.landing import landing_key
+    from jobs.payload import landing_key
 
     source = (env.root / CSV_REL).read_bytes()
     path = "/files/" + CSV_REL
@@ -153,7 +153,7 @@ def test_a_file_changed_between_tries_is_fetched_whole_not_spliced(env: Env) -> 
 
 
 def test_nothing_published_for_the_interval_is_source_missing(env: Env) -> None:
-    from jobs.landing import SourceMissingError
+    from jobs.payload import SourceMissingError
 
     next_day = DataInterval.for_local_day(date(2026, 11, 27))
     with pytest.raises(SourceMissingError, match="404"):

@@ -270,7 +270,8 @@ def test_other_days_stay_in_the_spool_for_their_own_run(lake: str, tmp_path: Pat
 def test_missing_manifest_means_the_day_is_not_complete(lake: str) -> None:
     """With require_manifest, a day whose manifest has not arrived is not landed (the task retries)."""
     from jobs.extract.mqtt import connect_client, register
-    from jobs.landing import SourceMissingError, land
+    from jobs.landing import land
+    from jobs.payload import SourceMissingError
     from jobs.settings import get_settings
     from jobs.storage import list_keys
 

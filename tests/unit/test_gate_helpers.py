@@ -14,7 +14,7 @@ from expectations.gate import STATED_ROWS, _expected
 from expectations.suites import build_suite, checks_by_frame, gate_checks, required_field_checks, runnable
 from jobs import checks
 from jobs.errors import DataError
-from jobs.landing import stated_rows
+from jobs.payload import stated_rows
 from jobs.registry import REGISTRY, Check, Criterion, Severity
 
 NOON = datetime(2026, 11, 26, 4, 0)

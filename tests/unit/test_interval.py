@@ -7,7 +7,7 @@ from datetime import UTC, date, datetime, timedelta, timezone
 import pytest
 
 from jobs.interval import DataInterval
-from jobs.landing import landing_key
+from jobs.payload import landing_key
 from jobs.registry import REGISTRY
 
 

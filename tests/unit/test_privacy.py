@@ -16,7 +16,7 @@ from datetime import timedelta
 import pytest
 from pyspark.sql import SparkSession
 
-from jobs import privacy
+from jobs import privacy, tables
 from jobs.errors import UserFacingError
 from jobs.registry import (
     REGISTRY,
@@ -152,7 +152,7 @@ def test_the_facility_list_declares_its_personal_columns() -> None:
     ]
     assert "contact_name" not in ds.column_names and "contact_phone" not in ds.column_names
     assert ds.restricted_table_path == "restricted/environment/wastewater_facility_contact"
-    assert privacy.restricted_columns(ds)[:4] == [
+    assert tables.restricted_columns(ds)[:4] == [
         ("facility_id", "STRING"),
         ("contact_id", "STRING"),
         ("contact_name", "STRING"),

@@ -11,8 +11,8 @@ import pytest
 from pyspark.sql import SparkSession
 
 from jobs.environment.limits import (
-    AIR_LIMIT_DDL,
-    WASTEWATER_LIMIT_DDL,
+    AIR_LIMIT_SCHEMA,
+    WASTEWATER_LIMIT_SCHEMA,
     air_limit,
     air_limit_row,
     air_limit_rows,
@@ -181,8 +181,8 @@ def test_factors_apply_only_to_concentrations() -> None:
 
 
 def test_rows_load_into_spark_with_the_declared_schema(spark: SparkSession) -> None:
-    air = spark.createDataFrame(air_limit_rows(), AIR_LIMIT_DDL)
-    water = spark.createDataFrame(wastewater_limit_rows(), WASTEWATER_LIMIT_DDL)
+    air = spark.createDataFrame(air_limit_rows(), AIR_LIMIT_SCHEMA)
+    water = spark.createDataFrame(wastewater_limit_rows(), WASTEWATER_LIMIT_SCHEMA)
     assert air.count() == len(air_limit_rows())
     assert water.count() == len(wastewater_limit_rows())
     pm25 = air.where("parameter = 'PM2.5' AND averaging = '24h' AND valid_to IS NULL").first()
