@@ -130,16 +130,18 @@ run: store sample sources airflow-init ## Run every sector's DAGs for RUN_DATE t
 airflow: store airflow-init ## Start the Airflow web UI (airflow standalone) for engineers
 	PATH=$(VENV)/bin:$$PATH $(AIRFLOW) standalone
 
-test: setup chromium mqtt-install ## Unit, integration (real store + Spark + Delta) and DAG tests; starts and stops the store
+test: setup chromium mqtt-install ## Import layering contracts, then unit, integration (real store + Spark + Delta) and DAG tests; starts and stops the store
+	$(VENV)/bin/lint-imports --no-cache
 	AIRFLOW_HOME=$(STATE)/airflow-test $(MAKE) --no-print-directory airflow-init
 	AIRFLOW_HOME=$(STATE)/airflow-test infra/with-store.sh $(PY) -m pytest $(TESTS)
 
 test-unit: venv ## Only the fast unit tests (no store)
 	$(PY) -m pytest tests/unit
 
-lint: venv ## ruff + mypy
+lint: venv ## ruff + mypy + import layering contracts (lint-imports)
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/mypy jobs expectations sample_sources dags
+	$(VENV)/bin/lint-imports --no-cache
 
 bench: store airflow-init ## Time the pipeline on a larger sample (ROWS=1000000 by default)
 	$(PY) -m tests.bench --rows $${BENCH_ROWS:-1000000}
