@@ -36,6 +36,13 @@ ENTITY_TYPES = {"station_id": "station", "facility_id": "facility"}
 """Entity columns the quality reports name, and what they call them."""
 FAIL_COLUMNS = {c: f"_fail_{c.name.lower()}" for c in Criterion}
 """Per-criterion failure flag on the lines frame (``_fail_correct`` …)."""
+MALFORMED_LINE = "MALFORMED_LINE"
+"""The reason code of a line that could not be parsed (its fields, the entity id too, are noise)."""
+MALFORMED_ENTITY = "(malformed line)"
+"""Entity id under which per-entity scores count lines too broken to name an entity."""
+UNKNOWN_ENTITY = "(not in reference)"
+"""Entity id under which per-entity scores count lines naming an id the reference list lacks."""
+GROUPED_ENTITIES = (MALFORMED_ENTITY, UNKNOWN_ENTITY)
 STEWARD_RELEASED = ("released", "accepted")
 """Quarantine statuses whose rows are back in silver (not counted again as quarantined lines)."""
 
@@ -238,15 +245,14 @@ def lines_frame(
     q = quarantine_batch
     if "status" in q.columns:
         q = q.where(~F.col("status").isin(*STEWARD_RELEASED))
-    assert dataset.source is not None
-    if entity and entity in dataset.source.columns:
-        schema = ", ".join(f"`{c}` STRING" for c in dataset.source.columns)
-        q = q.withColumn("_entity", F.trim(F.from_csv(F.col("raw_line"), schema)[entity]))
-    else:
-        q = q.withColumn("_entity", null_str)
+    q = q.withColumn("_entity", _quarantined_entity(dataset, entity))
     if reference is not None and entity:
         ref = reference.select(F.col(entity).alias("_ref_entity"), F.col("province_code").alias("_province"))
-        q = q.join(F.broadcast(ref), q["_entity"] == ref["_ref_entity"], "left").drop("_ref_entity")
+        q = q.join(F.broadcast(ref), q["_entity"] == ref["_ref_entity"], "left")
+        # An id the reference list does not know names no station: one group, not one "entity" each.
+        known = F.col("_ref_entity").isNotNull() | (F.col("_entity") == MALFORMED_ENTITY)
+        q = q.withColumn("_entity", F.when(known, F.col("_entity")).otherwise(F.lit(UNKNOWN_ENTITY)))
+        q = q.drop("_ref_entity")
     else:
         q = q.withColumn("_province", null_str)
     rejected = q.select(
@@ -279,6 +285,27 @@ def lines_frame(
         .unionByName(counted(int(accounting.get("superseded_duplicates", 0)), "superseded", False))
         .unionByName(counted(int(accounting.get("exact_duplicates", 0)), "duplicate", True))
     )
+
+
+def _quarantined_entity(dataset: Dataset, entity: str | None) -> Column:
+    """The entity id a quarantined line names, read from its raw line as the source wrote it.
+
+    A landed line is a JSON object or a CSV record, whatever the source's usual format (a local
+    drop of an MQTT dataset is CSV): JSON is read at the column's JSON path, CSV by position. A
+    line that could not be parsed at all (``MALFORMED_LINE``) is grouped as ``MALFORMED_ENTITY``.
+    """
+    from pyspark.sql import functions as F
+
+    source = dataset.source
+    assert source is not None
+    if not entity or entity not in source.columns:
+        return F.lit(None).cast("string")
+    raw = F.col("raw_line")
+    schema = ", ".join(f"`{c}` STRING" for c in source.columns)
+    named = F.when(F.ltrim(raw).startswith("{"), F.get_json_object(raw, source.json_path(entity))).otherwise(
+        F.from_csv(raw, schema, {"escape": '"'})[entity]
+    )
+    return F.when(F.col("reason_code") == MALFORMED_LINE, F.lit(MALFORMED_ENTITY)).otherwise(F.trim(named))
 
 
 def lookback_dates(interval: DataInterval) -> tuple[Any, Any]:

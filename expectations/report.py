@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 from urllib.parse import quote
 
+from expectations.frames import GROUPED_ENTITIES
 from jobs import provinces
 from jobs.registry import REGISTRY, Layer
 from jobs.storage import delta_table_or_none
@@ -151,6 +152,8 @@ class ReportData:
     runs: int
     datasets: list[DatasetScores]
     worst: list[EntityScore] = field(default_factory=list)
+    unnamed: list[EntityScore] = field(default_factory=list)
+    """Lines that name no known station / facility (malformed, or an id the reference lacks), per group."""
     entity_source: str = "entity_scores"  # or "checks" (fallback: entities named by failing checks)
     silent: list[SilentEntity] = field(default_factory=list)
     quarantine: list[QuarantineReason] = field(default_factory=list)
@@ -254,12 +257,17 @@ def _collect_scores(settings: Settings, runs: int, notes: list[str]) -> tuple[li
 
 def _collect_entities(
     settings: Settings, latest: dict[str, Any], names: dict[tuple[str, str], str]
-) -> tuple[list[EntityScore], list[SilentEntity]] | None:
-    """Worst and silent entities of each dataset's latest interval, from quality/entity_scores."""
+) -> tuple[list[EntityScore], list[SilentEntity], list[EntityScore]] | None:
+    """Worst, silent and unnamed entities of each dataset's latest interval, from quality/entity_scores.
+
+    Lines naming no known entity are scored under a group id (``frames.GROUPED_ENTITIES``): they are
+    shown apart, so "worst stations" lists stations.
+    """
     table = delta_table_or_none(settings, "quality/entity_scores")
     if table is None:
         return None
     worst: list[EntityScore] = []
+    unnamed: list[EntityScore] = []
     silent: dict[tuple[str, str, str], SilentEntity] = {}  # the table has one row per criterion: name each once
     for row in _rows(table):
         if latest.get(row["dataset"]) != row["data_interval_start"]:
@@ -272,7 +280,7 @@ def _collect_entities(
             if key not in silent or (seen or "") > (silent[key].last_seen or ""):
                 silent[key] = SilentEntity(row["dataset"], etype, eid, _name(names, etype, eid), seen, label)
         if row.get("score") is not None and row["score"] < 100:
-            worst.append(
+            (unnamed if eid in GROUPED_ENTITIES else worst).append(
                 EntityScore(
                     row["dataset"], etype, eid, _name(names, etype, eid), row["criterion"], row["score"],
                     row.get("rows_failing"), row.get("rows_evaluated"), label,
@@ -285,18 +293,20 @@ def _collect_entities(
         if kept[e.entity_type] < WORST_LIMIT:
             kept[e.entity_type] += 1
             limited.append(e)
-    return limited, sorted(silent.values(), key=lambda s: (s.dataset, s.entity_type, s.last_seen or "", s.entity_id))
+    unnamed.sort(key=lambda e: (e.dataset, e.entity_id, e.criterion))
+    silent_list = sorted(silent.values(), key=lambda s: (s.dataset, s.entity_type, s.last_seen or "", s.entity_id))
+    return limited, silent_list, unnamed
 
 
 def _collect_entities_from_checks(
     settings: Settings, latest: dict[str, Any], names: dict[tuple[str, str], str]
-) -> tuple[list[EntityScore], list[SilentEntity]]:
+) -> tuple[list[EntityScore], list[SilentEntity], list[EntityScore]]:
     """Fallback: the entities that failing entity-frame checks name in their samples."""
     import pyarrow.compute as pc
 
     table = delta_table_or_none(settings, "quality/checks")
     if table is None:
-        return [], []
+        return [], [], []
     worst: list[EntityScore] = []
     silent: list[SilentEntity] = []
     for row in _rows(table):
@@ -325,7 +335,7 @@ def _collect_entities_from_checks(
             worst.append(
                 EntityScore(ds.name, etype, eid, _name(names, etype, eid), row["criterion"], None, None, None, label)
             )
-    return worst, silent
+    return worst, silent, []
 
 
 def _collect_quarantine(settings: Settings, runs: int) -> list[QuarantineReason]:
@@ -462,6 +472,7 @@ def collect(settings: Settings, runs: int = DEFAULT_RUNS, link_base: Path | None
         runs=runs,
         datasets=datasets,
         worst=entities[0],
+        unnamed=entities[2],
         entity_source=source,
         silent=entities[1],
         quarantine=_collect_quarantine(settings, runs),

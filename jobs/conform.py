@@ -35,20 +35,22 @@ def province_code_2025(code: Column, event_date: Column) -> Column:
 
     Before 2025-07-01 a code is read in the old (63) scheme; from then on a valid 2025 code is
     kept and a code that exists only in the old scheme is mapped. Codes reused for another
-    province (24, 44, 80 …) are therefore resolved by date, never by the code alone.
+    province (24, 44, 80 …) are therefore resolved by date, never by the code alone. The same
+    rule as :func:`jobs.provinces.conform_province_code` (one pattern, one table; a test
+    compares both on every code and date it knows).
     """
     from pyspark.sql import functions as F
 
-    digits = F.regexp_replace(F.trim(code), r"\.0+$", "")
-    number = F.when(digits.rlike(r"^[0-9]{1,3}$"), digits.cast("int"))
-    normalized = F.when(number.between(1, 99), F.lpad(number.cast("string"), 2, "0"))
+    pattern = provinces.CODE_PATTERN
+    normalized = F.when(code.rlike(pattern), F.lpad(F.regexp_extract(code, pattern, 1), 2, "0"))
     legacy = literal_map(provinces.LEGACY_TO_2025)[normalized]
-    current = F.when(normalized.isin(*provinces.PROVINCES_2025), normalized)
+    as_2025 = F.coalesce(F.when(normalized.isin(*provinces.PROVINCES_2025), normalized), legacy)
     before_reform = event_date < F.lit(provinces.REFORM_DATE.isoformat()).cast("date")
     return (
         F.when(normalized.isNull(), F.lit(None).cast("string"))
+        .when(event_date.isNull(), F.when(legacy == as_2025, legacy))  # undated: only where both readings agree
         .when(before_reform, legacy)
-        .otherwise(F.coalesce(current, legacy))
+        .otherwise(as_2025)
     )
 
 

@@ -3,18 +3,18 @@ and names to the 2025 codes.
 
 Why: every sector's data carries a province code or name, and series from before the reform use
 the 63 legacy codes, some of which now belong to a different province (24 was Bắc Giang and is
-now Bắc Ninh; DOMAIN.md "Trap"). Silver tables store 2025 codes only; a value that cannot be
-conformed comes back as None so the caller can quarantine the row.
+now Bắc Ninh; docs/domain.md, "Administrative units"). Silver tables store 2025 codes only; a value
+that cannot be conformed comes back as None so the caller can quarantine the row.
 
 The tables come from the ``vietnamadminunits`` package (pinned in requirements.in), which ships
 the 63 legacy and 34 current provinces with GSO codes and the old -> new province mapping. They
 are loaded on first use, not at import (the package takes about a second to import), and the
-tests cross-check them against DOMAIN.md. ``PROVINCES_2025``, ``PROVINCES_LEGACY`` and
-``LEGACY_TO_2025`` are module attributes served by ``__getattr__``: each access returns a fresh
-copy, so callers cannot corrupt the shared tables.
+tests cross-check them against docs/domain.md, "Administrative units". ``PROVINCES_2025``,
+``PROVINCES_LEGACY`` and ``LEGACY_TO_2025`` are module attributes served by ``__getattr__``: each
+access returns a fresh copy, so callers cannot corrupt the shared tables.
 
-Names are short names as DOMAIN.md writes them ("Hà Nội", "Huế", "TP Hồ Chí Minh"); the legacy
-46 is "Thừa Thiên Huế", its name until the end of 2024.
+Names are short names as docs/domain.md, "Administrative units" writes them ("Hà Nội", "Huế",
+"TP Hồ Chí Minh"); the legacy 46 is "Thừa Thiên Huế", its name until the end of 2024.
 """
 
 from __future__ import annotations
@@ -28,7 +28,8 @@ from functools import cache
 from jobs.text import fold_key
 
 REFORM_DATE: datetime.date = datetime.date(2025, 7, 1)
-"""From this day the 34 provincial units operate (DOMAIN.md): it splits records into two eras."""
+"""From this day the 34 provincial units operate (docs/domain.md, "Administrative units"): it splits
+records into two eras."""
 
 # Served lazily by __getattr__ (declared here for type checkers and readers).
 PROVINCES_2025: dict[str, str]  # 2025 code -> name, 34 entries
@@ -37,7 +38,7 @@ LEGACY_TO_2025: dict[str, str]  # pre-reform code -> 2025 code, 63 entries
 
 _LAZY_TABLES = ("PROVINCES_2025", "PROVINCES_LEGACY", "LEGACY_TO_2025")
 
-# Where our display names differ from the library's short names (DOMAIN.md spelling).
+# Where our display names differ from the library's short names (docs/domain.md, "Administrative units").
 _NAME_OVERRIDES_2025: dict[str, str] = {"79": "TP Hồ Chí Minh"}
 _NAME_OVERRIDES_LEGACY: dict[str, str] = {"46": "Thừa Thiên Huế", "79": "TP Hồ Chí Minh"}
 
@@ -45,7 +46,7 @@ _NAME_OVERRIDES_LEGACY: dict[str, str] = {"46": "Thừa Thiên Huế", "79": "TP
 # placement, case, "Thành phố"/"TP."/"Tỉnh" prefixes, "City"/"Province" suffixes, hyphens and
 # missing diacritics are handled by the key itself and need no entry.
 _NAME_VARIANTS: dict[str, tuple[str, ...]] = {
-    "01": ("Hà Tây",),  # merged into Hà Nội in 2008; still found in old series (DOMAIN.md)
+    "01": ("Hà Tây",),  # merged into Hà Nội in 2008; still found in old series (docs/domain.md)
     "06": ("Bắc Cạn",),
     "66": ("Đắc Lắc",),
     "79": ("Sài Gòn", "HCMC"),
@@ -140,17 +141,19 @@ def __dir__() -> list[str]:
     return sorted([*globals(), *_LAZY_TABLES])
 
 
-def _normalise_code(code: str | int | None) -> str | None:
-    """Two-digit code from "1", " 01 ", "001" or 1; None for anything that is not a code in 1..99."""
+CODE_PATTERN: str = r"^[ \t]*0*([1-9][0-9]?)(?:\.0+)?[ \t]*$"
+"""A raw province code: 1–99 with any leading zeros, blanks around it, and a spreadsheet's ".0"
+("1", " 01 ", "001", "1.0"). Group 1 is the number. Python (``re``) and Spark (Java regex) read
+it alike, so :func:`normalise_code` and ``jobs.conform.province_code_2025`` are one rule."""
+_CODE_RE = re.compile(CODE_PATTERN)
+
+
+def normalise_code(code: str | int | None) -> str | None:
+    """Two-digit code from "1", " 01 ", "001", "1.0" or 1; None for anything that is not a code in 1..99."""
     if isinstance(code, bool) or code is None:
         return None
-    if isinstance(code, int):
-        number = code
-    elif isinstance(code, str) and code.strip().isascii() and code.strip().isdigit():
-        number = int(code.strip())
-    else:
-        return None
-    return f"{number:02d}" if 0 < number < 100 else None
+    match = _CODE_RE.match(str(code)) if isinstance(code, (str, int)) else None
+    return f"{int(match.group(1)):02d}" if match else None
 
 
 def _as_date(on: datetime.date) -> datetime.date:
@@ -167,7 +170,7 @@ def conform_province_code(code: str | int | None, on: datetime.date | None) -> s
     result (each 2025 province kept the code of one of its predecessors), but the reading
     differs: "24" before the reform is Bắc Giang, after it Bắc Ninh.
     """
-    normalised = _normalise_code(code)
+    normalised = normalise_code(code)
     if normalised is None:
         return None
     tables = _tables()
@@ -181,9 +184,10 @@ def conform_province_code(code: str | int | None, on: datetime.date | None) -> s
 def conform_province_name(name: str | None, on: datetime.date | None) -> str | None:
     """The 2025 province code for a legacy or current province name, or None (quarantine it).
 
-    Accepts the variants DOMAIN.md lists (Hoà/Hòa, "Thành phố"/"TP."/"TP", ASCII copies, "TP HCM",
-    "Ho Chi Minh City", Bắc Cạn). ``on`` is taken for symmetry with conform_province_code: no
-    province name was ever reused for another province, so the answer does not depend on it.
+    Accepts the variants docs/domain.md, "Administrative units" lists (Hoà/Hòa, "Thành phố"/"TP."/
+    "TP", ASCII copies, "TP HCM", "Ho Chi Minh City", Bắc Cạn). ``on`` is taken for symmetry with
+    conform_province_code: no province name was ever reused for another province, so the answer
+    does not depend on it.
     """
     if name is None:
         return None
@@ -201,6 +205,40 @@ def legacy_code_to_2025_pairs() -> list[tuple[str, str]]:
     either era (see conform_province_code for why the date still matters for meaning).
     """
     return sorted(_tables().legacy_to_2025.items())
+
+
+def name_keys(name: str) -> list[str]:
+    """Every lookup key of a name (with and without its "Tỉnh"/"Thành phố" prefix or "City" suffix)."""
+    return _name_keys(name)
+
+
+def legacy_code_of_name(name: str) -> str | None:
+    """The legacy (63) code a province name meant before the reform, or None.
+
+    Only legacy names count: "Bắc Giang" is 24, "Bắc Ninh" 27 (not the 2025 Bắc Ninh's 24)."""
+    by_key = _legacy_name_keys()
+    return next((by_key[k] for k in _name_keys(name) if k in by_key), None)
+
+
+def is_legacy_only_name(name: str) -> bool:
+    """True for a province that no longer exists under that name (Nam Định, Bắc Giang …)."""
+    return bool(set(_name_keys(name)) & _legacy_only_name_keys())
+
+
+@cache
+def _legacy_name_keys() -> dict[str, str]:
+    out: dict[str, str] = {}
+    for code, name in _tables().provinces_legacy.items():
+        for key in _name_keys(name):
+            out.setdefault(key, code)
+    return out
+
+
+@cache
+def _legacy_only_name_keys() -> frozenset[str]:
+    tables = _tables()
+    current = {k for name in tables.provinces_2025.values() for k in _name_keys(name)}
+    return frozenset(k for name in tables.provinces_legacy.values() for k in _name_keys(name)) - current
 
 
 def name_key(name: str) -> str:

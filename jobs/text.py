@@ -1,9 +1,10 @@
 """Vietnamese text hygiene: NFC, legacy-encoding (TCVN3 / VNI) detection and repair, fold keys.
 
-Why: the "sạch" criterion (DOMAIN.md) asks for Unicode NFC and no legacy encodings, yet sources
-still deliver text typed in TCVN3 (ABC) or VNI whose single bytes were later decoded as cp1252,
-e.g. ``hép møt tÕt`` (TCVN3) and ``Xin chaøo caùc baïn`` (VNI). Everything here is a pure
-function over ``str`` so it can run in tests, on the driver, or inside a UDF.
+Why: the "sạch" criterion (docs/domain.md, "The four criteria") asks for Unicode NFC and no legacy
+encodings, yet sources still deliver text typed in TCVN3 (ABC) or VNI whose single bytes were
+later decoded as cp1252, e.g. ``hép møt tÕt`` (TCVN3) and ``Xin chaøo caùc baïn`` (VNI).
+Everything here is a pure function over ``str`` so it can run in tests, on the driver, or inside
+a UDF.
 
 Detection is a heuristic. Most mojibake is certain (characters such as ``µ ¸ ¹ ø ñ ö`` next to
 letters never occur in Vietnamese), but a short TCVN3 word made only of letters that are also

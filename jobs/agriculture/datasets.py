@@ -30,7 +30,7 @@ OWNER = Ministry.AGRICULTURE_ENVIRONMENT
 C, S = Criterion, Severity
 
 # ---------------------------------------------------------------------------------------------
-# Reference facts (DOMAIN.md "Agriculture"), shared by transforms, generator and tests.
+# Reference facts (docs/domain.md, "Agriculture"), shared by transforms, generator and tests.
 
 CROPS: dict[str, str] = {
     "LUA": "Lúa",

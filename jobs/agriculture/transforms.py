@@ -14,7 +14,6 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Sequence
 from datetime import date
-from functools import cache
 from typing import TYPE_CHECKING, Any
 
 from jobs import conform, provinces
@@ -117,29 +116,6 @@ DEFUNCT_PROVINCES: dict[str, date] = {"hatay": date(2008, 8, 1)}
 """Name key → the day the province ceased to exist (Hà Tây merged into Hà Nội, Resolution 15/2008/QH12)."""
 
 
-@cache
-def _legacy_name_keys() -> dict[str, str]:
-    """Name key → legacy (63) code, with and without the "tỉnh"/"thành phố" prefix."""
-    out: dict[str, str] = {}
-    for code, name in provinces.PROVINCES_LEGACY.items():
-        for key in _name_keys(name):
-            out.setdefault(key, code)
-    return out
-
-
-@cache
-def _legacy_only_name_keys() -> frozenset[str]:
-    """Name keys of the 63 provinces that are not also names of the 34 (Nam Định, Bắc Giang …)."""
-    current = {k for name in provinces.PROVINCES_2025.values() for k in _name_keys(name)}
-    return frozenset(k for name in provinces.PROVINCES_LEGACY.values() for k in _name_keys(name)) - current
-
-
-def _name_keys(name: str) -> list[str]:
-    compact = _compact(name)
-    stripped = re.sub(r"(?:city|province)$", "", re.sub(r"^(?:thanhpho|tinh|tp)", "", compact))
-    return [k for k in dict.fromkeys((compact, stripped)) if k]
-
-
 def resolve_reporting_unit(code: str | None, name: str | None, on: date) -> tuple[str | None, str | None, str | None]:
     """(reporting unit name, 2025 province code, problem) for a record's province code/name on ``on``.
 
@@ -152,20 +128,19 @@ def resolve_reporting_unit(code: str | None, name: str | None, on: date) -> tupl
     name = (name or "").strip() or None
     code = (code or "").strip() or None
     for key, ceased in DEFUNCT_PROVINCES.items():
-        if name is not None and key in _name_keys(name) and on >= ceased:
+        if name is not None and key in provinces.name_keys(name) and on >= ceased:
             return None, None, "defunct"
     table = provinces.PROVINCES_LEGACY if legacy_era else provinces.PROVINCES_2025
     code_unit: str | None = None
     if code is not None:
-        code_unit = f"{int(code):02d}" if code.isdigit() else None
+        code_unit = provinces.normalise_code(code)
         if code_unit not in table:  # after the reform a legacy-only unit's figure is a part of a province
             return None, None, "unmappable"
     name_unit: str | None = None
     if name is not None:
         if legacy_era:
-            keys = _legacy_name_keys()
-            name_unit = next((keys[k] for k in _name_keys(name) if k in keys), None)
-        elif not set(_name_keys(name)) & _legacy_only_name_keys():
+            name_unit = provinces.legacy_code_of_name(name)
+        elif not provinces.is_legacy_only_name(name):
             name_unit = provinces.conform_province_name(name, on)
     unit = code_unit or name_unit
     if unit is None:
@@ -181,7 +156,7 @@ def province_2025(value: str | None, on: date | None) -> str | None:
     text = (value or "").strip()
     if not text:
         return None
-    if text.isdigit():
+    if provinces.normalise_code(text) is not None:
         return provinces.conform_province_code(text, on)
     return provinces.conform_province_name(text, on)
 

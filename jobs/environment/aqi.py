@@ -4,7 +4,7 @@ The breakpoint table is data, read by both the pure-Python functions (used in te
 batches and UDF-free checks) and the Spark column builders, so the two can never disagree.
 Concentrations are µg/m³ (CO too, not mg/m³).
 
-Which inputs to pass (Decision 1459, as summarised in DOMAIN.md):
+Which inputs to pass (Decision 1459, as summarised in docs/domain.md, "VN_AQI"):
 
 * hourly AQI: 1 h values of O3, CO, SO2, NO2; ``nowcast`` of the last 12 h for PM10 / PM2.5;
 * daily AQI: PM10 / PM2.5 24 h means; the other sub-indices come from the day's 1 h (and O3 8 h)
@@ -26,7 +26,7 @@ INDEX_LEVELS: tuple[int, ...] = (0, 50, 100, 150, 200, 300, 400, 500)
 TOP_INDEX = 500.0
 
 # Concentration breakpoints (µg/m³) matching INDEX_LEVELS position by position, keyed by
-# (parameter, table). Source: Decision 1459/QĐ-TCMT, Table 1 (copied in DOMAIN.md).
+# (parameter, table). Source: Decision 1459/QĐ-TCMT, Table 1 (copied in docs/domain.md, "VN_AQI").
 # The O3 8 h table stops at 400 µg/m³ = index 300: above that the Decision rates ozone with the
 # 1 h table and the 1 h concentration, which the 8 h value cannot stand in for (the 1 h table
 # would give 400 µg/m³ only index 200, lower than the 8 h table's 300). So an 8 h value above 400

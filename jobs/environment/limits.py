@@ -8,7 +8,8 @@ Spark job can build a small DataFrame (schema: ``AIR_LIMIT_SCHEMA`` / ``WASTEWAT
 and join readings on parameter and date (wastewater rows name the QCVN 40 column
 ``qcvn_column``, as the facility reference data does).
 
-Sources: DOMAIN.md, section "Environment IoT" (QCVN 05:2023/BTNMT, QCVN 40:2011/BTNMT).
+Sources: docs/domain.md, sections "Ambient air limits" (QCVN 05:2023/BTNMT) and "Wastewater limits"
+(QCVN 40:2011/BTNMT).
 """
 
 from __future__ import annotations

@@ -12,7 +12,7 @@ Tables (silver, ``silver.reference_<name>``):
   name against ``vietnamadminunits`` and by code against the GSO list;
 - ``province_legacy``: the 63 provinces valid 2008-08-01 .. 2025-06-30 (``vietnamadminunits``);
 - ``province_mapping``: legacy code -> 2025 code, flagging the codes reused for another province
-  (24 Bắc Giang -> 24 is Bắc Ninh since 2025-07-01; DOMAIN.md "Trap");
+  (24 Bắc Giang -> 24 is Bắc Ninh since 2025-07-01; docs/domain.md, "Administrative units");
 - ``commune``: the 3,321 communes, wards and special zones since 2025-07-01 with their province.
 
 Each is landed by the ``library`` channel (jobs/extract/library.py): the installed, pinned library
@@ -50,8 +50,8 @@ C, S = Criterion, Severity
 PROVINCES_2025_COUNT = 34  # Resolution 202/2025/QH15: 6 centrally-run cities + 28 provinces
 CITIES_2025_COUNT = 6
 PROVINCES_LEGACY_COUNT = 63
-COMMUNES_2025_COUNT = 3321  # DOMAIN.md: ~3,321 communes and wards since 2025-07-01
-REUSED_CODES_COUNT = 7  # DOMAIN.md "Trap": 15, 24, 44, 52, 80, 82, 91
+COMMUNES_2025_COUNT = 3321  # docs/domain.md, "Administrative units": 3,321 communes and wards since 2025-07-01
+REUSED_CODES_COUNT = 7  # docs/domain.md, "Administrative units" (reused codes): 15, 24, 44, 52, 80, 82, 91
 
 
 def _library_source(table: str, export: str, columns: tuple[str, ...]) -> Source:
@@ -314,7 +314,8 @@ PROVINCE_MAPPING = Dataset(
             S.CRITICAL,
             "ExpectColumnValuesToBeInSet",
             {"column": "_reused", "value_set": [REUSED_CODES_COUNT]},
-            f"{REUSED_CODES_COUNT} legacy codes now name another province (15, 24, 44, 52, 80, 82, 91; DOMAIN.md).",
+            f"{REUSED_CODES_COUNT} legacy codes now name another province (15, 24, 44, 52, 80, 82, 91; "
+            'docs/domain.md, "Administrative units").',
             derive=(("_reused", "CAST(count_if(code_reused) OVER () AS INT)"),),
         ),
         *_common_checks("legacy_code", ("legacy_name", "province_name")),

@@ -2,7 +2,8 @@
 
 Why: conforming a code with :mod:`jobs.provinces` proves it is in the library's list; a silver
 table's province codes must also exist in the lake's own dimension, the table ministries join on
-(DOMAIN.md: đúng = referential integrity with the province dimension). Two ways to check it:
+(docs/domain.md, "The four criteria": đúng = referential integrity with the province dimension).
+Two ways to check it:
 
 In a silver transform (row rule, the row is quarantined with a reason)::
 

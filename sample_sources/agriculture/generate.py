@@ -16,7 +16,7 @@ Layout under ``--out DIR`` (the HTTP server serves this tree; the local-drop cha
     agriculture/traceability/events_YYYYMMDD.jsonl    the same events one a line (local-drop replay)
     agriculture/_generation_report.json
 
-Mess (DOMAIN.md "Agriculture", "Vietnamese text"), each kind an exact quota spread by the RNG:
+Mess (docs/domain.md, "Agriculture", "Vietnamese text"), each kind an exact quota spread by the RNG:
 crop — Vietnamese number notation (``31.005,00``) beside English (``7,329,200``), legacy fonts,
 pre-2025 reporting provinces (by code only, by name only, ASCII names, "Tỉnh …"), the defunct Hà
 Tây, production inconsistent with area × yield / 10, exact duplicates, one province × crop ×

@@ -2,7 +2,8 @@
 
 Each reference dataset is exported from its installed library (the ``library`` channel, not a
 local file), landed once, parsed, conformed and gated; then the whole run is repeated for the same
-data interval and must change nothing. Expected counts and pairs are DOMAIN.md's, by hand.
+data interval and must change nothing. Expected counts and pairs are retyped by hand from
+docs/domain.md, "Administrative units".
 """
 
 from __future__ import annotations
@@ -28,7 +29,7 @@ VERSIONS = {
     "province_legacy": "vietnamadminunits==1.0.4",
     "province_mapping": "vietnamadminunits==1.0.4",
 }
-# DOMAIN.md, "Administrative units" (GSO list per Công văn 915/CTK-CSCL).
+# Retyped from the 2025 code list as given in docs/domain.md, "Administrative units".
 _DOMAIN_2025 = "01 04 08 11 12 14 15 19 20 22 24 25 31 33 37 38 40 42 44 46 48 51 52 56 66 68 75 79 80 82 86 91 92 96"
 CODES_2025 = set(_DOMAIN_2025.split())
 

@@ -8,6 +8,7 @@ Data Docs styling; screenshots go to ``test-output/`` for a human look.
 
 from __future__ import annotations
 
+import csv
 import os
 import shutil
 import subprocess
@@ -22,7 +23,15 @@ import pytest
 
 from jobs.interval import DataInterval
 from jobs.registry import REGISTRY, Layer
-from tests.lakehouse_fixtures import FIXTURE_DAY, REPO, copy_fixture_sources, expected_for, fixture_report, lake_bucket
+from tests.lakehouse_fixtures import (
+    FIXTURE_DAY,
+    FIXTURES,
+    REPO,
+    copy_fixture_sources,
+    expected_for,
+    fixture_report,
+    lake_bucket,
+)
 
 pytestmark = pytest.mark.integration
 
@@ -61,6 +70,11 @@ def chromium(*args: str) -> subprocess.CompletedProcess[str]:
         result = subprocess.run([binary, *flags, *args], capture_output=True, text=True, timeout=180, check=False)
     assert result.returncode == 0, result.stderr[-2000:]
     return result
+
+
+def csv_rows(relative: str) -> list[dict[str, str]]:
+    with (FIXTURES / relative).open(encoding="utf-8", newline="") as f:
+        return list(csv.DictReader(f))
 
 
 def dom(page: Path) -> lxml.html.HtmlElement:
@@ -152,6 +166,26 @@ def test_report_names_the_silent_station_with_when_it_was_last_heard(built: dict
     assert cells[4].startswith(SILENT_LAST_SEEN)
     worst = doc.xpath('//table[@id="worst-table"]')[0].text_content()
     assert SILENT_ID in worst
+
+
+def test_report_ranks_only_known_stations_and_groups_the_rest(built: dict[str, Any]) -> None:
+    """The fixture's malformed line and unknown station id are counted as groups, not ranked as stations."""
+    doc = dom(built["report"])
+    known = {r["station_id"] for r in csv_rows("environment/reference/air_stations.csv")}
+    known |= {r["facility_id"] for r in csv_rows("environment/reference/wastewater_facilities.csv")}
+    for row in doc.xpath('//table[@id="worst-table"]/tbody/tr'):
+        cells = [td.text_content().strip() for td in row.xpath("td")]
+        if len(cells) > 1 and cells[0] != "province":
+            assert cells[1] in known, cells
+    unnamed = {
+        (cells[0], cells[1], cells[2]): cells[3]
+        for row in doc.xpath('//table[@id="unnamed-table"]/tbody/tr')
+        if (cells := [td.text_content().strip() for td in row.xpath("td")])
+    }
+    for dataset in ("air_quality_reading", "wastewater_reading"):
+        mess = expected_for(dataset)["mess"]
+        assert unnamed[("(malformed line)", dataset, "đúng")] == str(mess["malformed_line"])
+        assert unnamed[("(not in reference)", dataset, "đúng")] == str(mess["unknown_station"])
 
 
 def test_report_counts_quarantine_by_reason_as_the_generator_injected(built: dict[str, Any]) -> None:

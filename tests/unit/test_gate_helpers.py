@@ -141,3 +141,89 @@ def test_unexpected_conditions_match_the_expectations(spark: SparkSession) -> No
     )
     assert flagged(pairs) == [1]
     assert frames.unexpected_condition(check("ExpectTableRowCountToBeBetween", min_value=1)) is None
+
+
+def _quarantined(spark: SparkSession, dataset: str, lines: list[tuple[str, str]]) -> list[dict[str, object]]:
+    """Per-entity line stats of quarantined ``(raw line, reason)`` pairs against a two-station reference."""
+    from jobs.silver import STATUS_OPEN
+    from jobs.tables import QUARANTINE_DDL, ddl_names, silver_ddl
+
+    ds = REGISTRY[dataset]
+    column = frames.entity_column(ds)
+    names = ddl_names(QUARANTINE_DDL)
+    rows = [
+        {n: None for n in names}
+        | {"dataset": dataset, "_source_line": i, "raw_line": raw, "reason_code": reason, "criterion": "correct"}
+        | {"status": STATUS_OPEN}
+        for i, (raw, reason) in enumerate(lines, start=1)
+    ]
+    quarantine = spark.createDataFrame(rows, QUARANTINE_DDL)
+    silver = spark.createDataFrame([], silver_ddl(ds))
+    reference = spark.createDataFrame(
+        [("AQ-01-0001", "01"), ("WW-79-0001", "79")], f"{column} STRING, province_code STRING"
+    )
+    stats = frames.line_stats(frames.lines_frame(spark, silver, quarantine, ds, {}, [], reference))
+    return sorted(({"entity": s["entity"], "province": s["province"], "rows": s["rows"]} for s in stats), key=str)
+
+
+def test_quarantined_lines_name_known_entities_or_a_group(spark: SparkSession) -> None:
+    """JSON lines are read as JSON (not split on commas); ids the reference lacks and broken lines are groups."""
+    got = _quarantined(
+        spark,
+        "air_quality_reading",
+        [
+            ('{"station_id": "AQ-01-0001", "parameter": "PM2.5", "value": "-3"}', "NEGATIVE_VALUE"),
+            ('{"station_name": "Trạm A, cổng B", "station_id": "AQ-01-0001", "value": "-1"}', "NEGATIVE_VALUE"),
+            ('{"station_id": "AQ-99-9999", "value": "5"}', "UNKNOWN_STATION"),
+            ('{"station_id": "XX-00-0000", "value": "6"}', "UNKNOWN_STATION"),
+            ('{"station_id": "AQ-01-00', "MALFORMED_LINE"),
+            ("#^œþ@€Ãœ", "MALFORMED_LINE"),
+        ],
+    )
+    assert got == sorted(
+        [
+            {"entity": "AQ-01-0001", "province": "01", "rows": 2},
+            {"entity": frames.UNKNOWN_ENTITY, "province": None, "rows": 2},
+            {"entity": frames.MALFORMED_ENTITY, "province": None, "rows": 2},
+        ],
+        key=str,
+    )
+
+
+def test_quarantined_csv_lines_are_read_by_position(spark: SparkSession) -> None:
+    got = _quarantined(
+        spark,
+        "wastewater_reading",
+        [
+            ("WW-79-0001,WW-79-0001-S1,COD,-5,mg/L,2026-11-26T09:00:00+07:00,measuring", "NEGATIVE_VALUE"),
+            ("WW-01-0042,WW-01-0042-S1,COD,12,mg/L,2026-11-26T09:00:00+07:00,measuring", "UNKNOWN_STATION"),
+            ("WW-79-0001;COD;12", "MALFORMED_LINE"),
+        ],
+    )
+    assert got == sorted(
+        [
+            {"entity": "WW-79-0001", "province": "79", "rows": 1},
+            {"entity": frames.UNKNOWN_ENTITY, "province": None, "rows": 1},
+            {"entity": frames.MALFORMED_ENTITY, "province": None, "rows": 1},
+        ],
+        key=str,
+    )
+
+
+def test_a_local_csv_drop_of_a_json_dataset_is_read_as_csv(spark: SparkSession) -> None:
+    """The MQTT dataset's local drop is CSV: its quarantined lines name their station by position."""
+    got = _quarantined(
+        spark,
+        "air_quality_reading",
+        [
+            ('AQ-01-0001,"Trạm A, cổng B",01,PM2.5,-3,µg/m3,2026-11-26T09:00:00+07:00,measuring', "NEGATIVE_VALUE"),
+            ('{"parameter": "PM2.5", "value": "4"}', "UNKNOWN_STATION"),
+        ],
+    )
+    assert got == sorted(
+        [
+            {"entity": "AQ-01-0001", "province": "01", "rows": 1},
+            {"entity": frames.UNKNOWN_ENTITY, "province": None, "rows": 1},
+        ],
+        key=str,
+    )

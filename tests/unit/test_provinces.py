@@ -1,4 +1,4 @@
-"""Tests for jobs.provinces: the library tables against DOMAIN.md, code and name conforming."""
+"""Tests for jobs.provinces: the library tables against docs/domain.md, code and name conforming."""
 
 from __future__ import annotations
 
@@ -24,7 +24,7 @@ from jobs.text import fold_key
 BEFORE = datetime.date(2025, 6, 30)
 AFTER = datetime.date(2025, 7, 1)
 
-# Transcribed from /work/shared/DOMAIN.md, "Administrative units" (GSO list, Công văn 915/CTK-CSCL).
+# Retyped from the 2025 code list and merger table as given in docs/domain.md, "Administrative units".
 DOMAIN_2025 = (
     "01 Hà Nội, 04 Cao Bằng, 08 Tuyên Quang, 11 Điện Biên, 12 Lai Châu, 14 Sơn La, "
     "15 Lào Cai, 19 Thái Nguyên, 20 Lạng Sơn, 22 Quảng Ninh, 24 Bắc Ninh, 25 Phú Thọ, 31 Hải Phòng, "
@@ -65,7 +65,7 @@ def _old_to_new() -> dict[str, str]:
     return mapping
 
 
-# --- the tables, cross-checked against DOMAIN.md -----------------------------------------------
+# --- the tables, cross-checked against docs/domain.md ------------------------------------------
 
 
 def test_reform_date() -> None:
@@ -137,7 +137,7 @@ def test_import_does_not_load_the_library() -> None:
 @pytest.mark.parametrize(
     ("code", "on", "expected"),
     [
-        # the reused-code trap (DOMAIN.md), on both sides of the reform date
+        # the reused-code trap (docs/domain.md, "Administrative units"), on both sides of the reform date
         ("24", BEFORE, "24"),  # Bắc Giang, merged into the new Bắc Ninh (24)
         ("24", AFTER, "24"),  # Bắc Ninh
         ("27", BEFORE, "24"),  # old Bắc Ninh
@@ -180,7 +180,9 @@ def test_import_does_not_load_the_library() -> None:
         (-1, AFTER, None),
         ("", AFTER, None),
         ("  ", AFTER, None),
-        ("1.0", AFTER, None),
+        ("1.0", AFTER, "01"),  # a spreadsheet's float export
+        ("27.00", BEFORE, "24"),
+        ("1.5", AFTER, None),
         ("01a", AFTER, None),
         ("Hà Nội", AFTER, None),
         ("٠١", AFTER, None),  # Arabic-Indic digits are not a GSO code

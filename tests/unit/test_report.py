@@ -171,6 +171,21 @@ def test_silent_and_worst_entities_are_named() -> None:
     assert worst[0][6] == "31 / 80"
 
 
+def test_lines_naming_no_known_station_are_listed_apart() -> None:
+    unnamed = [
+        EntityScore("air_quality_reading", "station", "(malformed line)", "", "đúng", 0.0, 3, 3, "2026-11-26"),
+        EntityScore("air_quality_reading", "station", "(not in reference)", "", "đúng", 0.0, 2, 2, "2026-11-26"),
+    ]
+    doc = parse(render(report(unnamed=unnamed)))
+    rows = [[td.text_content() for td in r.xpath("td")] for r in doc.xpath('//table[@id="unnamed-table"]/tbody/tr')]
+    assert rows == [
+        ["(malformed line)", "air_quality_reading", "đúng", "3", "2026-11-26"],
+        ["(not in reference)", "air_quality_reading", "đúng", "2", "2026-11-26"],
+    ]
+    assert "(malformed" not in doc.xpath('//table[@id="worst-table"]')[0].text_content()
+    assert not parse(render(report())).xpath('//table[@id="unnamed-table"]')  # nothing to list, no table
+
+
 def test_quarantine_held_releases_and_docs_links() -> None:
     doc = parse(render(report()))
     q = [[td.text_content() for td in r.xpath("td")] for r in doc.xpath('//table[@id="quarantine-table"]/tbody/tr')]

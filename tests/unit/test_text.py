@@ -77,7 +77,7 @@ def _has_uppercase_toned_vowel(text: str) -> bool:
     return any(c.isupper() and not c.isascii() and c not in "ĂÂÊÔƠƯĐ" for c in text)
 
 
-# --- the DOMAIN.md examples and well-known real-world mojibake ---------------------------------
+# --- the docs/domain.md ("Vietnamese text") examples and well-known real-world mojibake --------
 
 
 def test_domain_md_tcvn3_example() -> None:

@@ -23,7 +23,8 @@ from jobs.environment.aqi import (
 
 
 def test_breakpoint_table_matches_decision_1459() -> None:
-    # Retyped from DOMAIN.md ("Environment IoT"), so a typo in the module's table shows up here.
+    # Retyped from Decision 1459/QĐ-TCMT's breakpoint table as given in docs/domain.md, "VN_AQI", so a
+    # typo in the module's table shows up here.
     assert INDEX_LEVELS == (0, 50, 100, 150, 200, 300, 400, 500)
     assert BREAKPOINTS == {
         ("O3", "1h"): (0, 160, 200, 300, 400, 800, 1000, 1200),
@@ -208,7 +209,8 @@ def test_daily_aqi_requires_pm(sub_indices: dict[str, float | None]) -> None:
 
 
 def test_band_table_matches_decision_1459() -> None:
-    # Retyped from DOMAIN.md; the ranges must tile 0..500 without gaps.
+    # Retyped from the Decision's band table as given in docs/domain.md, "VN_AQI"; the ranges must tile
+    # 0..500 without gaps.
     assert BANDS == (
         (0, 50, "Tốt", "green"),
         (51, 100, "Trung bình", "yellow"),

@@ -1,4 +1,5 @@
-"""Versioned QCVN limits: values retyped from DOMAIN.md, dates at the edges of each version."""
+"""Versioned QCVN limits: values retyped from the regulations' tables as given in docs/domain.md,
+dates at the edges of each version."""
 
 from __future__ import annotations
 
@@ -21,7 +22,7 @@ from jobs.environment.limits import (
     wastewater_limit_rows,
 )
 
-# QCVN 05:2023/BTNMT table as in DOMAIN.md, µg/Nm³ (None = no limit for that period).
+# QCVN 05:2023/BTNMT Bảng 1 as given in docs/domain.md, "Ambient air limits", µg/Nm³ (None = no limit).
 QCVN_05_2023: dict[str, dict[str, int | None]] = {
     "SO2": {"1h": 350, "8h": None, "24h": 125, "year": 50},
     "CO": {"1h": 30000, "8h": 10000, "24h": None, "year": None},
@@ -32,7 +33,7 @@ QCVN_05_2023: dict[str, dict[str, int | None]] = {
     "PM2.5": {"1h": None, "8h": None, "24h": 50, "year": 25},
 }
 
-# QCVN 40:2011/BTNMT as in DOMAIN.md: parameter -> {column: (min, max)}.
+# QCVN 40:2011/BTNMT Bảng 1 as given in docs/domain.md, "Wastewater limits": parameter -> {column: (min, max)}.
 QCVN_40_2011: dict[str, dict[str, tuple[float | None, float | None]]] = {
     "pH": {"A": (6.0, 9.0), "B": (5.5, 9.0)},
     "BOD5": {"A": (None, 30.0), "B": (None, 50.0)},

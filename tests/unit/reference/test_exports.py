@@ -44,7 +44,7 @@ def test_mapping_export_covers_every_legacy_code() -> None:
     assert len(pairs) == len(table.rows) == 63
     assert set(pairs) == {r[0] for r in exports.provinces_legacy().rows}
     assert len(set(pairs.values())) == 34
-    # DOMAIN.md: 24←24,27; 44←44,45; 01 unchanged; 79←74,77,79.
+    # docs/domain.md, "Administrative units": 24←24,27; 44←44,45; 01 unchanged; 79←74,77,79.
     assert (pairs["24"], pairs["27"], pairs["44"], pairs["45"], pairs["01"]) == ("24", "24", "44", "44", "01")
     assert sorted(k for k, v in pairs.items() if v == "79") == ["74", "77", "79"]
 

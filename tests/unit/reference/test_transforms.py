@@ -1,8 +1,9 @@
 """Reference transforms on the libraries' real exports: exact 34 / 63 / 63 / 3,321 rows, the known
-pairs of DOMAIN.md, and the row rules that quarantine a disagreeing or dangling row.
+pairs of docs/domain.md ("Administrative units"), and the row rules that quarantine a disagreeing or
+dangling row.
 
-Expected values are transcribed from /work/shared/DOMAIN.md (Administrative units), not computed
-from the libraries under test.
+Expected values are retyped from the code list and merger table as given in docs/domain.md,
+"Administrative units", not computed from the libraries under test.
 """
 
 from __future__ import annotations
@@ -26,8 +27,8 @@ from jobs.text import to_tcvn3_mojibake
 from tests.unit.conftest import BronzeBuilder
 
 INTERVAL = DataInterval.for_local_day(date(2026, 11, 26))
-CITIES = {"01", "31", "46", "48", "79", "92"}  # DOMAIN.md: 6 centrally-run cities
-REUSED = {"15", "24", "44", "52", "80", "82", "91"}  # DOMAIN.md "Trap"
+CITIES = {"01", "31", "46", "48", "79", "92"}  # docs/domain.md, "Administrative units": 6 cities
+REUSED = {"15", "24", "44", "52", "80", "82", "91"}  # docs/domain.md, "Administrative units"
 
 
 def _lines(table: exports.LibraryTable) -> list[str]:
