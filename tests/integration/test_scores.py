@@ -17,6 +17,7 @@ from typing import Any
 
 import pytest
 
+from expectations import frames
 from jobs.interval import DataInterval
 from jobs.registry import REGISTRY, Criterion, Layer
 from sample_sources.environment.generate import SILENT_FROM_HOUR
@@ -153,9 +154,12 @@ def test_entity_scores_add_up_to_the_batch(lake: dict[str, Any]) -> None:
     provinces = [r for r in rows if r["entity_type"] == "province"]
     entry = expected_for("wastewater_reading")
     quarantined = sum(entry["expected_quarantine"].values())
-    # Every quarantined line names a facility except the malformed one, which may not parse.
+    # Every quarantined line counts once: under its facility, or under the group of lines naming none.
     failing = sum(r["rows_failing"] for r in facilities)
-    assert quarantined - entry["expected_quarantine"].get("MALFORMED_LINE", 0) <= failing <= quarantined
+    assert failing == quarantined
+    by_id = {r["entity_id"]: r["rows_failing"] for r in facilities}
+    assert by_id[frames.MALFORMED_ENTITY] == entry["expected_quarantine"]["MALFORMED_LINE"]
+    assert by_id[frames.UNKNOWN_ENTITY] == entry["expected_quarantine"]["UNKNOWN_STATION"]
     # Provinces add up the facilities of the reference list (an unknown facility has no province).
     import csv
 
@@ -164,7 +168,7 @@ def test_entity_scores_add_up_to_the_batch(lake: dict[str, Any]) -> None:
     with (FIXTURES / "environment" / "reference" / "wastewater_facilities.csv").open(encoding="utf-8") as fh:
         listed = {row["facility_id"] for row in csv.DictReader(fh)}
     known = [r for r in facilities if r["entity_id"] in listed]
-    assert known and len(known) < len(facilities)  # the unknown facility's lines are scored too
+    assert {r["entity_id"] for r in facilities} == {r["entity_id"] for r in known} | set(frames.GROUPED_ENTITIES)
     assert sum(r["rows_failing"] for r in provinces) == sum(r["rows_failing"] for r in known)
     assert {r["entity_type"] for r in lake["entity_scores"]} <= {"province", "station", "facility"}
 
