@@ -33,6 +33,7 @@ from jobs.spark import get_spark
 if TYPE_CHECKING:
     import pyarrow as pa
     from deltalake import DeltaTable
+    from pyspark.sql import SparkSession
 
 ENGINES = ("duckdb", "spark")
 
@@ -171,6 +172,33 @@ def spark_view(table: CatalogTable) -> str:
     return f"{table.schema}__{table.table}"
 
 
+JVM_FUNCTIONS = ("reflect", "java_method", "try_reflect")
+"""Spark SQL functions that call any Java method (``reflect('java.lang.System', 'getenv', …)``)."""
+_JVM_CALL = re.compile(r"(?<![\w$])(" + "|".join(JVM_FUNCTIONS) + r")\s*\(", re.IGNORECASE)
+
+
+def refuse_jvm_calls(spark: SparkSession, sql: str) -> None:
+    """Refuse, before anything runs, a query that calls a Java method through Spark SQL.
+
+    The check reads the plan Spark's own parser makes of ``sql`` (not the text: Spark's string
+    escapes differ from DuckDB's, so a call can hide inside what DuckDB reads as a literal), where a
+    call shows as ``'name(`` or ``'catalog.schema.name(``. A literal that merely contains such text
+    is refused too: a false refusal is safe, a missed call is not.
+    """
+    from pyspark.errors import PySparkException
+
+    try:
+        plan = spark._jsparkSession.sessionState().sqlParser().parsePlan(sql).treeString()
+    except PySparkException as err:
+        raise UserFacingError(f"Spark cannot parse the query: {err}") from None
+    match = _JVM_CALL.search(plan)
+    if match:
+        raise UserFacingError(
+            f"{match.group(1)}() calls Java methods and is not allowed in lakehouse queries "
+            f"(refused before it ran). Remove it; the functions {', '.join(JVM_FUNCTIONS)} are refused."
+        )
+
+
 def _run_spark(
     sql: str, refs: list[TableRef], snapshots: dict[str, DeltaTable], settings: Settings, ministry: Ministry | None
 ) -> pa.Table:
@@ -178,6 +206,7 @@ def _run_spark(
 
     spark = get_spark("lakehouse-query", settings=settings)
     rewritten = spark_sql(sql, refs)
+    refuse_jvm_calls(spark, rewritten)
     try:
         for ref in refs:
             (

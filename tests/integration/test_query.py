@@ -130,6 +130,18 @@ def test_duckdb_and_spark_return_the_same_rows(lake: dict[str, Any], case: str) 
     assert rows_of(duck) == rows_of(spark)
 
 
+def test_spark_engine_refuses_java_calls_before_running(lake: dict[str, Any]) -> None:
+    """``reflect`` would read the query process's environment (its store keys) through Spark SQL."""
+    from jobs.errors import UserFacingError
+    from jobs.query import run_query
+
+    sql = "SELECT station_id, reflect('java.lang.System', 'getenv', 'HOME') AS leak FROM gold.environment_aqi_daily"
+    with pytest.raises(UserFacingError, match=r"reflect\(\) calls Java methods .*refused before it ran"):
+        run_query(sql, settings=_settings(), engine="spark")
+    allowed = run_query("SELECT count(*) AS n FROM gold.environment_aqi_daily", settings=_settings(), engine="spark")
+    assert allowed.column("n").to_pylist()[0] > 0
+
+
 def test_duckdb_counts_match_the_fixture_account(lake: dict[str, Any]) -> None:
     from jobs.query import run_query
 

@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import pytest
+from pyspark.sql import SparkSession
 
 from jobs.cli import main
 from jobs.errors import UserFacingError
-from jobs.query import referenced_tables, run_query, spark_sql
+from jobs.query import referenced_tables, refuse_jvm_calls, run_query, spark_sql
 from jobs.settings import Settings
 
 JOIN = (
@@ -80,3 +81,42 @@ def test_cli_unknown_table_exits_2_without_traceback(capsys: pytest.CaptureFixtu
     err = capsys.readouterr().err
     assert err.startswith("lakehouse describe: unknown table 'gold.aqi'.")
     assert "Traceback" not in err
+
+
+# Spark reads \\' as an escaped quote and "…" as a string; DuckDB reads '' as the escaped quote:
+# to DuckDB all after SELECT is one literal, to Spark a literal, a reflect() call and a comment.
+HIDDEN_FROM_DUCKDB = r"""SELECT 'a\'' , reflect("java.lang.System", "getenv", "HOME") AS leak --'"""
+
+
+@pytest.mark.parametrize(
+    "sql",
+    [
+        "SELECT reflect('java.lang.System', 'getenv', 'HOME') AS x FROM `gold__environment_aqi_daily`",
+        "SELECT `java_method`('java.lang.System', 'getenv', 'HOME')",
+        "SELECT TRY_REFLECT('java.lang.System', 'getenv', 'HOME')",
+        "SELECT system.builtin.reflect('java.lang.System', 'getenv', 'HOME')",
+        "SELECT transform(array(1), x -> reflect('java.lang.System', 'getenv', 'HOME'))",
+        "SELECT 1 WHERE 'a' IN (SELECT java_method ('java.lang.System', 'getenv', 'HOME'))",
+        HIDDEN_FROM_DUCKDB,
+    ],
+)
+def test_java_calls_are_refused_by_what_spark_parses(spark: SparkSession, sql: str) -> None:
+    with pytest.raises(UserFacingError, match=r"calls Java methods and is not allowed"):
+        refuse_jvm_calls(spark, sql)
+
+
+def test_the_escape_trick_hides_the_call_from_duckdb() -> None:
+    """Why the check reads Spark's plan: DuckDB sees one string literal and a plain SELECT."""
+    assert referenced_tables(HIDDEN_FROM_DUCKDB) == []  # one SELECT of one literal, no error
+
+
+@pytest.mark.parametrize(
+    "sql",
+    [
+        "SELECT station_id, round(avg(vn_aqi), 1) AS mean FROM `gold__environment_aqi_daily` GROUP BY station_id",
+        "SELECT 'reflect on this' AS note, reflectance FROM t",
+        "SELECT my_reflect(1), reflect_x FROM t",
+    ],
+)
+def test_ordinary_queries_pass_the_java_call_check(spark: SparkSession, sql: str) -> None:
+    refuse_jvm_calls(spark, sql)
