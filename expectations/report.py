@@ -131,6 +131,28 @@ class HeldBatch:
 
 
 @dataclass(frozen=True)
+class AqiHour:
+    """One cell of a station's hourly VN_AQI strip: the index and its band colour, or why none."""
+
+    hour: int
+    vn_aqi: int | None
+    colour: str | None
+    title: str
+
+
+@dataclass(frozen=True)
+class AqiStation:
+    """A station's day in ``gold.environment_aqi_hourly``: 24 hours, worst first across stations."""
+
+    station_id: str
+    name: str
+    date: str
+    worst: int | None
+    hours_without: int
+    hours: list[AqiHour]
+
+
+@dataclass(frozen=True)
 class TableData:
     """A table shown as it is stored (releases)."""
 
@@ -160,6 +182,8 @@ class ReportData:
     held: list[HeldRows] = field(default_factory=list)
     held_batches: list[HeldBatch] = field(default_factory=list)
     releases: TableData | None = None
+    aqi_hourly: list[AqiStation] = field(default_factory=list)
+    """The latest day of ``gold.environment_aqi_hourly`` (VN_AQI per station and hour)."""
     docs_index: str | None = None
     docs_pages: list[DocLink] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
@@ -423,6 +447,49 @@ def _collect_releases(settings: Settings, limit: int = 20) -> TableData | None:
     return TableData(columns, [[cell(r.get(c)) for c in columns] for r in rows[:limit]])
 
 
+def _collect_aqi_hourly(settings: Settings, names: dict[tuple[str, str], str], limit: int = 40) -> list[AqiStation]:
+    """The latest day of the hourly VN_AQI table: each station's 24 hours, worst stations first."""
+    import pyarrow.compute as pc
+
+    table = delta_table_or_none(settings, "gold/environment/aqi_hourly")
+    if table is None:
+        return []
+    days = _rows(table, ["date"])
+    if not days:
+        return []
+    day = max(r["date"] for r in days)
+    columns = ["station_id", "hour", "vn_aqi", "colour", "band", "dominant_parameter", "no_index_reason"]
+    by_station: dict[str, list[dict[str, Any]]] = defaultdict(list)
+    for r in _rows(table, columns, pc.field("date") == day):
+        by_station[r["station_id"]].append(r)
+    out = []
+    for station, rows in by_station.items():
+        hours = [
+            AqiHour(
+                r["hour"],
+                r["vn_aqi"],
+                r["colour"],
+                f"{r['hour']:02d}:00 VN_AQI {r['vn_aqi']} {r['band']} ({r['dominant_parameter']})"
+                if r["vn_aqi"] is not None
+                else f"{r['hour']:02d}:00 {r['no_index_reason']}",
+            )
+            for r in sorted(rows, key=lambda r: r["hour"])
+        ]
+        indexed = [h.vn_aqi for h in hours if h.vn_aqi is not None]
+        out.append(
+            AqiStation(
+                station_id=station,
+                name=_name(names, "station", station),
+                date=f"{day}",
+                worst=max(indexed) if indexed else None,
+                hours_without=len(hours) - len(indexed),
+                hours=hours,
+            )
+        )
+    out.sort(key=lambda s: (-(s.worst if s.worst is not None else -1), s.station_id))
+    return out[:limit]
+
+
 def _href(target: Path, base: Path) -> str:
     return quote(Path(os.path.relpath(target, base)).as_posix())
 
@@ -479,6 +546,7 @@ def collect(settings: Settings, runs: int = DEFAULT_RUNS, link_base: Path | None
         held=_collect_held(settings),
         held_batches=_collect_held_batches(settings),
         releases=releases,
+        aqi_hourly=_collect_aqi_hourly(settings, names),
         docs_index=docs_index,
         docs_pages=docs_pages,
         notes=notes,

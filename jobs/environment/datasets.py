@@ -510,6 +510,55 @@ WASTEWATER_READING = Dataset(
     ),
 )
 
+_UG = "µg/Nm³"
+_AQI_PARAMETERS = (("pm25", "PM2.5"), ("pm10", "PM10"), ("o3", "O3"), ("co", "CO"), ("so2", "SO2"), ("no2", "NO2"))
+
+
+def _aqi_result_fields(period_vi: str, period_en: str) -> tuple[Field, ...]:
+    """The sub-indices, the index and its band, colour and advice (Decision 1459, Bảng 1, 4, 5)."""
+    return (
+        *[Field(f"aqi_{c}", "DOUBLE", f"Chỉ số phụ {p}", f"{p} sub-index") for c, p in _AQI_PARAMETERS],
+        Field("vn_aqi", "INT", f"VN_AQI {period_vi}", f"{period_en} VN_AQI"),
+        Field("dominant_parameter", "STRING", "Thông số quyết định", "Parameter with the largest sub-index"),
+        Field("band", "STRING", "Mức chất lượng", "Quality band (Decision 1459, Bảng 1)"),
+        Field("colour", "STRING", "Màu (RGB)", "Band colour (Decision 1459, Bảng 1)"),
+        Field("health_effect", "STRING", "Ảnh hưởng tới sức khỏe", "Health effect (Decision 1459, Bảng 4)"),
+        Field("advice_general", "STRING", "Khuyến nghị: người bình thường", "Advice, general public (Bảng 5)"),
+        Field("advice_sensitive", "STRING", "Khuyến nghị: nhóm nhạy cảm", "Advice, sensitive groups (Bảng 5)"),
+    )
+
+
+AQI_HOURLY = Dataset(
+    name="aqi_hourly",
+    sector=SECTOR,
+    layer=Layer.GOLD,
+    title_vi="Chỉ số VN_AQI giờ theo trạm",
+    title_en="Hourly VN_AQI per station",
+    owner=OWNER,
+    classification=Classification.PUBLIC,
+    fields=(
+        Field("station_id", "STRING", "Mã trạm", "Station id", nullable=False),
+        Field("province_code", "STRING", "Mã tỉnh (2025)", "Province code (2025)"),
+        Field("date", "DATE", "Ngày", "Day (Vietnam local)", nullable=False),
+        Field("hour", "INT", "Giờ (bắt đầu, giờ Việt Nam)", "Hour (beginning, Vietnam local)", nullable=False),
+        Field("hour_start", "TIMESTAMP", "Bắt đầu giờ (UTC)", "Hour start (UTC)", nullable=False),
+        *[
+            Field(f"{c}_1h", "DOUBLE", f"{p} trung bình 1 giờ", f"{p} 1-hour mean", unit=_UG)
+            for c, p in _AQI_PARAMETERS
+        ],
+        Field("pm25_nowcast", "DOUBLE", "PM2.5 Nowcast", "PM2.5 NowCast (12 h)", unit=_UG),
+        Field("pm10_nowcast", "DOUBLE", "PM10 Nowcast", "PM10 NowCast (12 h)", unit=_UG),
+        Field("o3_8h", "DOUBLE", "O3 trung bình 8 giờ", "O3 8-hour mean ending at the hour", unit=_UG),
+        *_aqi_result_fields("giờ", "Hourly"),
+        Field("no_index_reason", "STRING", "Lý do không có chỉ số", "Why the hour has no VN_AQI"),
+    ),
+    natural_key=("station_id", "hour_start"),
+    transform="jobs.environment.transforms:aqi_hourly",
+    inputs=("air_quality_reading",),
+    replace_key="date",
+    partition_by=(),
+)
+
 AQI_DAILY = Dataset(
     name="aqi_daily",
     sector=SECTOR,
@@ -522,22 +571,21 @@ AQI_DAILY = Dataset(
         Field("station_id", "STRING", "Mã trạm", "Station id", nullable=False),
         Field("province_code", "STRING", "Mã tỉnh (2025)", "Province code (2025)"),
         Field("date", "DATE", "Ngày", "Day (Vietnam local)", nullable=False),
-        Field("pm25_24h", "DOUBLE", "PM2.5 trung bình 24 giờ", "PM2.5 24-hour mean", unit="µg/Nm³"),
-        Field("pm10_24h", "DOUBLE", "PM10 trung bình 24 giờ", "PM10 24-hour mean", unit="µg/Nm³"),
-        Field("aqi_pm25", "DOUBLE", "Chỉ số phụ PM2.5", "PM2.5 sub-index"),
-        Field("aqi_pm10", "DOUBLE", "Chỉ số phụ PM10", "PM10 sub-index"),
-        Field("aqi_no2", "DOUBLE", "Chỉ số phụ NO2 (max giờ)", "NO2 sub-index (max hourly)"),
-        Field("aqi_so2", "DOUBLE", "Chỉ số phụ SO2 (max giờ)", "SO2 sub-index (max hourly)"),
-        Field("aqi_co", "DOUBLE", "Chỉ số phụ CO (max giờ)", "CO sub-index (max hourly)"),
-        Field("aqi_o3", "DOUBLE", "Chỉ số phụ O3 (max giờ)", "O3 sub-index (max hourly)"),
-        Field("vn_aqi", "INT", "VN_AQI ngày", "Daily VN_AQI"),
-        Field("band", "STRING", "Mức chất lượng", "Quality band (Decision 1459)"),
-        Field("dominant_parameter", "STRING", "Thông số quyết định", "Dominant parameter"),
-        Field("hours_measured", "INT", "Số giờ có số liệu PM", "Hours with PM data"),
+        Field("pm25_24h", "DOUBLE", "PM2.5 trung bình 24 giờ", "PM2.5 24-hour mean", unit=_UG),
+        Field("pm10_24h", "DOUBLE", "PM10 trung bình 24 giờ", "PM10 24-hour mean", unit=_UG),
+        Field("o3_1h_max", "DOUBLE", "O3 trung bình 1 giờ lớn nhất", "O3 largest 1-hour mean", unit=_UG),
+        Field("o3_8h_max", "DOUBLE", "O3 trung bình 8 giờ lớn nhất", "O3 largest 8-hour mean", unit=_UG),
+        Field("co_1h_max", "DOUBLE", "CO trung bình 1 giờ lớn nhất", "CO largest 1-hour mean", unit=_UG),
+        Field("so2_1h_max", "DOUBLE", "SO2 trung bình 1 giờ lớn nhất", "SO2 largest 1-hour mean", unit=_UG),
+        Field("no2_1h_max", "DOUBLE", "NO2 trung bình 1 giờ lớn nhất", "NO2 largest 1-hour mean", unit=_UG),
+        *_aqi_result_fields("ngày", "Daily"),
+        Field("pm25_hours", "INT", "Số giờ có số liệu PM2.5", "Hours with PM2.5 data"),
+        Field("pm10_hours", "INT", "Số giờ có số liệu PM10", "Hours with PM10 data"),
+        Field("no_index_reason", "STRING", "Lý do không có chỉ số", "Why the day has no VN_AQI"),
     ),
     natural_key=("station_id", "date"),
     transform="jobs.environment.transforms:aqi_daily",
-    inputs=("air_quality_reading",),
+    inputs=("aqi_hourly",),
     replace_key="date",
     partition_by=(),
 )
@@ -599,6 +647,7 @@ DATASETS = (
     WASTEWATER_FACILITY,
     AIR_QUALITY_READING,
     WASTEWATER_READING,
+    AQI_HOURLY,
     AQI_DAILY,
     AQI_PROVINCE_DAILY,
     EXCEEDANCE,

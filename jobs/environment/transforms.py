@@ -7,7 +7,7 @@ the helper columns these transforms add (``_entity_known``, ``_physical_max`` �
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, timedelta
 from typing import TYPE_CHECKING
 
 from jobs import conform
@@ -199,75 +199,168 @@ def wastewater_facility_to_silver(
 # ----------------------------------------------------------------------------------------- gold
 
 
-def _exact_mean(column: str) -> Column:
+def _exact_mean(column: str | Column) -> Column:
     """Mean computed in decimal arithmetic: a double sum depends on the order Spark adds rows in,
     which would make reruns differ in the last digit; a decimal sum does not."""
     from pyspark.sql import functions as F
 
-    return F.avg(F.col(column).cast("decimal(24,6)")).cast("double")
+    value = F.col(column) if isinstance(column, str) else column
+    return F.avg(value.cast("decimal(24,6)")).cast("double")
 
 
-_AQI_PARAMETERS = {
-    "PM2.5": "aqi_pm25",
-    "PM10": "aqi_pm10",
-    "NO2": "aqi_no2",
-    "SO2": "aqi_so2",
-    "CO": "aqi_co",
-    "O3": "aqi_o3",
-}
+_AQI_COLUMNS = {"PM2.5": "pm25", "PM10": "pm10", "O3": "o3", "CO": "co", "SO2": "so2", "NO2": "no2"}
+_LOCAL_TZ = "Asia/Ho_Chi_Minh"
+_HOUR = 3600
+
+
+def _band_columns(vn_aqi: Column) -> list[Column]:
+    """The band's name, the Decision's colour and its health advice (Bảng 1, 4, 5) beside an index."""
+    return [
+        aqi.band_column(vn_aqi, "name").alias("band"),
+        aqi.band_column(vn_aqi, "hex").alias("colour"),
+        aqi.band_column(vn_aqi, "health_effect").alias("health_effect"),
+        aqi.band_column(vn_aqi, "advice_general").alias("advice_general"),
+        aqi.band_column(vn_aqi, "advice_sensitive").alias("advice_sensitive"),
+    ]
+
+
+def _combined(sub_cols: dict[str, str]) -> tuple[Column, Column]:
+    """(VN_AQI, dominant parameter): the largest sub-index rounded half up, only with a PM one."""
+    from pyspark.sql import functions as F
+
+    top = F.greatest(*[F.col(c) for c in sub_cols.values()])
+    has_pm = F.col(sub_cols["PM2.5"]).isNotNull() | F.col(sub_cols["PM10"]).isNotNull()
+    vn_aqi = F.when(has_pm, F.floor(top + F.lit(0.5))).cast("int")
+    dominant = F.coalesce(*[F.when(F.col(c) == top, F.lit(p)) for p, c in sub_cols.items()])
+    return vn_aqi, F.when(has_pm, dominant)
+
+
+def aqi_hourly(inputs: dict[str, DataFrame], dates: list[date]) -> DataFrame:
+    """Hourly VN_AQI per station and local hour (Decision 1459/QĐ-TCMT, section 2.2.1).
+
+    Every station heard in the window gets all 24 hours of each day, so an hour without an index
+    is there and says why. PM2.5 / PM10 use the NowCast of the 12 hours ending at the hour (the
+    previous day's last 11 hours included); O3, CO, SO2, NO2 their 1 h value (mean of the hour's
+    readings). ``o3_8h`` (8 h mean ending at the hour, ``MIN_HOURS_8H`` of 8) is carried for the
+    daily index. An hour is the hour-beginning local hour ``hour`` (0–23) of ``date``.
+    """
+    from pyspark.sql import Window
+    from pyspark.sql import functions as F
+
+    first_day = min(dates) - timedelta(days=1)  # the NowCast and 8 h windows reach back 11 / 7 hours
+    readings = inputs["air_quality_reading"].where(
+        (F.col("measured_date") >= F.lit(first_day)) & (F.col("measured_date") <= F.lit(max(dates)))
+    )
+    readings = readings.where(F.col("parameter").isin(*_AQI_COLUMNS))
+    hour_start = F.date_trunc("hour", F.col("measured_at"))
+    wide = readings.groupBy("station_id", hour_start.alias("hour_start")).agg(
+        *[
+            _exact_mean(F.when(F.col("parameter") == p, F.col("value"))).alias(f"{c}_1h")
+            for p, c in _AQI_COLUMNS.items()
+        ],
+    )
+    stations = readings.groupBy("station_id").agg(F.max("province_code").alias("province_code"))
+    days = stations.crossJoin(readings.sparkSession.createDataFrame([(d,) for d in dates], "date DATE"))
+    local_midnight = F.to_utc_timestamp(F.col("date").cast("timestamp"), _LOCAL_TZ)
+    grid = days.withColumn("hour", F.explode(F.sequence(F.lit(0), F.lit(23)))).withColumn(
+        "hour_start", F.timestamp_seconds(F.unix_timestamp(local_midnight) + F.col("hour") * F.lit(_HOUR))
+    )
+    frame = grid.join(wide, ["station_id", "hour_start"], "full_outer").withColumn(
+        "_epoch", F.unix_timestamp("hour_start")
+    )
+    by_station = Window.partitionBy("station_id").orderBy("_epoch")
+    last_12h = by_station.rangeBetween(-(aqi.NOWCAST_HOURS - 1) * _HOUR, 0)
+    last_8h = by_station.rangeBetween(-7 * _HOUR, 0)
+    for p in aqi.PM_PARAMETERS:
+        c = _AQI_COLUMNS[p]
+        point = F.when(
+            F.col(f"{c}_1h").isNotNull(), F.struct(F.col("_epoch").alias("epoch"), F.col(f"{c}_1h").alias("c"))
+        )
+        frame = frame.withColumn(f"_{c}_history", F.collect_list(point).over(last_12h))
+    o3_8h = F.when(F.count("o3_1h").over(last_8h) >= F.lit(aqi.MIN_HOURS_8H), F.avg("o3_1h").over(last_8h))
+    frame = frame.withColumn("o3_8h", F.round(o3_8h, 3)).where(F.col("hour").isNotNull())
+    for p in aqi.PM_PARAMETERS:
+        c = _AQI_COLUMNS[p]
+        frame = frame.withColumn(
+            f"{c}_nowcast", F.round(aqi.nowcast_column(F.col(f"_{c}_history"), F.col("_epoch")), 3)
+        )
+    sub_cols = {p: f"aqi_{c}" for p, c in _AQI_COLUMNS.items()}
+    for p, c in _AQI_COLUMNS.items():
+        value = F.col(f"{c}_nowcast") if p in aqi.PM_PARAMETERS else F.col(f"{c}_1h")
+        frame = frame.withColumn(sub_cols[p], F.round(aqi.sub_index_column(p, value, "1h"), 3))
+    vn_aqi, dominant = _combined(sub_cols)
+    return frame.select(
+        "station_id",
+        "province_code",
+        "date",
+        F.col("hour").cast("int").alias("hour"),
+        "hour_start",
+        *[F.round(f"{c}_1h", 3).alias(f"{c}_1h") for c in _AQI_COLUMNS.values()],
+        "pm25_nowcast",
+        "pm10_nowcast",
+        "o3_8h",
+        *sub_cols.values(),
+        vn_aqi.alias("vn_aqi"),
+        dominant.alias("dominant_parameter"),
+        *_band_columns(vn_aqi),
+        F.when(vn_aqi.isNull(), F.lit(aqi.NoIndex.NO_PM_NOWCAST)).alias("no_index_reason"),
+    )
 
 
 def aqi_daily(inputs: dict[str, DataFrame], dates: list[date]) -> DataFrame:
-    """Daily VN_AQI per station (Decision 1459/QĐ-TCMT).
+    """Daily VN_AQI per station (Decision 1459/QĐ-TCMT, section 2.2.2), from the hourly table.
 
-    PM2.5 and PM10 use the 24-hour mean; gases use the highest hourly sub-index of the day.
-    VN_AQI is the largest sub-index, rounded, and exists only when a PM sub-index does.
+    PM2.5 / PM10: 24 h mean of the day's hourly values when ``MIN_HOURS_24H`` of them exist; SO2,
+    NO2, CO: the largest 1 h value; O3: the larger of the 1 h table's index of its largest 1 h value
+    and the 8 h table's index of its largest 8 h mean (none above 400 µg/m³). VN_AQI is the largest
+    sub-index, rounded half up, and exists only when a PM sub-index does; else the reason says why.
     """
     from pyspark.sql import functions as F
 
-    readings = inputs["air_quality_reading"].where(F.col("measured_date").isin(*dates))
-    readings = readings.where(F.col("parameter").isin(*_AQI_PARAMETERS))
-    hourly = readings.withColumn("_si_hour", aqi.sub_index_column(F.col("parameter"), F.col("value"), "1h"))
-    per_param = hourly.groupBy("station_id", "measured_date", "parameter").agg(
-        _exact_mean("value").alias("mean_value"),
-        F.max("_si_hour").alias("max_hourly_si"),
-        F.count("*").alias("hours"),
-        F.max("province_code").alias("province_code"),
+    hourly = inputs["aqi_hourly"].where(F.col("date").isin(*dates))
+    pm_hours = {c: F.count(f"{c}_1h") for c in ("pm25", "pm10")}
+    day = hourly.groupBy("station_id", "date").agg(
+        F.first("province_code", ignorenulls=True).alias("province_code"),
+        *[
+            F.when(n >= F.lit(aqi.MIN_HOURS_24H), F.round(_exact_mean(F.col(f"{c}_1h")), 3)).alias(f"{c}_24h")
+            for c, n in pm_hours.items()
+        ],
+        *[n.cast("int").alias(f"{c}_hours") for c, n in pm_hours.items()],
+        *[F.max(f"{c}_1h").alias(f"{c}_1h_max") for c in ("o3", "co", "so2", "no2")],
+        F.max("o3_8h").alias("o3_8h_max"),
     )
-    is_pm = F.col("parameter").isin(*aqi.PM_PARAMETERS)
-    # Rounded so that reruns give identical tables (floating sums depend on shuffle order).
-    per_param = per_param.withColumn("mean_value", F.round("mean_value", 3)).withColumn(
-        "si",
-        F.round(
-            F.when(is_pm, aqi.sub_index_column(F.col("parameter"), F.col("mean_value"), "1h")).otherwise(
-                F.col("max_hourly_si")
-            ),
-            3,
-        ),
+    sub_cols = {p: f"aqi_{c}" for p, c in _AQI_COLUMNS.items()}
+    o3 = F.greatest(
+        aqi.sub_index_column("O3", F.col("o3_1h_max"), "1h"),
+        aqi.sub_index_column("O3", F.col("o3_8h_max"), "8h"),
     )
-    wide = per_param.groupBy("station_id", "measured_date").agg(
-        F.max("province_code").alias("province_code"),
-        *[F.max(F.when(F.col("parameter") == p, F.col("si"))).alias(col) for p, col in _AQI_PARAMETERS.items()],
-        F.max(F.when(F.col("parameter") == "PM2.5", F.col("mean_value"))).alias("pm25_24h"),
-        F.max(F.when(F.col("parameter") == "PM10", F.col("mean_value"))).alias("pm10_24h"),
-        F.max(F.when(is_pm, F.col("hours"))).cast("int").alias("hours_measured"),
-    )
-    sub_cols = list(_AQI_PARAMETERS.values())
-    top = F.greatest(*[F.col(c) for c in sub_cols])
-    has_pm = F.col("aqi_pm25").isNotNull() | F.col("aqi_pm10").isNotNull()
-    vn_aqi = F.when(has_pm, F.floor(top + F.lit(0.5))).cast("int")
-    dominant = F.coalesce(*[F.when(F.col(c) == top, F.lit(p)) for p, c in _AQI_PARAMETERS.items()])
-    return wide.select(
+    for p, c in _AQI_COLUMNS.items():
+        if p == "O3":
+            value = o3
+        elif p in aqi.PM_PARAMETERS:
+            value = aqi.sub_index_column(p, F.col(f"{c}_24h"), "1h")
+        else:
+            value = aqi.sub_index_column(p, F.col(f"{c}_1h_max"), "1h")
+        day = day.withColumn(sub_cols[p], F.round(value, 3))
+    vn_aqi, dominant = _combined(sub_cols)
+    return day.select(
         "station_id",
         "province_code",
-        F.col("measured_date").alias("date"),
+        "date",
         "pm25_24h",
         "pm10_24h",
-        *sub_cols,
+        "o3_1h_max",
+        "o3_8h_max",
+        "co_1h_max",
+        "so2_1h_max",
+        "no2_1h_max",
+        *sub_cols.values(),
         vn_aqi.alias("vn_aqi"),
-        aqi.band_name_column(vn_aqi).alias("band"),
-        F.when(has_pm, dominant).alias("dominant_parameter"),
-        "hours_measured",
+        dominant.alias("dominant_parameter"),
+        *_band_columns(vn_aqi),
+        "pm25_hours",
+        "pm10_hours",
+        F.when(vn_aqi.isNull(), F.lit(aqi.NoIndex.PM_24H_INCOMPLETE)).alias("no_index_reason"),
     )
 
 

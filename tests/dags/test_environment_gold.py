@@ -23,7 +23,8 @@ from tests.dags.conftest import logical_date_for
 from tests.lakehouse_fixtures import FIXTURE_DAY, copy_fixture_sources, lake_bucket, make_all_negative
 
 BAD_DAY = date(2026, 11, 21)
-# By hand from the registry: aqi_daily ← air_quality_reading; aqi_province_daily ← aqi_daily;
+# By hand from the registry: aqi_hourly ← air_quality_reading; aqi_daily ← aqi_hourly;
+# aqi_province_daily ← aqi_daily;
 # exceedance ← air_quality_reading, wastewater_reading, wastewater_facility.
 CERTIFIED_INPUTS = {
     "silver.environment_air_quality_reading",
@@ -64,6 +65,7 @@ def test_gold_dag_has_one_writer_per_gold_table(gold: Any) -> None:
         assert [a.name for a in task.outlets] == [f"gold.environment_{name}"]
         assert task.pool == "lakehouse_spark" and task.retries == 2
     assert gold.get_task("gold_aqi_province_daily").upstream_task_ids == {"certified_events", "gold_aqi_daily"}
+    assert gold.get_task("gold_aqi_daily").upstream_task_ids == {"certified_events", "gold_aqi_hourly"}
     assert gold.get_task("gold_exceedance").upstream_task_ids == {"certified_events"}
     assert gold.get_task("certified_events").pool == "default_pool"
 
@@ -194,6 +196,7 @@ def test_certified_events_drive_gold_and_a_critical_failure_never_reaches_it(
         published = _events(first.run_id)
         assert set(published) == {f"gold.environment_{g}" for g in GOLD}
         assert published["gold.environment_aqi_daily"]["dates"] == touched
+        assert published["gold.environment_aqi_hourly"]["dates"] == touched
         assert published["gold.environment_exceedance"]["dates"] == touched
         assert published["gold.environment_aqi_province_daily"]["dates"] == touched
         # counts computed from silver, independently of the gold transforms
@@ -204,6 +207,7 @@ def test_certified_events_drive_gold_and_a_critical_failure_never_reaches_it(
         n_stations = stations.select("station_id").distinct().count()
         assert n_stations > 0
         assert _gold_rows("aqi_daily", FIXTURE_DAY) == n_stations
+        assert _gold_rows("aqi_hourly", FIXTURE_DAY) == 24 * n_stations  # every hour, with an index or a reason
         daily = _table("aqi_daily").where(F.col("date") == F.lit(FIXTURE_DAY))
         provinces = daily.where(F.col("vn_aqi").isNotNull()).select("province_code").distinct().count()
         assert _gold_rows("aqi_province_daily", FIXTURE_DAY) == provinces > 0

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -153,31 +154,98 @@ def test_silver_is_conformed(lake: dict[str, Any]) -> None:
         assert r["value"] >= 0
 
 
-def test_gold_aqi_matches_an_independent_computation(lake: dict[str, Any]) -> None:
-    """Recompute each station-day VN_AQI in plain Python from silver and compare with gold."""
-    from collections import defaultdict
+# Decision 1459/QĐ-TCMT, Bảng 2, typed again here (not imported) so the recomputation below shares
+# no code with jobs/environment/aqi.py: index levels, then each column's breakpoints in µg/m³.
+_LEVELS = (0, 50, 100, 150, 200, 300, 400, 500)
+_BP = {
+    "O3": (0, 160, 200, 300, 400, 800, 1000, 1200),
+    "O3_8h": (0, 100, 120, 170, 210, 400),
+    "CO": (0, 10000, 30000, 45000, 60000, 90000, 120000, 150000),
+    "SO2": (0, 125, 350, 550, 800, 1600, 2100, 2630),
+    "NO2": (0, 100, 200, 700, 1200, 2350, 3100, 3850),
+    "PM10": (0, 50, 150, 250, 350, 420, 500, 600),
+    "PM2.5": (0, 25, 50, 80, 150, 250, 350, 500),
+}
 
-    from jobs.environment import aqi
+
+def _index(column: str, c: float | None) -> float | None:
+    if c is None:
+        return None
+    bp = _BP[column]
+    if column == "O3_8h" and c > 400:
+        return None
+    for k in range(len(bp) - 1):
+        if bp[k] <= c <= bp[k + 1]:
+            return (_LEVELS[k + 1] - _LEVELS[k]) / (bp[k + 1] - bp[k]) * (c - bp[k]) + _LEVELS[k]
+    return 500.0
+
+
+def _nowcast(c: list[float | None]) -> float | None:  # c[0] = this hour
+    if sum(v is not None for v in c[:3]) < 2:
+        return None
+    have = [(i, v) for i, v in enumerate(c[:12]) if v is not None]
+    hi, lo = max(v for _, v in have), min(v for _, v in have)
+    if hi == 0:
+        return 0.0
+    if lo / hi <= 0.5:
+        return sum(0.5 ** (i + 1) * v for i, v in have)
+    return sum((lo / hi) ** i * v for i, v in have) / sum((lo / hi) ** i for i, _ in have)
+
+
+def _aqi(subs: dict[str, float | None]) -> int | None:
+    if subs.get("PM2.5") is None and subs.get("PM10") is None:
+        return None
+    return int(max(v for v in subs.values() if v is not None) + 0.5)
+
+
+def test_gold_aqi_matches_an_independent_computation(lake: dict[str, Any]) -> None:
+    """Recompute every station-hour and station-day VN_AQI in plain Python from silver, with the
+    Decision's table typed above (no project code), and compare with the two gold tables."""
+    from collections import defaultdict
+    from datetime import timedelta
+
     from jobs.settings import get_settings
     from jobs.spark import get_spark
 
     spark, settings = get_spark(), get_settings()
     readings = spark.read.format("delta").load(settings.s3a_uri(REGISTRY["air_quality_reading"].table_path)).collect()
-    by_day: dict[tuple[str, Any], dict[str, list[float]]] = defaultdict(lambda: defaultdict(list))
+    sums: dict[tuple[str, str, Any], list[float]] = defaultdict(list)
     for r in readings:
-        by_day[(r["station_id"], r["measured_date"])][r["parameter"]].append(r["value"])
-    expected = {}
-    for key, params in by_day.items():
-        subs = {}
-        for p, values in params.items():
-            if p in aqi.PM_PARAMETERS:
-                subs[p] = aqi.sub_index(p, sum(values) / len(values))
-            else:
-                subs[p] = max((s for s in (aqi.sub_index(p, v) for v in values) if s is not None), default=None)
-        expected[key] = aqi.daily_aqi(subs)
-    gold = spark.read.format("delta").load(settings.s3a_uri(REGISTRY["aqi_daily"].table_path)).collect()
-    assert {(g["station_id"], g["date"]): g["vn_aqi"] for g in gold} == expected
-    assert all(g["band"] == aqi.band(g["vn_aqi"])[0] for g in gold if g["vn_aqi"] is not None)
+        if r["parameter"] in _BP:
+            sums[(r["station_id"], r["parameter"], r["measured_at"].replace(minute=0, second=0, microsecond=0))].append(
+                r["value"]
+            )
+    hour_mean = {k: sum(v) / len(v) for k, v in sums.items()}
+    midnight = datetime(FIXTURE_DAY.year, FIXTURE_DAY.month, FIXTURE_DAY.day) - timedelta(hours=7)
+    hours = [midnight + timedelta(hours=h) for h in range(24)]
+    stations = {s for s, _, _ in hour_mean}
+
+    def series(station: str, parameter: str, end: Any, n: int) -> list[float | None]:
+        return [hour_mean.get((station, parameter, end - timedelta(hours=i))) for i in range(n)]
+
+    expected_hourly, expected_daily = {}, {}
+    for st in stations:
+        for t in hours:
+            subs = {p: _index(p, _nowcast(series(st, p, t, 12))) for p in ("PM2.5", "PM10")}
+            subs |= {p: _index(p, hour_mean.get((st, p, t))) for p in ("O3", "CO", "SO2", "NO2")}
+            expected_hourly[(st, t)] = _aqi(subs)
+        day = {p: [v for v in (hour_mean.get((st, p, t)) for t in hours) if v is not None] for p in _BP}
+        eights = [[v for v in series(st, "O3", t, 8) if v is not None] for t in hours]
+        o3_8h = max((sum(e) / len(e) for e in eights if len(e) >= 6), default=None)
+        subs = {p: _index(p, sum(day[p]) / len(day[p]) if len(day[p]) >= 18 else None) for p in ("PM2.5", "PM10")}
+        subs |= {p: _index(p, max(day[p], default=None)) for p in ("CO", "SO2", "NO2")}
+        o3 = [v for v in (_index("O3", max(day["O3"], default=None)), _index("O3_8h", o3_8h)) if v is not None]
+        subs["O3"] = max(o3, default=None)
+        expected_daily[st] = _aqi(subs)
+
+    hourly = spark.read.format("delta").load(settings.s3a_uri(REGISTRY["aqi_hourly"].table_path)).collect()
+    got_hourly = {(g["station_id"], g["hour_start"]): g["vn_aqi"] for g in hourly if g["date"] == FIXTURE_DAY}
+    assert got_hourly == expected_hourly
+    assert sum(v is not None for v in expected_hourly.values()) > len(stations) * 12  # most hours have an index
+    daily = spark.read.format("delta").load(settings.s3a_uri(REGISTRY["aqi_daily"].table_path)).collect()
+    assert {g["station_id"]: g["vn_aqi"] for g in daily if g["date"] == FIXTURE_DAY} == expected_daily
+    assert None in expected_daily.values()  # the station silent from noon has too few PM hours for a day
+    assert all(g["no_index_reason"] for g in daily if g["vn_aqi"] is None)
 
 
 def test_scores_name_what_the_mess_touched(lake: dict[str, Any]) -> None:

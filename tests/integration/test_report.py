@@ -112,7 +112,7 @@ def distinct_colours(png: Path) -> int:
 def built(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
     from expectations.docs_offline import make_offline
     from expectations.report import build_report, docs_site
-    from jobs.pipeline import run_dataset
+    from jobs.pipeline import publish_gold, run_dataset
     from jobs.settings import get_settings
 
     root = tmp_path_factory.mktemp("report")
@@ -120,6 +120,7 @@ def built(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
     start, end = DataInterval.for_local_day(FIXTURE_DAY).as_strings()
     with lake_bucket("report", sources, root / "gx"):
         results = {name: run_dataset(name, start, end, run_id="report-test") for name in SILVER}
+        publish_gold("aqi_hourly", sorted({d for r in results.values() for d in r["dates"]}))
         settings = get_settings()
         site = docs_site(settings)
         rewritten = make_offline(site)
@@ -144,6 +145,41 @@ def test_report_page_shows_the_fixtures_scores(built: dict[str, Any]) -> None:
     assert shown["air_station"]["đủ"] == shown["air_station"]["sạch"] == "100.0"
     assert shown["air_station"]["sống"] == "—"
     assert float(shown["air_quality_reading"]["sống"]) < 100  # the station that fell silent
+
+
+# Decision 1459/QĐ-TCMT, Bảng 1: the highest index of each band and its RGB colour, typed again here.
+BAND_COLOURS = (
+    (50, "#00E400"),
+    (100, "#FFFF00"),
+    (150, "#FF7E00"),
+    (200, "#FF0000"),
+    (300, "#8F3F97"),
+    (500, "#7E0023"),
+)
+
+
+def test_report_shows_the_hourly_vn_aqi_with_the_decisions_colours(built: dict[str, Any]) -> None:
+    doc = dom(built["report"])
+    rows = doc.xpath('//table[@id="aqi-hourly-table"]/tbody/tr')
+    assert sorted(r.get("data-station") for r in rows) == ["AQ-01-0001", SILENT_ID]  # the fixture's known stations
+    coloured = 0
+    for row in rows:
+        cells = row.xpath("td[@class='aqi']")
+        assert len(cells) == 24
+        for cell in cells:
+            text, style = cell.text_content().strip(), cell.get("style")
+            if text == "·":
+                assert "#dddddd" in style and "NO_PM_NOWCAST" in cell.get("title")
+            else:
+                colour = next(c for top, c in BAND_COLOURS if int(text) <= top)
+                assert colour in style, (text, style)
+                coloured += 1
+    assert coloured > 0
+    (silent,) = doc.xpath(f'//table[@id="aqi-hourly-table"]/tbody/tr[@data-station="{SILENT_ID}"]')
+    marks = [td.text_content().strip() for td in silent.xpath("td[@class='aqi']")]
+    # last reading 11:00: 12:00 still has c2, c3 (2 of the 3 latest hours), 13:00 has only c3.
+    assert marks[11] != "·" and marks[12] != "·"
+    assert marks[13:] == ["·"] * 11
 
 
 def test_report_page_draws_one_trend_line_per_scored_criterion(built: dict[str, Any]) -> None:

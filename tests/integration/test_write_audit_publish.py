@@ -9,8 +9,8 @@ from these lines:
   eight negative values (AQ-01-0001 PM10, AQ-79-0001 PM2.5): 8 of 12 rejected as incorrect, above
   the half that ``correct_share`` (critical) allows;
 - day 11 (certified): AQ-01-0001 PM2.5 late for day 10 at 20–23 h = 10, 20, 30, 40, plus three
-  readings of day 11. Gold ``aqi_daily`` for AQ-01-0001 on day 10 is then the mean of 10…40 = 25.0
-  over 4 hours, and after the release of day 10 the mean of all eight = 360 / 8 = 45.0 over 8 hours;
+  readings of day 11. Gold ``aqi_hourly`` for AQ-01-0001 on day 10 then has PM2.5 1 h values at
+  20–23 h only (10, 20, 30, 40), and after the release of day 10 also at 00–03 h (50, 60, 70, 80);
 - day 12 (held, then discarded): as day 10;
 - day 13 (certified, publish killed after the silver commit): six good PM2.5 readings, one
   negative, one exact duplicate line.
@@ -105,12 +105,14 @@ def _rows(settings: Any, key: str) -> list[dict[str, Any]]:
     )
 
 
-def _aqi(spark: Any, settings: Any, day: date) -> dict[str, Any]:
+def _pm25_hours(spark: Any, settings: Any, day: date) -> dict[int, float]:
+    """AQ-01-0001's PM2.5 1 h values in gold ``aqi_hourly`` on ``day``, by local hour."""
     from pyspark.sql import functions as F
 
-    gold = spark.read.format("delta").load(settings.s3a_uri("gold/environment/aqi_daily"))
-    (row,) = gold.where((F.col("station_id") == "AQ-01-0001") & (F.col("date") == day)).collect()
-    return row.asDict()  # type: ignore[no-any-return]
+    gold = spark.read.format("delta").load(settings.s3a_uri("gold/environment/aqi_hourly"))
+    rows = gold.where((F.col("station_id") == "AQ-01-0001") & (F.col("date") == day)).collect()
+    assert len(rows) == 24  # every hour of the day is there, measured or not
+    return {r["hour"]: r["pm25_1h"] for r in rows if r["pm25_1h"] is not None}
 
 
 @pytest.fixture(scope="module")
@@ -183,9 +185,8 @@ def test_gold_never_sees_the_held_rows_then_a_release_publishes_them_once(
     spark, settings = get_spark(), get_settings()
     late = run_dataset(AIR, *_interval(LATE_DAY), run_id="wap-late")  # certified; touches day 10 too
     assert late["published"]["silver_rows"] == 7 and HELD_DAY.isoformat() in late["dates"]
-    publish_gold("aqi_daily", late["dates"])
-    day10 = _aqi(spark, settings, HELD_DAY)
-    assert (day10["pm25_24h"], day10["hours_measured"]) == (25.0, 4)  # (10+20+30+40)/4: no held row in it
+    publish_gold("aqi_hourly", late["dates"])
+    assert _pm25_hours(spark, settings, HELD_DAY) == {20: 10.0, 21: 20.0, 22: 30.0, 23: 40.0}  # no held row
 
     assert main(["batch", "release", _batch(HELD_DAY), "--reason", "station log confirms", "--steward", "dpo"]) == 0
     out = capsys.readouterr().out
@@ -194,9 +195,9 @@ def test_gold_never_sees_the_held_rows_then_a_release_publishes_them_once(
     assert sorted(r["value"] for r in held_rows.collect()) == [50.0, 60.0, 70.0, 80.0]
     quarantined = _rows(settings, f"quarantine/environment/{AIR}")
     assert sorted(r["reason_code"] for r in quarantined) == ["NEGATIVE_VALUE"] * 8
-    publish_gold("aqi_daily", [HELD_DAY.isoformat()])
-    day10 = _aqi(spark, settings, HELD_DAY)
-    assert (day10["pm25_24h"], day10["hours_measured"]) == (45.0, 8)  # 360 / 8
+    publish_gold("aqi_hourly", [HELD_DAY.isoformat()])
+    released = {0: 50.0, 1: 60.0, 2: 70.0, 3: 80.0, 20: 10.0, 21: 20.0, 22: 30.0, 23: 40.0}
+    assert _pm25_hours(spark, settings, HELD_DAY) == released
 
     # A second release is refused, says why, and changes nothing.
     assert main(["batch", "release", _batch(HELD_DAY), "--reason", "again", "--steward", "dpo"]) == 2

@@ -27,12 +27,14 @@ TABLE_READERS = {
     "wastewater_facility": {"mae"},
     "air_quality_reading": ALL,
     "wastewater_reading": {"mae", "moh"},
+    "aqi_hourly": ALL,
     "aqi_daily": ALL,
     "aqi_province_daily": ALL,
     "exceedance": ALL,
 }
 PUBLIC_KEYS = [
     "gold/environment/aqi_daily",
+    "gold/environment/aqi_hourly",
     "gold/environment/aqi_province_daily",
     "gold/environment/exceedance",
     "silver/environment/air_quality_reading",

@@ -178,7 +178,8 @@ def test_gold_entry_has_lineage_down_to_sources_and_no_rules() -> None:
     assert d["lineage"]["inputs"] == [{"dataset": "aqi_daily", "table": "gold.environment_aqi_daily", "layer": "gold"}]
     assert d["lineage"]["edges"] == [
         ["gold.environment_aqi_daily", "gold.environment_aqi_province_daily"],
-        ["silver.environment_air_quality_reading", "gold.environment_aqi_daily"],
+        ["gold.environment_aqi_hourly", "gold.environment_aqi_daily"],
+        ["silver.environment_air_quality_reading", "gold.environment_aqi_hourly"],
         ["source:environment/air_quality/readings_{date:%Y%m%d}.csv", "silver.environment_air_quality_reading"],
         ["silver.environment_air_station", "silver.environment_air_quality_reading"],
         ["source:environment/reference/air_stations.csv", "silver.environment_air_station"],

@@ -27,7 +27,7 @@ def test_days_of_an_interval_where_every_input_is_certified() -> None:
     plan = plan_gold("exceedance", new, [], LAKE)
     assert plan["days"] == ["2026-11-20", "2026-11-21"]  # the late reading's day too
     assert plan["intervals"] == [list(D21)] and plan["waiting"] == []
-    assert plan_gold("aqi_daily", new, [], LAKE)["days"] == ["2026-11-20", "2026-11-21"]
+    assert plan_gold("aqi_hourly", new, [], LAKE)["days"] == ["2026-11-20", "2026-11-21"]
 
 
 def test_an_interval_with_an_uncertified_input_builds_nothing_and_says_what_is_missing() -> None:
@@ -35,7 +35,7 @@ def test_an_interval_with_an_uncertified_input_builds_nothing_and_says_what_is_m
     plan = plan_gold("exceedance", new, [], LAKE)
     assert plan["days"] == [] and plan["intervals"] == []
     assert plan["waiting"] == [{"interval": list(D21), "missing": ["air_quality_reading"]}]
-    assert plan_gold("aqi_daily", new, [], LAKE)["days"] == []  # no air event at all: nothing wanted
+    assert plan_gold("aqi_hourly", new, [], LAKE)["days"] == []  # no air event at all: nothing wanted
 
 
 def test_history_completes_an_interval_whose_inputs_were_certified_in_earlier_runs() -> None:
@@ -61,10 +61,11 @@ def test_a_manual_run_takes_the_latest_event_of_each_input() -> None:
 
 def test_events_of_another_lake_are_ignored() -> None:
     new = [ev("air_quality_reading", D21, ["2026-11-21"], lake="lakehouse-test-x")]
-    assert plan_gold("aqi_daily", new, [], LAKE)["days"] == []
-    assert plan_gold("aqi_daily", new, [], "lakehouse-test-x")["days"] == ["2026-11-21"]
+    assert plan_gold("aqi_hourly", new, [], LAKE)["days"] == []
+    assert plan_gold("aqi_hourly", new, [], "lakehouse-test-x")["days"] == ["2026-11-21"]
 
 
 def test_a_gold_table_built_only_from_gold_has_no_silver_days() -> None:
     new = [ev("air_quality_reading", D21, ["2026-11-21"])]
     assert plan_gold("aqi_province_daily", new, [], LAKE)["days"] == []  # it follows aqi_daily's result
+    assert plan_gold("aqi_daily", new, [], LAKE)["days"] == []  # and aqi_daily follows aqi_hourly's

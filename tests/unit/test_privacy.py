@@ -215,7 +215,7 @@ def test_open_data_is_only_public_gold_and_daily() -> None:
 
     public = {d.name for d in opendata.public_gold()}
     environment = {n for n in public if REGISTRY[n].sector == "environment"}
-    assert environment == {"aqi_daily", "aqi_province_daily", "exceedance"}
+    assert environment == {"aqi_hourly", "aqi_daily", "aqi_province_daily", "exceedance"}
     assert "crop_production" in public and "vehicle_activity_hourly" in public  # aggregates: no person in them
     with pytest.raises(UserFacingError, match="not a PUBLIC gold dataset"):
         opendata.public_gold(["wastewater_facility"])

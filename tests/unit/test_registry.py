@@ -33,6 +33,7 @@ EXPECTED_NAMES = {
     "wastewater_facility",
     "air_quality_reading",
     "wastewater_reading",
+    "aqi_hourly",
     "aqi_daily",
     "aqi_province_daily",
     "exceedance",

@@ -1,4 +1,5 @@
-"""VN_AQI (Decision 1459/QĐ-TCMT): expected values are worked by hand in the comments."""
+"""VN_AQI (Decision 1459/QĐ-TCMT): expected values are worked by hand in the comments, and the
+Decision's own worked examples (guidance section 2.2.2 a and 2.3) are reproduced."""
 
 from __future__ import annotations
 
@@ -13,10 +14,18 @@ from jobs.environment.aqi import (
     BANDS,
     BREAKPOINTS,
     INDEX_LEVELS,
+    MIN_HOURS_8H,
+    MIN_HOURS_24H,
     band,
+    band_column,
     band_name_column,
-    daily_aqi,
+    band_of,
+    combined_aqi,
+    daily_sub_indices,
+    hourly_sub_indices,
+    mean_if_complete,
     nowcast,
+    nowcast_column,
     sub_index,
     sub_index_column,
 )
@@ -139,16 +148,22 @@ def test_nowcast_worked_example_w_above_half() -> None:
 
 def test_nowcast_worked_example_w_half_with_missing_hour() -> None:
     # Hour 1 missing (2 of the 3 newest present is enough). Present c2=50, c3=50, c4=25:
-    # 25/50 = 0.5 -> w = 0.5; weights w^(i-1) = 0.5, 0.25, 0.125.
-    # numerator = 25 + 12.5 + 3.125 = 40.625; denominator = 0.875 -> 40.625/0.875 = 325/7
-    assert nowcast([None, 50.0, 50.0, 25.0]) == pytest.approx(325 / 7, abs=1e-9)
+    # w* = 25/50 = 0.5 <= 1/2 -> w = 1/2 and the Decision's own form Σ (1/2)^i · c_i, the missing
+    # c1 weighing 0: (1/2)^2·50 + (1/2)^3·50 + (1/2)^4·25 = 12.5 + 6.25 + 1.5625 = 20.3125
+    assert nowcast([None, 50.0, 50.0, 25.0]) == pytest.approx(20.3125, abs=1e-9)
 
 
-def test_nowcast_w_floored_at_half_and_normalised() -> None:
-    # 100 then eleven zeros: Cmin/Cmax = 0 -> w = 0.5. Normalised form: 100 / Σ_{k=0..11} 0.5^k
-    # = 100 / 1.99951171875 = 50.0122100122...; the unnormalised Σ 0.5^i·c_i would give exactly 50.
-    assert nowcast([100.0] + [0.0] * 11) == pytest.approx(100 / 1.99951171875, abs=1e-9)
-    assert nowcast([100.0] + [0.0] * 11) != pytest.approx(50.0, abs=1e-6)
+def test_nowcast_w_half_is_not_normalised() -> None:
+    # 100 then eleven zeros: Cmin/Cmax = 0 -> w = 1/2: (1/2)^1 · 100 = 50 exactly (dividing by the
+    # weights, 100 / 1.99951171875 = 50.012…, is not what section 2.2.1 a writes).
+    assert nowcast([100.0] + [0.0] * 11) == pytest.approx(50.0, abs=1e-12)
+
+
+def test_nowcast_decision_worked_example() -> None:
+    # Decision 1459, 2.3 a: PM2.5 09:00 … 20:00 = 26.9 24.7 20.5 23.5 19.5 16.5 19.0 16.5 20.3 22.4
+    # 19.6 20.6; c1 is 20:00. w* = 16.5 / 26.9 = 0.61 > 0.5, so w = 0.61… -> NowCast = 20.3 µg/m³.
+    oldest_first = [26.9, 24.7, 20.5, 23.5, 19.5, 16.5, 19.0, 16.5, 20.3, 22.4, 19.6, 20.6]
+    assert round(nowcast(oldest_first[::-1]) or 0.0, 1) == 20.3
 
 
 def test_nowcast_steady_air_is_the_plain_mean() -> None:
@@ -189,8 +204,8 @@ def test_nowcast_all_zero() -> None:
         ({"PM2.5": None, "PM10": 0.0}, 0),
     ],
 )
-def test_daily_aqi(sub_indices: dict[str, float | None], expected: int) -> None:
-    result = daily_aqi(sub_indices)
+def test_combined_aqi(sub_indices: dict[str, float | None], expected: int) -> None:
+    result = combined_aqi(sub_indices)
     assert result == expected
     assert isinstance(result, int)
 
@@ -204,22 +219,114 @@ def test_daily_aqi(sub_indices: dict[str, float | None], expected: int) -> None:
         {},
     ],
 )
-def test_daily_aqi_requires_pm(sub_indices: dict[str, float | None]) -> None:
-    assert daily_aqi(sub_indices) is None
+def test_combined_aqi_requires_pm(sub_indices: dict[str, float | None]) -> None:
+    assert combined_aqi(sub_indices) is None
+
+
+def test_hourly_aqi_decision_worked_example() -> None:
+    # Decision 1459, 2.3 b: O3 136.1, NO2 118.7 (1 h), PM2.5 NowCast 20.3.
+    # O3: 50/160 × 136.1 = 42.53 (the Decision: 43); NO2: 50/100 × (118.7 − 100) + 50 = 59.35;
+    # PM2.5: 50/25 × 20.3 = 40.6 (the Decision: 41). AQI^h = 59.35 rounded = 59. The Decision prints
+    # 60 for NO2 and AQI^h, which its own Công thức 1 does not give (59.35); docs/domain.md notes it.
+    subs = hourly_sub_indices({"O3": 136.1, "NO2": 118.7}, {"PM2.5": 20.3})
+    assert subs["O3"] == pytest.approx(42.53125)
+    assert subs["NO2"] == pytest.approx(59.35)
+    assert subs["PM2.5"] == pytest.approx(40.6)
+    assert subs["CO"] is None and subs["SO2"] is None and subs["PM10"] is None
+    assert combined_aqi(subs) == 59
+
+
+def test_hourly_aqi_uses_the_nowcast_for_pm_and_needs_it() -> None:
+    # PM10 hourly 1 h value of 300 would be 175, but the hour's PM10 index is its NowCast's: 100 -> 75.
+    subs = hourly_sub_indices({"PM10": 300.0, "O3": 10.0}, {"PM10": 100.0})
+    assert subs["PM10"] == pytest.approx(75.0)
+    # No NowCast (fewer than 2 of the 3 latest hours): no hourly index at all, whatever the gases say.
+    assert combined_aqi(hourly_sub_indices({"NO2": 950.0}, {"PM2.5": None, "PM10": None})) is None
+
+
+def test_daily_aqi_decision_worked_example() -> None:
+    # Decision 1459, 2.3 c: O3 8 h max 89.3 -> 50/100 × 89.3 = 44.65 (45); O3 1 h max 114.6 ->
+    # 50/160 × 114.6 = 35.81 (36); NO2 1 h max 130.8 -> 50/100 × 30.8 + 50 = 65.4 (65);
+    # PM2.5 24 h 55.7 -> 50/30 × 5.7 + 100 = 109.5 (110). AQI^d = 110.
+    subs = daily_sub_indices({"PM2.5": 55.7}, {"O3": 114.6, "NO2": 130.8}, o3_8h_max=89.3)
+    assert subs["O3"] == pytest.approx(44.65)
+    assert subs["NO2"] == pytest.approx(65.4)
+    assert subs["PM2.5"] == pytest.approx(109.5)
+    assert combined_aqi(subs) == 110
+
+
+def test_daily_o3_eight_hour_mean_outweighs_a_higher_one_hour_peak() -> None:
+    # 8 h max 150 -> 8 h table 120..170 -> 100..150: 50/50 × 30 + 100 = 130;
+    # 1 h max 180 -> 1 h table 160..200 -> 50..100: 50/40 × 20 + 50 = 75. O3's daily index is 130.
+    subs = daily_sub_indices({"PM2.5": 10.0}, {"O3": 180.0}, o3_8h_max=150.0)
+    assert subs["O3"] == pytest.approx(130.0)
+    assert combined_aqi(subs) == 130
+
+
+def test_daily_o3_eight_hour_path_dropped_above_400() -> None:
+    # 8 h max 450 > 400: not used (2.2.2 b); 1 h max 500 -> 400..800 -> 200..300: 100/400 × 100 + 200 = 225.
+    subs = daily_sub_indices({"PM10": 10.0}, {"O3": 500.0}, o3_8h_max=450.0)
+    assert subs["O3"] == pytest.approx(225.0)
+
+
+def test_daily_gases_use_the_largest_one_hour_value() -> None:
+    # CO 1 h max 35000 -> 30000..45000 -> 100..150: 50/15000 × 5000 + 100 = 116.67;
+    # SO2 1 h max 400 -> 350..550 -> 100..150: 50/200 × 50 + 100 = 112.5. PM2.5 24 h 20 -> 40.
+    subs = daily_sub_indices({"PM2.5": 20.0}, {"CO": 35000.0, "SO2": 400.0}, o3_8h_max=None)
+    assert subs["CO"] == pytest.approx(100 + 50 / 15000 * 5000)
+    assert subs["SO2"] == pytest.approx(112.5)
+    assert subs["PM2.5"] == pytest.approx(40.0)
+    assert subs["O3"] is None
+    assert combined_aqi(subs) == 117
+
+
+def test_eight_hour_means_reproduce_the_decisions_table() -> None:
+    # Decision 1459, 2.2.2 a: O3 1 h values from 18:00 of the day before to 00:00 of the next day,
+    # and the 24 TB8h values (1:00 … 0:00) the Decision lists, to one decimal; the largest is 74.4.
+    # One differs: 12:00 is (25.3 + 34.7 + 35.2 + 41.6 + 45.7 + 49.2 + 55.8 + 69.6) / 8 = 44.6375, which
+    # the Decision prints as 44.7 (its hourly values presumably carried more decimals than it shows).
+    hours = [15.7, 14.2, 17.7, 18.9, 19.3, 15.7, 19.7, 22.6, 27.1, 29.0, 31.9, 25.3, 34.7, 35.2, 41.6, 45.7,
+             49.2, 55.8, 69.6, 78.3, 91.5, 97.7, 81.2, 71.8, 43.5, 34.3, 21.5, 20.5, 19.4, 20.4, 21.3]  # fmt: skip
+    published = [18.0, 19.4, 21.2, 23.0, 23.8, 25.8, 28.2, 30.9, 33.8, 36.6, 39.9, 44.7, 51.3, 58.4, 66.2,
+                 71.1, 74.4, 73.7, 71.0, 65.0, 57.8, 48.7, 39.1, 31.6]  # fmt: skip
+    means = [mean_if_complete(hours[end - 7 : end + 1], MIN_HOURS_8H) for end in range(7, 31)]
+    assert [round(m or 0.0, 1) for m in means] == [*published[:11], 44.6, *published[12:]]
+    assert published[11] == 44.7
+    assert max(m for m in means if m is not None) == pytest.approx(74.3875)  # 595.1 / 8, printed 74.4
+
+
+@pytest.mark.parametrize(
+    ("valid_hours", "expected"),
+    [(24, 20.0), (18, 20.0), (17, None), (1, None), (0, None)],
+)
+def test_24_hour_mean_needs_18_hours(valid_hours: int, expected: float | None) -> None:
+    # The project's completeness rule (the Decision sets none): one hour of PM is not a day.
+    hours: list[float | None] = [20.0] * valid_hours + [None] * (24 - valid_hours)
+    assert MIN_HOURS_24H == 18
+    assert mean_if_complete(hours, MIN_HOURS_24H) == expected
+
+
+def test_means_ignore_invalid_hours() -> None:
+    # -5 and NaN are not measurements: 6 valid of 8 -> mean (10·5 + 40) / 6 = 15
+    assert mean_if_complete([10.0] * 5 + [40.0, -5.0, math.nan], MIN_HOURS_8H) == pytest.approx(15.0)
+    assert mean_if_complete([10.0] * 5 + [None, -5.0, math.nan], MIN_HOURS_8H) is None
 
 
 def test_band_table_matches_decision_1459() -> None:
-    # Retyped from the Decision's band table as given in docs/domain.md, "VN_AQI"; the ranges must tile
-    # 0..500 without gaps.
-    assert BANDS == (
-        (0, 50, "Tốt", "green"),
-        (51, 100, "Trung bình", "yellow"),
-        (101, 150, "Kém", "orange"),
-        (151, 200, "Xấu", "red"),
-        (201, 300, "Rất xấu", "purple"),
-        (301, 500, "Nguy hại", "maroon"),
-    )
-    assert all(unicodedata.is_normalized("NFC", name) for _, _, name, _ in BANDS)
+    # Retyped from the Decision's Bảng 1 (ranges, names, RGB) as given in docs/domain.md, "VN_AQI"; the
+    # ranges must tile 0..500 without gaps.
+    assert [(b.low, b.high, b.name, b.colour, b.hex) for b in BANDS] == [
+        (0, 50, "Tốt", "green", "#00E400"),  # 0;228;0
+        (51, 100, "Trung bình", "yellow", "#FFFF00"),  # 255;255;0
+        (101, 150, "Kém", "orange", "#FF7E00"),  # 255;126;0
+        (151, 200, "Xấu", "red", "#FF0000"),  # 255;0;0
+        (201, 300, "Rất xấu", "purple", "#8F3F97"),  # 143;63;151
+        (301, 500, "Nguy hại", "maroon", "#7E0023"),  # 126;0;35
+    ]
+    texts = [t for b in BANDS for t in (b.name, b.health_effect, b.advice_general, b.advice_sensitive)]
+    assert all(t and unicodedata.is_normalized("NFC", t) for t in texts)
+    # Bảng 5, "Xấu": sensitive groups stay indoors.
+    assert BANDS[3].advice_sensitive.startswith("Nên ở trong nhà và giảm hoạt động mạnh.")
 
 
 @pytest.mark.parametrize(
@@ -292,11 +399,49 @@ def test_sub_index_column_rejects_unknown_table(spark: SparkSession) -> None:
         sub_index_column(F.col("parameter"), F.col("value"), "24h")
 
 
-def test_band_name_column_matches_python(spark: SparkSession) -> None:
+def test_band_columns_match_python(spark: SparkSession) -> None:
     values: list[int | None] = [None, *range(-2, 505)]
+    attributes = ("hex", "health_effect", "advice_general", "advice_sensitive")
     df = spark.createDataFrame([(v,) for v in values], "aqi INT")
-    result = df.select("aqi", band_name_column(F.col("aqi")).alias("name")).collect()
+    result = df.select(
+        "aqi",
+        band_name_column(F.col("aqi")).alias("name"),
+        *[band_column(F.col("aqi"), a).alias(a) for a in attributes],
+    ).collect()
     assert len(result) == len(values)
     for row in result:
-        expected = band(row["aqi"])
-        assert row["name"] == (None if expected is None else expected[0]), row["aqi"]
+        expected = band_of(row["aqi"])
+        assert row["name"] == (None if expected is None else expected.name), row["aqi"]
+        for a in attributes:
+            assert row[a] == (None if expected is None else getattr(expected, a)), (row["aqi"], a)
+
+
+def _series(seed: int) -> list[float | None]:
+    """Hourly values with gaps, spikes, zeros and steady runs (newest last)."""
+    import random
+
+    rng = random.Random(seed)
+    out: list[float | None] = []
+    for _ in range(60):
+        r = rng.random()
+        out.append(None if r < 0.2 else 0.0 if r < 0.25 else round(rng.uniform(5, 400 if r > 0.9 else 60), 1))
+    return out
+
+
+def test_nowcast_column_matches_python(spark: SparkSession) -> None:
+    rows, expected = [], {}
+    for seed in range(8):
+        series = _series(seed)
+        for end in range(len(series)):
+            history = [(h * 3600, c) for h, c in enumerate(series[: end + 1]) if c is not None and h > end - 12]
+            rows.append((seed, end * 3600, history))
+            expected[(seed, end * 3600)] = nowcast(series[max(0, end - 11) : end + 1][::-1])
+    df = spark.createDataFrame(rows, "seed INT, epoch LONG, history ARRAY<STRUCT<epoch: LONG, c: DOUBLE>>")
+    got = df.select("seed", "epoch", nowcast_column(F.col("history"), F.col("epoch")).alias("n")).collect()
+    assert len(got) == len(expected)
+    assert sum(v is None for v in expected.values()) > 0 and sum(v == 0.0 for v in expected.values()) >= 0
+    for row in got:
+        want = expected[(row["seed"], row["epoch"])]
+        assert (row["n"] is None) == (want is None), (row["seed"], row["epoch"])
+        if want is not None:
+            assert row["n"] == pytest.approx(want, abs=1e-9), (row["seed"], row["epoch"])

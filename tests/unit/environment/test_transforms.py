@@ -7,7 +7,7 @@ limits: QCVN 05:2023/BTNMT and QCVN 40:2011/BTNMT, as tabled in jobs/environment
 from __future__ import annotations
 
 import unicodedata
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 
 import pytest
 from pyspark.sql import DataFrame, Row, SparkSession
@@ -17,6 +17,7 @@ from jobs.environment.transforms import (
     air_readings_to_silver,
     air_station_to_silver,
     aqi_daily,
+    aqi_hourly,
     aqi_province_daily,
     exceedances,
     wastewater_facility_to_silver,
@@ -205,72 +206,134 @@ def _hourly(station: str, province: str, parameter: str, values: list[float], da
     ]
 
 
+def _local_hours(station: str, province: str, parameter: str, values: dict[int, float], day: date = DAY) -> list[tuple]:
+    """Readings at the given local hours (0–23) of ``day``; local midnight is 17:00 UTC the day before."""
+    midnight = datetime(day.year, day.month, day.day) - timedelta(hours=7)
+    return [(station, province, parameter, v, midnight + timedelta(hours=h), day) for h, v in values.items()]
+
+
+PREVIOUS_DAY = date(2026, 11, 25)
+# O3 at 08:00–15:00: 180, 140, 150 ×5, 130 -> the 8 h mean ending 15:00 is 1200 / 8 = 150 (the day's
+# largest), the largest 1 h value 180; every other hour 0.
+O3_DAY = {h: 0.0 for h in range(24)} | dict(zip(range(8, 16), [180.0, 140.0, *[150.0] * 5, 130.0], strict=True))
+
+
 @pytest.fixture(scope="module")
-def daily(spark: SparkSession) -> dict[str, Row]:
+def aqi_gold(spark: SparkSession) -> dict[str, dict]:
     rows = [
-        # A1: PM2.5 24 h mean (30 + 45) / 2 = 37.5 -> 25..50 maps to 50..100: 2 x 12.5 + 50 = 75
-        *_hourly("A1", "01", "PM2.5", [30.0, 45.0]),
-        # PM10 mean (150 + 250) / 2 = 200 -> 150..250 maps to 100..150: 0.5 x 50 + 100 = 125
-        *_hourly("A1", "01", "PM10", [150.0, 250.0]),
-        # NO2 hourly: 950 -> 700..1200 maps to 150..200: 0.1 x 250 + 150 = 175; 100 -> 50; max 175
-        # (the 24 h mean 525 would give only 165: gases use the highest hourly sub-index)
-        *_hourly("A1", "01", "NO2", [950.0, 100.0]),
-        # SO2 60 -> 0..125 maps to 0..50: 0.4 x 60 = 24
-        *_hourly("A1", "01", "SO2", [60.0]),
-        # CO 20000 -> 10000..30000 maps to 50..100: 50 / 20000 x 10000 + 50 = 75
-        *_hourly("A1", "01", "CO", [20000.0]),
-        *_hourly("A1", "01", "TSP", [900.0]),  # TSP has no VN_AQI table: ignored
-        *_hourly("A1", "01", "PM2.5", [400.0], day=date(2026, 11, 25)),  # another day, not asked for
-        # A2: PM2.5 mean (10 + 20 + 30) / 3 = 20 -> 2 x 20 = 40 -> Tốt
-        *_hourly("A2", "01", "PM2.5", [10.0, 20.0, 30.0]),
-        # A3: NO2 only -> sub-index 175 but no PM, so no VN_AQI
-        *_hourly("A3", "01", "NO2", [950.0]),
-        # B1: PM2.5 mean 37.25 -> 2 x 12.25 + 50 = 74.5 -> rounded half up to 75 (not 74)
-        *_hourly("B1", "79", "PM2.5", [37.25]),
+        # A1, a full day. PM2.5 37.5 every hour: 24 h mean 37.5 -> 25..50 maps to 50..100: 2 × 12.5 + 50 = 75.
+        *_local_hours("A1", "01", "PM2.5", dict.fromkeys(range(24), 37.5)),
+        *_local_hours("A1", "01", "O3", O3_DAY),
+        # NO2 100 every hour but 150 at 03:00 -> largest 1 h 150: 50/100 × 50 + 50 = 75
+        *_local_hours("A1", "01", "NO2", dict.fromkeys(range(24), 100.0) | {3: 150.0}),
+        # CO 20000 at 05:00 -> 50/20000 × 10000 + 50 = 75; SO2 60 at 05:00 -> 50/125 × 60 = 24
+        *_local_hours("A1", "01", "CO", {5: 20000.0}),
+        *_local_hours("A1", "01", "SO2", {5: 60.0}),
+        *_local_hours("A1", "01", "TSP", {5: 900.0}),  # no VN_AQI table: ignored
+        # A2: PM2.5 20 at 00:00–16:00 only, 17 hours: one short of a 24 h mean -> no daily index.
+        *_local_hours("A2", "01", "PM2.5", dict.fromkeys(range(17), 20.0)),
+        # A3: PM10 200 at 00:00–17:00, 18 hours -> 24 h mean 200 -> 150..250 maps to 100..150: 125.
+        *_local_hours("A3", "01", "PM10", dict.fromkeys(range(18), 200.0)),
+        # B1: PM2.5 100 at 21:00–23:00 the day before, 40 at 00:00: the NowCast at 00:00 reaches back.
+        *_local_hours("B1", "79", "PM2.5", {21: 100.0, 22: 100.0, 23: 100.0}, day=PREVIOUS_DAY),
+        *_local_hours("B1", "79", "PM2.5", {0: 40.0}),
+        *_local_hours("C1", "48", "PM2.5", {5: 400.0}, day=date(2026, 11, 24)),  # too old for any window
     ]
     readings = spark.createDataFrame(rows, AIR_SILVER_DDL)
-    out = aqi_daily({"air_quality_reading": readings}, [DAY])
-    assert out.columns == REGISTRY["aqi_daily"].column_names
-    result = {r["station_id"]: r for r in out.collect()}
-    assert all(r["date"] == DAY for r in result.values())
-    return result
+    hourly_df = aqi_hourly({"air_quality_reading": readings}, [DAY]).persist()  # read twice below
+    assert hourly_df.columns == REGISTRY["aqi_hourly"].column_names
+    hourly = {(r["station_id"], r["hour"]): r.asDict() for r in hourly_df.collect()}
+    daily_df = aqi_daily({"aqi_hourly": hourly_df}, [DAY])
+    assert daily_df.columns == REGISTRY["aqi_daily"].column_names
+    return {"hourly": hourly, "daily": {r["station_id"]: r.asDict() for r in daily_df.collect()}}
 
 
-def test_aqi_daily_worked_example(daily: dict[str, Row]) -> None:
-    a1 = daily["A1"].asDict()
-    assert a1 == {
+def test_aqi_hourly_has_every_hour_of_every_station_heard(aqi_gold: dict[str, dict]) -> None:
+    hourly = aqi_gold["hourly"]
+    assert sorted(hourly) == [(s, h) for s in ("A1", "A2", "A3", "B1") for h in range(24)]
+    assert all(r["date"] == DAY for r in hourly.values())
+    assert hourly[("A1", 0)]["hour_start"] == datetime(2026, 11, 25, 17)  # 00:00 local = 17:00 UTC
+
+
+def test_aqi_hourly_worked_example(aqi_gold: dict[str, dict]) -> None:
+    a1 = aqi_gold["hourly"]
+    # 00:00: one hour of PM2.5 only (c2, c3 before the first reading): no NowCast, no index.
+    assert (a1[("A1", 0)]["pm25_nowcast"], a1[("A1", 0)]["vn_aqi"]) == (None, None)
+    assert a1[("A1", 0)]["no_index_reason"].startswith("NO_PM_NOWCAST")
+    assert a1[("A1", 0)]["aqi_no2"] == pytest.approx(50.0)  # the gases still have their sub-index
+    # 08:00: NowCast of a steady 37.5 is 37.5 -> 75; O3 1 h 180 -> 50/40 × 20 + 50 = 75; NO2 100 -> 50.
+    # A tie at 75: PM2.5 is named first. Band "Trung bình", yellow, Bảng 5's advice.
+    h8 = a1[("A1", 8)]
+    assert (h8["pm25_1h"], h8["pm25_nowcast"], h8["o3_1h"]) == (37.5, 37.5, 180.0)
+    assert (h8["aqi_pm25"], h8["aqi_o3"], h8["aqi_no2"]) == (pytest.approx(75.0), pytest.approx(75.0), 50.0)
+    assert (h8["vn_aqi"], h8["dominant_parameter"], h8["band"], h8["colour"]) == (75, "PM2.5", "Trung bình", "#FFFF00")
+    assert h8["advice_general"] == "Tự do thực hiện các hoạt động ngoài trời"
+    assert h8["no_index_reason"] is None
+    # 15:00: the 8 h mean 08:00–15:00 = 150; 16:00: 09:00–16:00 = (1200 − 180 + 0) / 8 = 127.5.
+    assert (a1[("A1", 15)]["o3_8h"], a1[("A1", 16)]["o3_8h"]) == (150.0, 127.5)
+    # 04:00: 5 O3 hours so far (00:00–04:00) < 6 of 8 -> no 8 h mean; 05:00: 6 hours -> 0.
+    assert (a1[("A1", 4)]["o3_8h"], a1[("A1", 5)]["o3_8h"]) == (None, 0.0)
+
+
+def test_aqi_hourly_nowcast_reaches_into_the_previous_day(aqi_gold: dict[str, dict]) -> None:
+    b1 = aqi_gold["hourly"][("B1", 0)]
+    # c1 = 40, c2 = c3 = c4 = 100: w* = 0.4 -> w = 1/2: 0.5·40 + 0.25·100 + 0.125·100 + 0.0625·100 = 63.75
+    # -> 50..80 maps to 100..150: 50/30 × 13.75 + 100 = 122.92 -> 123, "Kém", orange.
+    assert b1["pm25_nowcast"] == pytest.approx(63.75)
+    assert (b1["aqi_pm25"], b1["vn_aqi"], b1["band"], b1["colour"]) == (pytest.approx(122.917), 123, "Kém", "#FF7E00")
+    # 01:00: c1 missing, c2 = 40, c3 = 100 -> still 2 of 3; 02:00: only c2 = 40 of the 3 -> none.
+    assert aqi_gold["hourly"][("B1", 1)]["vn_aqi"] is not None
+    assert aqi_gold["hourly"][("B1", 2)]["vn_aqi"] is None
+
+
+def test_aqi_hourly_ends_when_the_nowcast_runs_out(aqi_gold: dict[str, dict]) -> None:
+    # A2 measures 00:00–16:00: 17:00 still has c2, c3; 18:00 has only c3 -> no index from 18:00.
+    indexed = sorted(h for (s, h), r in aqi_gold["hourly"].items() if s == "A2" and r["vn_aqi"] is not None)
+    assert indexed == list(range(1, 18))
+    assert aqi_gold["hourly"][("A2", 17)]["vn_aqi"] == 40  # steady 20 -> 2 × 20
+
+
+def test_aqi_daily_worked_example(aqi_gold: dict[str, dict]) -> None:
+    a1 = aqi_gold["daily"]["A1"]
+    expected = {
         "station_id": "A1",
         "province_code": "01",
         "date": DAY,
         "pm25_24h": 37.5,
-        "pm10_24h": 200.0,
+        "pm10_24h": None,
+        "o3_1h_max": 180.0,
+        "o3_8h_max": 150.0,
+        "co_1h_max": 20000.0,
+        "so2_1h_max": 60.0,
+        "no2_1h_max": 150.0,
         "aqi_pm25": pytest.approx(75.0),
-        "aqi_pm10": pytest.approx(125.0),
-        "aqi_no2": pytest.approx(175.0),
-        "aqi_so2": pytest.approx(24.0),
+        "aqi_pm10": None,
+        # O3: 8 h 150 -> 120..170 maps to 100..150: 130, above the 1 h peak's 75
+        "aqi_o3": pytest.approx(130.0),
         "aqi_co": pytest.approx(75.0),
-        "aqi_o3": None,
-        "vn_aqi": 175,
-        "band": "Xấu",
-        "dominant_parameter": "NO2",
-        "hours_measured": 2,
+        "aqi_so2": pytest.approx(24.0),
+        "aqi_no2": pytest.approx(75.0),
+        "vn_aqi": 130,
+        "dominant_parameter": "O3",
+        "band": "Kém",
+        "colour": "#FF7E00",
+        "pm25_hours": 24,
+        "pm10_hours": 0,
+        "no_index_reason": None,
     }
-    assert band(175) == ("Xấu", "red")  # the Spark band agrees with the Python one
+    assert {k: a1[k] for k in expected} == expected
+    assert a1["advice_sensitive"].startswith("Nên giảm các hoạt động mạnh")
+    assert band(130) == ("Kém", "orange")  # the Spark band agrees with the Python one
 
 
-def test_aqi_daily_other_stations(daily: dict[str, Row]) -> None:
+def test_aqi_daily_needs_18_hours_of_pm(aqi_gold: dict[str, dict]) -> None:
+    daily = aqi_gold["daily"]
     assert sorted(daily) == ["A1", "A2", "A3", "B1"]
-    got = {
-        k: (r["pm25_24h"], r["aqi_pm25"], r["vn_aqi"], r["band"], r["dominant_parameter"], r["hours_measured"])
-        for k, r in daily.items()
-        if k != "A1"
-    }
-    assert got == {
-        "A2": (20.0, pytest.approx(40.0), 40, "Tốt", "PM2.5", 3),
-        "A3": (None, None, None, None, None, None),
-        "B1": (37.25, pytest.approx(74.5), 75, "Trung bình", "PM2.5", 1),
-    }
-    assert daily["A3"]["aqi_no2"] == pytest.approx(175.0)
+    got = {k: (r["pm25_24h"], r["pm10_24h"], r["vn_aqi"], r["pm25_hours"], r["pm10_hours"]) for k, r in daily.items()}
+    assert got["A2"] == (None, None, None, 17, 0)
+    assert got["A3"] == (None, 200.0, 125, 0, 18)
+    assert got["B1"] == (None, None, None, 1, 0)  # the previous day's hours are not B1's day
+    assert daily["A2"]["no_index_reason"].startswith("PM_24H_INCOMPLETE")
 
 
 # --- gold: aqi_province_daily --------------------------------------------------------------------
