@@ -135,7 +135,7 @@ BIZ_STEPS: tuple[str, ...] = (
     "void_shipping",
 )
 """The CBV 2.0 bizStep vocabulary (as GS1's EPCIS 2.0 JSON schema lists it, bizStep-JSON-Schema.json).
-A bizStep outside it must be a URI (an extension, EPCIS §7.3.5): kept as written."""
+A bizStep outside it must be a URI (an extension, EPCIS 2.0 'Why' dimension): kept as written."""
 ACTIONS: tuple[str, ...] = ("ADD", "OBSERVE", "DELETE")
 
 
@@ -573,71 +573,74 @@ TRACEABILITY_EVENT = Dataset(
             "UNSUPPORTED_EVENT_TYPE",
             "_epcis_problem = 'UNSUPPORTED_EVENT_TYPE'",
             C.CORRECT,
-            "A TransactionEvent or AssociationEvent (EPCIS 2.0 §7.4.4, §7.4.5): valid EPCIS that links objects "
-            "to a business transaction or to each other, not a step of a product lot's path; not read here.",
+            "A TransactionEvent or AssociationEvent (EPCIS 2.0 'TransactionEvent', 'AssociationEvent'): valid "
+            "EPCIS that links objects to a business transaction or to each other, not a step of a product lot's "
+            "path; not read here.",
         ),
         RowRule(
             "UNKNOWN_EVENT_TYPE",
             "_epcis_problem = 'UNKNOWN_EVENT_TYPE'",
             C.CORRECT,
-            "type is not one of the five EPCIS 2.0 event types (§7.4).",
+            "type is not one of the five EPCIS 2.0 event types.",
         ),
         RowRule(
             "ERROR_DECLARATION",
             "_epcis_problem = 'ERROR_DECLARATION'",
             C.CORRECT,
-            "The event carries an errorDeclaration (EPCIS 2.0 §7.4.1.2): it declares an earlier event wrong and is "
-            "no new observation.",
+            "The event carries an errorDeclaration (EPCIS 2.0 'ErrorDeclaration'): it declares an earlier event "
+            "wrong and is no new observation.",
         ),
         RowRule(
             "MISSING_EVENT_TIME",
             "_event_time_raw IS NULL OR event_time_zone_offset IS NULL",
             C.COMPLETE,
-            "EPCIS 2.0 §7.4.1 requires eventTime and eventTimeZoneOffset.",
+            "EPCIS 2.0 'EPCISEvent' requires eventTime and eventTimeZoneOffset.",
         ),
         RowRule("INVALID_TIMESTAMP", "event_time IS NULL", C.CORRECT, "eventTime is not an ISO 8601 date-time."),
         RowRule(
             "INVALID_EPC",
             "_epcis_problem = 'INVALID_EPC'",
             C.CORRECT,
-            "An identifier is neither an EPC URN (Tag Data Standard) nor a GS1 Digital Link URI (DL 1.2 §4).",
+            "An identifier is neither an EPC URN (Tag Data Standard) nor a GS1 Digital Link URI "
+            "(GS1 Digital Link URI syntax 1.2).",
         ),
         RowRule(
             "INVALID_CHECK_DIGIT",
             "_epcis_problem = 'INVALID_CHECK_DIGIT'",
             C.CORRECT,
-            "A Digital Link GTIN's check digit is wrong (GS1 General Specifications §7.9.1).",
+            "A Digital Link GTIN's check digit is wrong (GS1 General Specifications, check digit calculation).",
         ),
         RowRule(
             "UNKNOWN_ACTION",
             "action IS NULL AND event_type <> 'TransformationEvent'",
             C.CORRECT,
-            "action is not ADD, OBSERVE or DELETE (EPCIS 2.0 §7.3.2; only a TransformationEvent has none).",
+            "action is not ADD, OBSERVE or DELETE (EPCIS 2.0 'Action type'; only a TransformationEvent has none).",
         ),
         RowRule(
             "ILMD_WITHOUT_ADD",
             "_epcis_problem = 'ILMD_WITHOUT_ADD'",
             C.CORRECT,
-            "ilmd on an ObjectEvent whose action is not ADD (EPCIS 2.0 §7.4.2: instance/lot master data is "
+            "ilmd on an ObjectEvent whose action is not ADD (EPCIS 2.0 'ObjectEvent': instance/lot master data is "
             "stated when objects come into being).",
         ),
         RowRule(
             "MISSING_PARENT_ID",
             "_epcis_problem = 'MISSING_PARENT_ID'",
             C.COMPLETE,
-            "An AggregationEvent with action ADD or DELETE has no parentID (EPCIS 2.0 §7.4.3).",
+            "An AggregationEvent with action ADD or DELETE has no parentID (EPCIS 2.0 'AggregationEvent').",
         ),
         RowRule(
             "UNKNOWN_BIZ_STEP",
             "_biz_step_raw IS NOT NULL AND biz_step IS NULL",
             C.CORRECT,
-            "bizStep is neither a CBV 2.0 business step nor a URI (EPCIS 2.0 §7.3.5, CBV 2.0 §7.1).",
+            "bizStep is neither a CBV 2.0 business step nor a URI (EPCIS 2.0 'Why' dimension; CBV 2.0 business steps).",
         ),
         RowRule(
             "MISSING_WHAT",
             "_epcis_problem = 'MISSING_WHAT'",
             C.COMPLETE,
-            "The event names no object at all (EPCIS 2.0 §7.4.2: epcList or quantityList; §7.4.3, §7.4.6 likewise).",
+            "The event names no object at all (EPCIS 2.0 'ObjectEvent': epcList or quantityList; "
+            "'AggregationEvent' and 'TransformationEvent' likewise).",
         ),
         RowRule(
             "NO_PRODUCT",
@@ -666,7 +669,7 @@ TRACEABILITY_EVENT = Dataset(
             S.CRITICAL,
             "ExpectColumnValuesToBeInSet",
             {"column": "_biz_step_known", "value_set": [True]},
-            "bizStep is a CBV 2.0 business step, a URI, or absent (EPCIS 2.0 §7.3.5).",
+            "bizStep is a CBV 2.0 business step, a URI, or absent (EPCIS 2.0 'Why' dimension).",
             derive=(
                 (
                     "_biz_step_known",

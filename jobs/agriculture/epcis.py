@@ -1,8 +1,9 @@
 """GS1 EPCIS 2.0 events read as the standard writes them: identifiers, lots, event ids, problems.
 
 Pure Python, no Spark: the silver transform calls :func:`parse_event` once per event (a UDF), and
-the unit tests call it on GS1's own example documents. Citations are to EPCIS 2.0 (GS1, 2022;
-"EPCIS §") and the GS1 Digital Link URI syntax 1.2 ("DL §"), as docs/domain.md lists them.
+the unit tests call it on GS1's own example documents. Citations name sections of EPCIS 2.0 and
+CBV 2.0 (GS1, 2022), the EPC Tag Data Standard and the GS1 Digital Link URI syntax, as
+docs/domain.md lists them.
 
 An event becomes a :class:`ParsedEvent`: its type, an identity (``eventID`` or a hash computed
 here), the product identifiers of its "what" dimension (each normalised to GTIN-14 + lot +
@@ -20,16 +21,16 @@ from typing import Any
 from urllib.parse import unquote, urlsplit
 
 SUPPORTED_TYPES = ("ObjectEvent", "AggregationEvent", "TransformationEvent")
-"""EPCIS §7.4.2, §7.4.3, §7.4.6. TransactionEvent (§7.4.4) and AssociationEvent (§7.4.5) are valid
+"""EPCIS 2.0 "ObjectEvent", "AggregationEvent", "TransformationEvent". TransactionEvent and AssociationEvent are valid
 EPCIS but say nothing about a product lot's own path here, so they are quarantined, not guessed."""
 OTHER_TYPES = ("TransactionEvent", "AssociationEvent")
 
-LOT_KEYS = ("cbvmda:lotNumber", "urn:epcglobal:cbv:mda:lotNumber", "https://ref.gs1.org/cbv/mda/lotNumber")
-"""``ilmd`` keys for the CBV master-data attribute lotNumber (CBV 2.0 §8.2; the ``cbvmda`` prefix is
+LOT_KEYS = ("cbvmda:lotNumber", "urn:epcglobal:cbv:mda:lotNumber")
+"""``ilmd`` keys for the CBV master-data attribute lotNumber (CBV 2.0 master data attributes; the ``cbvmda`` prefix is
 bound to ``urn:epcglobal:cbv:mda:`` by the EPCIS 2.0 JSON-LD context)."""
 
 HASH_VERSION = "lakehouse-json-v1"
-"""Marks an event id computed by :func:`event_hash` — not the CBV 2.0 event hash (CBV §8.9)."""
+"""Marks an event id computed by :func:`event_hash` — not the CBV 2.0 event hash ("event hash ID" in CBV 2.0)."""
 
 ROLES = ("object", "child", "input", "output")
 
@@ -38,7 +39,7 @@ ROLES = ("object", "child", "input", "output")
 
 def gs1_check_digit(body: str) -> int:
     """GS1 mod-10 check digit of a digit string (weights 3, 1, 3 … from the right; GS1 General
-    Specifications §7.9.1), for a GTIN-14 body of 13 digits or any shorter key."""
+    Specifications, check digit calculation), for a GTIN-14 body of 13 digits or any shorter key."""
     total = sum(int(d) * (3 if i % 2 == 0 else 1) for i, d in enumerate(reversed(body)))
     return (10 - total % 10) % 10
 
@@ -73,7 +74,7 @@ _DL_GTIN = re.compile(r"^\d{8}$|^\d{12,14}$")
 
 
 def _urn_gtin(company: str, reference: str) -> str:
-    """EPC Tag Data Standard 2.x §6.3.1: GTIN-14 = indicator (first digit of the item reference) +
+    """EPC Tag Data Standard, SGTIN / LGTIN: GTIN-14 = indicator (first digit of the item reference) +
     company prefix + the rest of the item reference + check digit (the URN carries no check digit)."""
     body = reference[0] + company + reference[1:]
     return body + str(gs1_check_digit(body))
@@ -107,7 +108,7 @@ def parse_epc(uri: str) -> Epc | None:
 
 
 def _parse_digital_link(uri: str, text: str) -> Epc | None:
-    """DL §4: any resolver host, an optional path prefix, then primary key and qualifiers as
+    """GS1 Digital Link URI syntax: any resolver host, an optional path prefix, then primary key and qualifiers as
     ``/AI/value`` pairs (01 GTIN, then 22 CPV, 10 lot, 21 serial); the query string holds data
     attributes, not identity. A GTIN-8/12/13/14 is padded to 14 digits and its check digit verified."""
     path = urlsplit(text).path.rstrip("/")
@@ -137,7 +138,7 @@ def _parse_digital_link(uri: str, text: str) -> Epc | None:
 
 @dataclass(frozen=True)
 class Product:
-    """A product the event names, in the role it plays (EPCIS §7.3.3, the "what" dimension)."""
+    """A product the event names, in the role it plays (EPCIS 2.0, the "What" dimension)."""
 
     role: str
     level: str
@@ -173,13 +174,13 @@ _LISTS: dict[str, tuple[tuple[str, str, bool], ...]] = {
 
 
 def event_hash(event: dict[str, Any]) -> str:
-    """A deterministic id for an event without ``eventID`` (EPCIS §7.4.1 makes eventID optional).
+    """A deterministic id for an event without ``eventID`` (EPCIS 2.0 "EPCISEvent" makes eventID optional).
 
     Canonical form: the event's JSON with ``eventID``, ``recordTime`` (set by the capturing
     repository) and ``@context`` removed, keys sorted at every level, no insignificant whitespace,
     UTF-8; SHA-256 of that, written as an RFC 6920 ``ni`` URI. Two copies of one event get one id;
     the same event written with other prefixes or list orders gets another. This is *not* the CBV
-    2.0 event-hash algorithm (CBV §8.9), hence the ``ver`` marker.
+    2.0 event-hash algorithm ("event hash ID" in CBV 2.0), hence the ``ver`` marker.
     """
     canonical = {k: v for k, v in event.items() if k not in ("eventID", "recordTime", "@context")}
     text = json.dumps(canonical, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
@@ -210,11 +211,11 @@ def parse_event(raw: str | None) -> ParsedEvent:
     """Read one event (a JSON object) into a :class:`ParsedEvent`; never raises.
 
     Problems, first found wins (a reason code of ``traceability_event``): ``UNSUPPORTED_EVENT_TYPE``
-    (TransactionEvent, AssociationEvent), ``UNKNOWN_EVENT_TYPE``, ``ERROR_DECLARATION`` (§7.4.1.2:
+    (TransactionEvent, AssociationEvent), ``UNKNOWN_EVENT_TYPE``, ``ERROR_DECLARATION`` ("ErrorDeclaration":
     the event restates an earlier one to declare it wrong; it is no new observation), ``INVALID_EPC`` /
-    ``INVALID_CHECK_DIGIT`` (any identifier of the event), ``ILMD_WITHOUT_ADD`` (EPCIS §7.4.2:
-    ilmd only on an ObjectEvent with action ADD), ``MISSING_PARENT_ID`` (§7.4.3: AggregationEvent
-    ADD / DELETE need parentID), ``MISSING_WHAT`` (no identifier at all: §7.4.2 asks for epcList
+    ``INVALID_CHECK_DIGIT`` (any identifier of the event), ``ILMD_WITHOUT_ADD`` (EPCIS 2.0 "ObjectEvent":
+    ilmd only on an ObjectEvent with action ADD), ``MISSING_PARENT_ID`` ("AggregationEvent": AggregationEvent
+    ADD / DELETE need parentID), ``MISSING_WHAT`` (no identifier at all: "ObjectEvent" asks for epcList
     or quantityList), ``NO_PRODUCT`` (identifiers, but none a trade item).
     """
     try:
@@ -259,7 +260,7 @@ def parse_event(raw: str | None) -> ParsedEvent:
                 epc = parse_epc(uri)
                 if epc is None:
                     continue
-                # ilmd describes the objects the event brings into being (§7.3.6): an ADD's objects,
+                # ilmd describes the objects the event brings into being (EPCIS 2.0 "ILMD"): an ADD's objects,
                 # a transformation's outputs; a lot written in the identifier itself wins
                 inherits = role == "object" or role == "output"
                 lot = epc.lot if epc.lot is not None else (lot_from_ilmd if inherits else None)

@@ -346,7 +346,7 @@ _CBV_PREFIXES = r"^(urn:epcglobal:cbv:bizstep:|https?://ref\.gs1\.org/cbv/BizSte
 
 def _biz_step(raw: Column) -> Column:
     """A CBV 2.0 bizStep as its short name (bare, ``urn:epcglobal:cbv:bizstep:…`` or
-    ``https://ref.gs1.org/cbv/BizStep-…``); any other URI as written (an extension, EPCIS §7.3.5);
+    ``https://ref.gs1.org/cbv/BizStep-…``); any other URI as written (an extension, EPCIS 2.0 "Why" dimension);
     NULL for a bare word outside the vocabulary."""
     from pyspark.sql import functions as F
 
@@ -547,7 +547,7 @@ def _lineage_edges(products: DataFrame) -> DataFrame:
 
 
 def traceability_lineage(inputs: dict[str, DataFrame], dates: list[date]) -> DataFrame:
-    """Every input → output link of every TransformationEvent (EPCIS 2.0 §7.4.6), one row per pair of
+    """Every input → output link of every TransformationEvent (EPCIS 2.0 "TransformationEvent"), one row per pair of
     identifiers as written, with GTIN-14, lot (stated, or learnt from the item's commissioning) and
     serial on each side: the graph a recall walks from a raw-material lot to the lots made from it."""
     return _lineage_edges(_product_rows(inputs["traceability_event"]))

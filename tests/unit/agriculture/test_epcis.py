@@ -39,7 +39,7 @@ def test_check_digit() -> None:
 @pytest.mark.parametrize(
     ("uri", "expected"),
     [
-        # EPC URNs: indicator digit moves to the front, check digit computed (TDS §6.3.1)
+        # EPC URNs: indicator digit moves to the front, check digit computed (Tag Data Standard)
         ("urn:epc:id:sgtin:0614141.107346.2017", Epc("", "10614141073464", None, "2017", "instance")),
         ("urn:epc:class:lgtin:4012345.012345.998877", Epc("", "04012345123456", "998877", None, "class")),
         ("urn:epc:idpat:sgtin:4012345.098765.*", Epc("", "04012345987652", None, None, "pattern")),

@@ -233,7 +233,7 @@ def _event(eid: str, step: str, time: str | None, lot: str = "L1", gtin_item: st
         "quantityList": [{"epcClass": f"urn:epc:class:lgtin:8935000.{gtin_item}.{lot}", "quantity": 10, "uom": "KGM"}],
     }
     if step == "commissioning":
-        event["ilmd"] = {"cbvmda:lotNumber": lot}  # EPCIS 2.0 §7.4.2: ilmd only with action ADD
+        event["ilmd"] = {"cbvmda:lotNumber": lot}  # EPCIS 2.0 "ObjectEvent": ilmd only with action ADD
     if time is not None:
         event["eventTime"] = time
     return event | over
