@@ -488,7 +488,7 @@ def _lot_events(
     kind: str | None,
     made_from: tuple[str, str] | None = None,
 ) -> list[dict[str, Any]]:
-    digital_link = int(lot[-1]) % 3 == 1  # a third of lots are named by GS1 Digital Link URIs, no RNG draw
+    digital_link = int(lot[-1]) % 3 == 1  # lots ending in 1, 4, 7: GS1 Digital Link URIs (no RNG draw)
     steps = list(EXPECTED_STEPS)
     if kind == "lot_missing_steps":
         steps = steps[: rng.choice((2, 3))]
@@ -585,7 +585,7 @@ def _write_traceability(
                 body = f"8939999{lot_i % 100000:05d}"
                 product = _Product("UNKNOWN", body + str(gtin13_check_digit(body)), "01", False)
             lot = f"L{day:%y%m%d}{lot_i:05d}"
-            # every tenth clean lot (6, 16, …) is processed from the lot before it, when that one is clean
+            # lots 6, 16, 26 … are made from the lot before (a TransformationEvent) when both are clean
             made_from = None
             if kind is None and lot_i % 10 == 6 and lot_kinds.get(lot_i - 1) is None:
                 made_from = (clean[(lot_i - 1) % len(clean)].gtin, f"L{day:%y%m%d}{lot_i - 1:05d}")
