@@ -3,13 +3,15 @@
 Owner: Bộ Nông nghiệp và Môi trường. Crop statistics follow the statistical yearbook layout
 (province × crop × season × year; area ha, yield tạ/ha, production t, "Sơ bộ" = preliminary);
 OCOP products follow Decision 148/QĐ-TTg (2023: six groups, 3–5 stars by score); traceability
-events are GS1 EPCIS 2.0 ObjectEvents (CBV 2.0 business steps). Every source comes over HTTP.
+events are GS1 EPCIS 2.0 Object, Aggregation and Transformation events (CBV 2.0 business steps),
+their products named by EPC URNs or GS1 Digital Link URIs. Every source comes over HTTP.
 """
 
 from __future__ import annotations
 
 from datetime import date, timedelta
 
+from jobs.agriculture.epcis import PRODUCTS_DDL
 from jobs.checks import line_checks, not_empty, province_codes_2025, text_checks, unique_key
 from jobs.registry import (
     Channel,
@@ -94,15 +96,46 @@ EXPECTED_STEPS: tuple[str, ...] = ("commissioning", "shipping", "receiving", "re
 """The supply-chain steps a traceable OCOP lot should show, in order (CBV 2.0 bizStep names)."""
 BIZ_STEPS: tuple[str, ...] = (
     *EXPECTED_STEPS,
-    "packing",
-    "storing",
-    "inspecting",
     "accepting",
-    "loading",
-    "departing",
     "arriving",
+    "assembling",
+    "collecting",
+    "consigning",
+    "creating_class_instance",
+    "cycle_counting",
     "decommissioning",
+    "departing",
+    "destroying",
+    "disassembling",
+    "dispensing",
+    "encoding",
+    "entering_exiting",
+    "holding",
+    "inspecting",
+    "installing",
+    "killing",
+    "loading",
+    "other",
+    "packing",
+    "picking",
+    "removing",
+    "repackaging",
+    "repairing",
+    "replacing",
+    "reserving",
+    "sampling",
+    "sensor_reporting",
+    "staging_outbound",
+    "stock_taking",
+    "stocking",
+    "storing",
+    "transporting",
+    "unloading",
+    "unpacking",
+    "void_shipping",
 )
+"""The CBV 2.0 bizStep vocabulary (as GS1's EPCIS 2.0 JSON schema lists it, bizStep-JSON-Schema.json).
+A bizStep outside it must be a URI (an extension, EPCIS 2.0 'Why' dimension): kept as written."""
 ACTIONS: tuple[str, ...] = ("ADD", "OBSERVE", "DELETE")
 
 
@@ -423,7 +456,7 @@ OCOP_PRODUCT = Dataset(
 )
 
 # ---------------------------------------------------------------------------------------------
-# traceability_event (GS1 EPCIS 2.0 ObjectEvent, one JSON object per event)
+# traceability_event (GS1 EPCIS 2.0 events, one JSON object per event)
 
 TRACE_COLUMNS = (
     "event_id",
@@ -463,25 +496,59 @@ TRACEABILITY_EVENT = Dataset(
     sector=SECTOR,
     layer=Layer.SILVER,
     title_vi="Sự kiện truy xuất nguồn gốc sản phẩm OCOP (GS1 EPCIS 2.0)",
-    title_en="OCOP product traceability events (GS1 EPCIS 2.0 ObjectEvents)",
+    title_en="OCOP product traceability events (GS1 EPCIS 2.0 Object, Aggregation, Transformation events)",
     owner=OWNER,
     classification=Classification.PUBLIC,
     fields=(
-        Field("event_id", "STRING", "Mã sự kiện (eventID)", "Event id (eventID)", nullable=False),
+        Field(
+            "event_id",
+            "STRING",
+            "Mã sự kiện (eventID, hoặc mã băm khi thiếu)",
+            "Event id (eventID, else a hash of the canonical event)",
+            nullable=False,
+        ),
+        Field(
+            "event_id_computed",
+            "BOOLEAN",
+            "Mã sự kiện do hệ thống tính (không có eventID)",
+            "Event id computed here (the event had no eventID)",
+            nullable=False,
+        ),
+        Field("event_type", "STRING", "Loại sự kiện EPCIS", "EPCIS event type", nullable=False),
         Field("event_time", "TIMESTAMP", "Thời điểm sự kiện (UTC)", "Event time (UTC)", nullable=False),
         Field("event_time_zone_offset", "STRING", "Múi giờ nguồn", "Source time-zone offset", nullable=False),
         Field("event_date", "DATE", "Ngày sự kiện (giờ Việt Nam)", "Event day (Vietnam local)", nullable=False),
-        Field("action", "STRING", "Hành động (ADD/OBSERVE/DELETE)", "Action (ADD/OBSERVE/DELETE)", nullable=False),
-        Field("biz_step", "STRING", "Bước nghiệp vụ (CBV)", "Business step (CBV short name)", nullable=False),
+        Field(
+            "action",
+            "STRING",
+            "Hành động (ADD/OBSERVE/DELETE; không có ở TransformationEvent)",
+            "Action (ADD/OBSERVE/DELETE; none on a TransformationEvent)",
+        ),
+        Field("biz_step", "STRING", "Bước nghiệp vụ (CBV, hoặc URI mở rộng)", "Business step (CBV short name or URI)"),
         Field("disposition", "STRING", "Trạng thái (CBV)", "Disposition (CBV short name)"),
         Field("read_point", "STRING", "Điểm đọc (SGLN)", "Read point (SGLN)"),
         Field("biz_location", "STRING", "Địa điểm nghiệp vụ (SGLN)", "Business location (SGLN)"),
-        Field("gtin", "STRING", "GTIN-13 của sản phẩm", "Product GTIN-13", nullable=False),
-        Field("lot_number", "STRING", "Số lô", "Lot number", nullable=False),
+        Field("parent_id", "STRING", "Mã vật chứa (parentID, thường là SSCC)", "Container (parentID, often an SSCC)"),
+        Field(
+            "gtin",
+            "STRING",
+            "GTIN-14 của sản phẩm OCOP chính của sự kiện",
+            "GTIN-14 of the event's main OCOP product",
+            nullable=False,
+        ),
+        Field("lot_number", "STRING", "Số lô của sản phẩm chính (nếu biết)", "Main product's lot (when known)"),
         Field("product_code", "STRING", "Mã sản phẩm OCOP", "OCOP product code", nullable=False),
-        Field("quantity", "DOUBLE", "Số lượng", "Quantity"),
+        Field("quantity", "DOUBLE", "Số lượng (của sản phẩm chính)", "Quantity (of the main product)"),
         Field("uom", "STRING", "Đơn vị (UN/CEFACT)", "Unit of measure (UN/CEFACT)"),
-        Field("epc_count", "INT", "Số mã EPC riêng lẻ", "Individual EPCs in epcList"),
+        Field("epc_count", "INT", "Số mã EPC riêng lẻ (cấp cá thể)", "Instance-level EPCs the event names"),
+        Field(
+            "products",
+            PRODUCTS_DDL,
+            "Mọi sản phẩm sự kiện nêu: vai trò, cấp, mã gốc, GTIN-14, lô, số sê-ri, số lượng",
+            "Every product the event names: role (object/child/input/output), level, identifier as written, "
+            "GTIN-14, lot, serial, quantity",
+            nullable=False,
+        ),
     ),
     natural_key=("event_id",),
     transform="jobs.agriculture.transforms:traceability_to_silver",
@@ -502,28 +569,90 @@ TRACEABILITY_EVENT = Dataset(
     inputs=("ocop_product",),
     row_rules=(
         RowRule("MALFORMED_LINE", "_parse_error IS NOT NULL", C.CORRECT, "Event is not a JSON object."),
-        RowRule("NOT_OBJECT_EVENT", "_event_type <> 'ObjectEvent'", C.CORRECT, "Only EPCIS ObjectEvents are expected."),
-        RowRule("MISSING_EVENT_ID", "event_id IS NULL", C.COMPLETE, "eventID is required to deduplicate events."),
+        RowRule(
+            "UNSUPPORTED_EVENT_TYPE",
+            "_epcis_problem = 'UNSUPPORTED_EVENT_TYPE'",
+            C.CORRECT,
+            "A TransactionEvent or AssociationEvent (EPCIS 2.0 'TransactionEvent', 'AssociationEvent'): valid "
+            "EPCIS that links objects to a business transaction or to each other, not a step of a product lot's "
+            "path; not read here.",
+        ),
+        RowRule(
+            "UNKNOWN_EVENT_TYPE",
+            "_epcis_problem = 'UNKNOWN_EVENT_TYPE'",
+            C.CORRECT,
+            "type is not one of the five EPCIS 2.0 event types.",
+        ),
+        RowRule(
+            "ERROR_DECLARATION",
+            "_epcis_problem = 'ERROR_DECLARATION'",
+            C.CORRECT,
+            "The event carries an errorDeclaration (EPCIS 2.0 'ErrorDeclaration'): it declares an earlier event "
+            "wrong and is no new observation.",
+        ),
         RowRule(
             "MISSING_EVENT_TIME",
             "_event_time_raw IS NULL OR event_time_zone_offset IS NULL",
             C.COMPLETE,
-            "EPCIS requires eventTime and eventTimeZoneOffset.",
+            "EPCIS 2.0 'EPCISEvent' requires eventTime and eventTimeZoneOffset.",
         ),
         RowRule("INVALID_TIMESTAMP", "event_time IS NULL", C.CORRECT, "eventTime is not an ISO 8601 date-time."),
-        RowRule("UNKNOWN_ACTION", "action IS NULL", C.CORRECT, "action is not ADD, OBSERVE or DELETE."),
-        RowRule("UNKNOWN_BIZ_STEP", "biz_step IS NULL", C.CORRECT, "bizStep is not a CBV 2.0 business step used here."),
         RowRule(
-            "MISSING_LOT",
-            "gtin IS NULL OR lot_number IS NULL",
+            "INVALID_EPC",
+            "_epcis_problem = 'INVALID_EPC'",
+            C.CORRECT,
+            "An identifier is neither an EPC URN (Tag Data Standard) nor a GS1 Digital Link URI "
+            "(GS1 Digital Link URI syntax 1.2).",
+        ),
+        RowRule(
+            "INVALID_CHECK_DIGIT",
+            "_epcis_problem = 'INVALID_CHECK_DIGIT'",
+            C.CORRECT,
+            "A Digital Link GTIN's check digit is wrong (GS1 General Specifications, check digit calculation).",
+        ),
+        RowRule(
+            "UNKNOWN_ACTION",
+            "action IS NULL AND event_type <> 'TransformationEvent'",
+            C.CORRECT,
+            "action is not ADD, OBSERVE or DELETE (EPCIS 2.0 'Action type'; only a TransformationEvent has none).",
+        ),
+        RowRule(
+            "ILMD_WITHOUT_ADD",
+            "_epcis_problem = 'ILMD_WITHOUT_ADD'",
+            C.CORRECT,
+            "ilmd on an ObjectEvent whose action is not ADD (EPCIS 2.0 'ObjectEvent': instance/lot master data is "
+            "stated when objects come into being).",
+        ),
+        RowRule(
+            "MISSING_PARENT_ID",
+            "_epcis_problem = 'MISSING_PARENT_ID'",
             C.COMPLETE,
-            "No LGTIN class (GTIN + lot) in quantityList: the event names no product lot.",
+            "An AggregationEvent with action ADD or DELETE has no parentID (EPCIS 2.0 'AggregationEvent').",
+        ),
+        RowRule(
+            "UNKNOWN_BIZ_STEP",
+            "_biz_step_raw IS NOT NULL AND biz_step IS NULL",
+            C.CORRECT,
+            "bizStep is neither a CBV 2.0 business step nor a URI (EPCIS 2.0 'Why' dimension; CBV 2.0 business steps).",
+        ),
+        RowRule(
+            "MISSING_WHAT",
+            "_epcis_problem = 'MISSING_WHAT'",
+            C.COMPLETE,
+            "The event names no object at all (EPCIS 2.0 'ObjectEvent': epcList or quantityList; "
+            "'AggregationEvent' and 'TransformationEvent' likewise).",
+        ),
+        RowRule(
+            "NO_PRODUCT",
+            "_epcis_problem = 'NO_PRODUCT'",
+            C.COMPLETE,
+            "The event names only objects that are no trade item (SSCC, GRAI, GIAI …): no product to trace.",
         ),
         RowRule(
             "UNKNOWN_PRODUCT",
             "product_code IS NULL",
             C.CORRECT,
-            "The lot's GTIN is not an OCOP product in the registry (referential integrity).",
+            "None of the event's GTINs is an OCOP product in the registry (referential integrity).",
         ),
         RowRule(
             "FUTURE_TIMESTAMP",
@@ -539,8 +668,16 @@ TRACEABILITY_EVENT = Dataset(
             C.CORRECT,
             S.CRITICAL,
             "ExpectColumnValuesToBeInSet",
-            {"column": "biz_step", "value_set": list(BIZ_STEPS)},
-            "bizStep is a CBV 2.0 business step.",
+            {"column": "_biz_step_known", "value_set": [True]},
+            "bizStep is a CBV 2.0 business step, a URI, or absent (EPCIS 2.0 'Why' dimension).",
+            derive=(
+                (
+                    "_biz_step_known",
+                    "biz_step IS NULL OR biz_step IN ("
+                    + ", ".join(f"'{s}'" for s in BIZ_STEPS)
+                    + ") OR biz_step RLIKE '^[a-zA-Z][a-zA-Z0-9+.-]*:'",
+                ),
+            ),
         ),
         Check(
             "allowed_actions",
@@ -548,15 +685,15 @@ TRACEABILITY_EVENT = Dataset(
             S.CRITICAL,
             "ExpectColumnValuesToBeInSet",
             {"column": "action", "value_set": list(ACTIONS)},
-            "action is ADD, OBSERVE or DELETE.",
+            "action is ADD, OBSERVE or DELETE (NULL only on a TransformationEvent).",
         ),
         Check(
-            "gtin_is_gtin13",
+            "gtin_is_gtin14",
             C.CORRECT,
             S.CRITICAL,
             "ExpectColumnValuesToMatchRegex",
-            {"column": "gtin", "regex": "^[0-9]{13}$"},
-            "GTINs are 13 digits (check digit computed from the EPC class).",
+            {"column": "gtin", "regex": "^[0-9]{14}$"},
+            "GTINs are normalised to 14 digits (GTIN-8/12/13 padded; check digit verified or computed).",
         ),
         Check(
             "not_after_interval",
@@ -636,17 +773,46 @@ OCOP_BY_PROVINCE = Dataset(
     replace_key=None,
 )
 
+TRACEABILITY_LINEAGE = Dataset(
+    name="traceability_lineage",
+    sector=SECTOR,
+    layer=Layer.GOLD,
+    title_vi="Quan hệ nguyên liệu → thành phẩm (sự kiện chế biến EPCIS TransformationEvent)",
+    title_en="Input → output links of processing (EPCIS TransformationEvents)",
+    owner=OWNER,
+    classification=Classification.PUBLIC,
+    fields=(
+        Field("event_id", "STRING", "Mã sự kiện chế biến", "TransformationEvent id", nullable=False),
+        Field("event_time", "TIMESTAMP", "Thời điểm chế biến (UTC)", "Transformation time (UTC)", nullable=False),
+        Field("biz_step", "STRING", "Bước nghiệp vụ (CBV)", "Business step (CBV)"),
+        Field("input_epc", "STRING", "Mã nguyên liệu như nguồn ghi", "Input identifier as written", nullable=False),
+        Field("input_gtin", "STRING", "GTIN-14 nguyên liệu", "Input GTIN-14", nullable=False),
+        Field("input_lot_number", "STRING", "Lô nguyên liệu (nếu biết)", "Input lot (when known)"),
+        Field("input_serial", "STRING", "Số sê-ri nguyên liệu", "Input serial"),
+        Field("input_quantity", "DOUBLE", "Số lượng nguyên liệu", "Input quantity"),
+        Field("input_uom", "STRING", "Đơn vị", "Input unit of measure"),
+        Field("output_epc", "STRING", "Mã thành phẩm như nguồn ghi", "Output identifier as written", nullable=False),
+        Field("output_gtin", "STRING", "GTIN-14 thành phẩm", "Output GTIN-14", nullable=False),
+        Field("output_lot_number", "STRING", "Lô thành phẩm (nếu biết)", "Output lot (when known)"),
+        Field("output_serial", "STRING", "Số sê-ri thành phẩm", "Output serial"),
+    ),
+    natural_key=("event_id", "input_epc", "output_epc"),
+    transform="jobs.agriculture.transforms:traceability_lineage",
+    inputs=("traceability_event",),
+    replace_key=None,
+)
+
 TRACEABILITY_COMPLETENESS = Dataset(
     name="traceability_completeness",
     sector=SECTOR,
     layer=Layer.GOLD,
-    title_vi="Mức đầy đủ truy xuất nguồn gốc theo lô sản phẩm OCOP",
-    title_en="Traceability completeness per OCOP product lot",
+    title_vi="Mức đầy đủ truy xuất nguồn gốc theo lô sản phẩm (kể cả lô nguyên liệu)",
+    title_en="Traceability completeness per product lot, inputs of processed lots included",
     owner=OWNER,
     classification=Classification.PUBLIC,
     fields=(
-        Field("product_code", "STRING", "Mã sản phẩm OCOP", "OCOP product code", nullable=False),
-        Field("gtin", "STRING", "GTIN-13", "GTIN-13", nullable=False),
+        Field("product_code", "STRING", "Mã sản phẩm OCOP (nếu là sản phẩm OCOP)", "OCOP product code (if one)"),
+        Field("gtin", "STRING", "GTIN-14", "GTIN-14", nullable=False),
         Field("lot_number", "STRING", "Số lô", "Lot number", nullable=False),
         Field("province_code", "STRING", "Mã tỉnh của sản phẩm (2025)", "Product's province (2025)"),
         Field("has_commissioning", "BOOLEAN", "Có bước sản xuất (commissioning)", "Has commissioning"),
@@ -654,11 +820,38 @@ TRACEABILITY_COMPLETENESS = Dataset(
         Field("has_receiving", "BOOLEAN", "Có bước nhận hàng (receiving)", "Has receiving"),
         Field("has_retail_selling", "BOOLEAN", "Có bước bán lẻ (retail_selling)", "Has retail selling"),
         Field("steps_present", "INT", "Số bước có (trên 4)", "Expected steps present (of 4)"),
-        Field("completeness", "DOUBLE", "Tỷ lệ đầy đủ (0–1)", "Completeness share (0–1)"),
+        Field("completeness", "DOUBLE", "Tỷ lệ đầy đủ của chính lô (0–1)", "The lot's own completeness (0–1)"),
         Field("steps_in_order", "BOOLEAN", "Các bước đúng trình tự thời gian", "Present steps in time order"),
         Field("events", "INT", "Số sự kiện", "Events"),
         Field("first_event_time", "TIMESTAMP", "Sự kiện đầu (UTC)", "First event (UTC)"),
         Field("last_event_time", "TIMESTAMP", "Sự kiện cuối (UTC)", "Last event (UTC)"),
+        Field(
+            "inputs",
+            "INT",
+            "Số nguyên liệu (mã) của các sự kiện chế biến ra lô này",
+            "Inputs (identifiers) of the transformations that made this lot",
+            nullable=False,
+        ),
+        Field(
+            "inputs_traced",
+            "INT",
+            "Số nguyên liệu có lô đã biết và có sự kiện riêng",
+            "Inputs whose lot is known and has events of its own",
+            nullable=False,
+        ),
+        Field(
+            "inputs_completeness",
+            "DOUBLE",
+            "Mức đầy đủ trung bình của nguyên liệu (0 nếu lô không rõ); trống nếu không có nguyên liệu",
+            "Mean completeness of the inputs' lots (0 for an input of unknown lot); NULL with no inputs",
+        ),
+        Field(
+            "chain_completeness",
+            "DOUBLE",
+            "Mức đầy đủ cả chuỗi: nhỏ hơn của lô và của nguyên liệu",
+            "Whole-chain completeness: the lesser of the lot's own and its inputs'",
+            nullable=False,
+        ),
     ),
     natural_key=("gtin", "lot_number"),
     transform="jobs.agriculture.transforms:traceability_completeness",
@@ -672,5 +865,6 @@ DATASETS = (
     TRACEABILITY_EVENT,
     CROP_PRODUCTION,
     OCOP_BY_PROVINCE,
+    TRACEABILITY_LINEAGE,
     TRACEABILITY_COMPLETENESS,
 )

@@ -341,9 +341,41 @@ def _cbv_short(raw: Column) -> Column:
     return F.regexp_extract(text, r"(?:^|[:/-])([a-z_]+)$", 1)
 
 
+_CBV_PREFIXES = r"^(urn:epcglobal:cbv:bizstep:|https?://ref\.gs1\.org/cbv/BizStep-)"
+
+
+def _biz_step(raw: Column) -> Column:
+    """A CBV 2.0 bizStep as its short name (bare, ``urn:epcglobal:cbv:bizstep:…`` or
+    ``https://ref.gs1.org/cbv/BizStep-…``); any other URI as written (an extension, EPCIS 2.0 "Why" dimension);
+    NULL for a bare word outside the vocabulary."""
+    from pyspark.sql import functions as F
+
+    text = F.trim(raw)
+    short = F.lower(F.regexp_replace(text, _CBV_PREFIXES, ""))
+    return F.when(short.isin(*BIZ_STEPS), short).when(
+        ~text.rlike(_CBV_PREFIXES) & text.rlike(r"^[a-zA-Z][a-zA-Z0-9+.-]*:"), text
+    )
+
+
+def _parse_events(raw: Column) -> Column:
+    """:func:`jobs.agriculture.epcis.parsed_row` as a Spark struct (a Python UDF: the identifier
+    grammar and the event hash are easier to get right, and to test, in Python)."""
+    from pyspark.sql import functions as F
+
+    from jobs.agriculture.epcis import PARSED_DDL, parsed_row
+
+    return F.udf(lambda text: parsed_row(text), PARSED_DDL)(raw)  # a lambda: no type hints to read as Arrow
+
+
+_ROLE_RANK = {"object": 0, "output": 1, "child": 2, "input": 3}
+
+
 def traceability_to_silver(bronze: DataFrame, inputs: dict[str, DataFrame], *, interval: DataInterval) -> DataFrame:
-    """Type EPCIS 2.0 ObjectEvents: UTC event time with the source's offset, CBV short names, the
-    product lot (GTIN-13 + lot) from the LGTIN class, joined to the OCOP registry by GTIN."""
+    """Type EPCIS 2.0 events (Object, Aggregation, Transformation): UTC event time with the source's
+    offset, CBV short names, every product identifier (URN or Digital Link) as GTIN-14 + lot +
+    serial in ``products``, and the event's main product: the first one that is an OCOP product in
+    the registry (objects, then outputs, children, inputs; one with a lot first), joined by GTIN."""
+    from pyspark.sql import Window
     from pyspark.sql import functions as F
 
     # One product per GTIN: the registry may hold a GTIN under two product codes (a product
@@ -351,46 +383,62 @@ def traceability_to_silver(bronze: DataFrame, inputs: dict[str, DataFrame], *, i
     products = (
         inputs["ocop_product"]
         .where(F.col("gtin").isNotNull())
-        .groupBy(F.col("gtin").alias("_ref_gtin"))
-        .agg(F.max_by("product_code", F.struct("_ingested_at", "product_code")).alias("product_code"))
+        .groupBy(F.lpad(F.col("gtin"), 14, "0").alias("_ref_gtin"))
+        .agg(F.max_by("product_code", F.struct("_ingested_at", "product_code")).alias("_ref_product_code"))
     )
     raw_time = F.nullif(F.trim("event_time"), F.lit(""))
     offset = F.trim("event_time_zone_offset")
-    pattern = r"^urn:epc:class:lgtin:(\d+)\.(\d+)\.(.+)$"
-    cls = F.trim("epc_class")
-    company, item, lot = (F.regexp_extract(cls, pattern, i) for i in (1, 2, 3))
-    is_gtin13 = cls.rlike(pattern) & ((F.length(company) + F.length(item)) == 13) & item.startswith("0")
     action = F.upper(F.trim("action"))
-    biz_step = _cbv_short(F.col("biz_step"))
-    epcs = F.from_json(F.col("epc_list"), "array<string>")
+    parsed = _parse_events(F.col("_raw_line"))
     typed = bronze.select(
-        F.trim("event_id").alias("event_id"),
-        F.trim("event_type").alias("_event_type"),
+        "*",
+        parsed.alias("_parsed"),
+    ).select(
+        F.col("_parsed.event_id").alias("event_id"),
+        F.coalesce(F.col("_parsed.event_id_computed"), F.lit(False)).alias("event_id_computed"),
+        F.col("_parsed.event_type").alias("event_type"),
         raw_time.alias("_event_time_raw"),
         F.to_timestamp(raw_time).alias("event_time"),
         F.when(offset.rlike(r"^[+-]\d{2}:\d{2}$|^Z$"), offset).alias("event_time_zone_offset"),
         F.when(action.isin(*ACTIONS), action).alias("action"),
-        F.when(biz_step.isin(*BIZ_STEPS), biz_step).alias("biz_step"),
+        F.nullif(F.trim("biz_step"), F.lit("")).alias("_biz_step_raw"),
+        _biz_step(F.col("biz_step")).alias("biz_step"),
         F.nullif(_cbv_short(F.col("disposition")), F.lit("")).alias("disposition"),
         F.trim("read_point").alias("read_point"),
         F.trim("biz_location").alias("biz_location"),
-        F.when(is_gtin13, F.concat(company, F.substring(item, 2, 12))).alias("_gtin_body"),
-        F.coalesce(F.when(is_gtin13, lot), F.nullif(F.trim("ilmd_lot"), F.lit(""))).alias("lot_number"),
-        parse_vn_number(F.col("quantity")).alias("quantity"),
-        F.trim("uom").alias("uom"),
-        F.when(epcs.isNull(), F.lit(0)).otherwise(F.size(epcs)).cast("int").alias("epc_count"),
+        F.col("_parsed.parent_id").alias("parent_id"),
+        F.coalesce(F.col("_parsed.products"), F.array()).alias("products"),
+        F.col("_parsed.problem").alias("_epcis_problem"),
         *_lineage(interval),
     )
-    check = F.expr(
-        "(10 - aggregate(sequence(1, 12), 0, (acc, i) -> acc + "
-        "cast(substring(_gtin_body, i, 1) AS INT) * CASE WHEN i % 2 = 0 THEN 3 ELSE 1 END) % 10) % 10"
-    )
     typed = typed.withColumn(
-        "gtin", F.when(F.col("_gtin_body").isNotNull(), F.concat("_gtin_body", check.cast("string")))
+        "epc_count", F.size(F.filter("products", lambda p: p["level"] == "instance")).cast("int")
+    ).withColumn("event_date", conform.local_date(F.col("event_time")))
+    # the main product: explode, look each GTIN up, keep the best per event row
+    row_key = ["_batch_id", "_source_line"]
+    rank = conform.literal_map(_ROLE_RANK)
+    exploded = typed.select(*row_key, F.posexplode("products").alias("_pos", "_p"))
+    looked_up = exploded.join(F.broadcast(products), exploded["_p.gtin"] == products["_ref_gtin"], "left")
+    order = F.struct(
+        F.col("_ref_product_code").isNull().alias("_unregistered"),
+        rank[F.col("_p.role")].alias("_rank"),
+        F.col("_p.lot_number").isNull().alias("_no_lot"),
+        "_pos",
     )
-    typed = typed.withColumn("event_date", conform.local_date(F.col("event_time")))
-    joined = typed.join(F.broadcast(products), typed["gtin"] == products["_ref_gtin"], "left")
-    return joined.drop("_ref_gtin", "_gtin_body")
+    best = Window.partitionBy(*row_key).orderBy(order)
+    main = (
+        looked_up.withColumn("_n", F.row_number().over(best))
+        .where("_n = 1")
+        .select(
+            *row_key,
+            F.col("_p.gtin").alias("gtin"),
+            F.col("_p.lot_number").alias("lot_number"),
+            F.col("_ref_product_code").alias("product_code"),
+            F.col("_p.quantity").alias("quantity"),
+            F.col("_p.uom").alias("uom"),
+        )
+    )
+    return typed.join(main, row_key, "left")
 
 
 # ---------------------------------------------------------------------------------------------
@@ -457,31 +505,84 @@ def ocop_by_province(inputs: dict[str, DataFrame], dates: list[date]) -> DataFra
     )
 
 
+def _product_rows(events: DataFrame) -> DataFrame:
+    """One row per event × product, the lot of a lot-less instance (an SGTIN observed after it was
+    commissioned) filled from the ADD / TransformationEvent that stated it in ``ilmd``: the same
+    GTIN + serial names the same item for life (EPC Tag Data Standard)."""
+    from pyspark.sql import functions as F
+
+    rows = events.select("event_id", "event_type", "event_time", "biz_step", F.explode("products").alias("_p")).select(
+        "event_id", "event_type", "event_time", "biz_step", "_p.*"
+    )
+    known = (
+        rows.where(F.col("serial").isNotNull() & F.col("lot_number").isNotNull())
+        .groupBy(F.col("gtin").alias("_k_gtin"), F.col("serial").alias("_k_serial"))
+        .agg(F.min("lot_number").alias("_k_lot"))
+    )
+    joined = rows.join(
+        known, (rows["gtin"] == known["_k_gtin"]) & rows["serial"].eqNullSafe(known["_k_serial"]), "left"
+    )
+    return joined.withColumn("lot_number", F.coalesce("lot_number", "_k_lot")).drop("_k_gtin", "_k_serial", "_k_lot")
+
+
+def _lineage_edges(products: DataFrame) -> DataFrame:
+    from pyspark.sql import functions as F
+
+    transformations = products.where(F.col("event_type") == "TransformationEvent")
+    ins = transformations.where(F.col("role") == "input").select(
+        "event_id",
+        "event_time",
+        "biz_step",
+        *[F.col(c).alias(f"input_{c}") for c in ("epc", "gtin", "lot_number", "serial", "quantity", "uom")],
+    )
+    outs = transformations.where(F.col("role") == "output").select(
+        F.col("event_id").alias("_out_event"),
+        *[F.col(c).alias(f"output_{c}") for c in ("epc", "gtin", "lot_number", "serial")],
+    )
+    return (
+        ins.join(outs, ins["event_id"] == outs["_out_event"])
+        .drop("_out_event")
+        .dropDuplicates(["event_id", "input_epc", "output_epc"])
+    )
+
+
+def traceability_lineage(inputs: dict[str, DataFrame], dates: list[date]) -> DataFrame:
+    """Every input → output link of every TransformationEvent (EPCIS 2.0 "TransformationEvent"), one row per pair of
+    identifiers as written, with GTIN-14, lot (stated, or learnt from the item's commissioning) and
+    serial on each side: the graph a recall walks from a raw-material lot to the lots made from it."""
+    return _lineage_edges(_product_rows(inputs["traceability_event"]))
+
+
 def traceability_completeness(inputs: dict[str, DataFrame], dates: list[date]) -> DataFrame:
     """Per product lot: which expected steps (commissioning → shipping → receiving → retail_selling)
     exist, the share present, and whether the present ones happened in that order (by their first
-    event time; the document's order does not matter)."""
+    event time; the document's order does not matter). A lot counts the events that name it as an
+    object, a child or an output — not as an input, where the step (commissioning of the output,
+    say) is the output's. A lot made by a TransformationEvent also gets its inputs' completeness
+    (mean over the input identifiers; 0 for an input of unknown lot or with no events) and a chain
+    completeness, the lesser of its own and its inputs': one level of inputs, not their inputs."""
     from pyspark.sql import functions as F
 
-    events = inputs["traceability_event"]
-    products = inputs["ocop_product"].select("product_code", F.col("province_code"))
+    rows = _product_rows(inputs["traceability_event"])
+    registry = inputs["ocop_product"].where(F.col("gtin").isNotNull())
+    products = registry.groupBy(F.lpad("gtin", 14, "0").alias("gtin")).agg(
+        F.max_by(F.struct("product_code", "province_code"), F.struct("product_code")).alias("_ref")
+    )
+    own = rows.where((F.col("role") != "input") & F.col("lot_number").isNotNull())
     firsts = [
         F.min(F.when(F.col("biz_step") == step, F.col("event_time"))).alias(f"_first_{step}") for step in EXPECTED_STEPS
     ]
-    agg = events.groupBy("gtin", "lot_number").agg(
-        F.max("product_code").alias("product_code"),
-        F.count("*").cast("int").alias("events"),
+    agg = own.groupBy("gtin", "lot_number").agg(
+        F.countDistinct("event_id").cast("int").alias("events"),
         F.min("event_time").alias("first_event_time"),
         F.max("event_time").alias("last_event_time"),
         *firsts,
     )
     present = F.filter(F.array(*[F.col(f"_first_{s}") for s in EXPECTED_STEPS]), lambda t: t.isNotNull())
     steps = sum((F.col(f"_first_{s}").isNotNull().cast("int") for s in EXPECTED_STEPS), F.lit(0))
-    out = agg.join(products, "product_code", "left").select(
-        "product_code",
+    lots = agg.select(
         "gtin",
         "lot_number",
-        "province_code",
         *[F.col(f"_first_{s}").isNotNull().alias(f"has_{s}") for s in EXPECTED_STEPS],
         steps.cast("int").alias("steps_present"),
         F.round(steps / F.lit(len(EXPECTED_STEPS)), 4).alias("completeness"),
@@ -489,5 +590,42 @@ def traceability_completeness(inputs: dict[str, DataFrame], dates: list[date]) -
         "events",
         "first_event_time",
         "last_event_time",
+    )
+    edges = _lineage_edges(rows).where(F.col("output_lot_number").isNotNull())
+    inputs_of = edges.select(
+        "output_gtin", "output_lot_number", "input_epc", "input_gtin", "input_lot_number"
+    ).distinct()
+    scored = inputs_of.join(
+        lots.select(
+            F.col("gtin").alias("_in_gtin"), F.col("lot_number").alias("_in_lot"), F.col("completeness").alias("_in_c")
+        ),
+        (inputs_of["input_gtin"] == F.col("_in_gtin")) & (inputs_of["input_lot_number"] == F.col("_in_lot")),
+        "left",
+    )
+    per_output = scored.groupBy(F.col("output_gtin").alias("gtin"), F.col("output_lot_number").alias("lot_number")).agg(
+        F.countDistinct("input_epc").cast("int").alias("inputs"),
+        F.countDistinct(F.when(F.col("_in_c").isNotNull(), F.col("input_epc"))).cast("int").alias("inputs_traced"),
+        F.round(F.avg(F.coalesce("_in_c", F.lit(0.0))), 4).alias("inputs_completeness"),
+    )
+    out = (
+        lots.join(per_output, ["gtin", "lot_number"], "left")
+        .join(F.broadcast(products), "gtin", "left")
+        .select(
+            F.col("_ref.product_code").alias("product_code"),
+            "gtin",
+            "lot_number",
+            F.col("_ref.province_code").alias("province_code"),
+            *[f"has_{s}" for s in EXPECTED_STEPS],
+            "steps_present",
+            "completeness",
+            "steps_in_order",
+            "events",
+            "first_event_time",
+            "last_event_time",
+            F.coalesce("inputs", F.lit(0)).alias("inputs"),
+            F.coalesce("inputs_traced", F.lit(0)).alias("inputs_traced"),
+            "inputs_completeness",
+            F.least("completeness", F.coalesce("inputs_completeness", "completeness")).alias("chain_completeness"),
+        )
     )
     return out

@@ -451,12 +451,44 @@ EPCIS_CONTEXT = ["https://ref.gs1.org/standards/epcis/epcis-context.jsonld", {"c
 LOCAL = timedelta(hours=7)
 
 
-def _epc_class(gtin: str, lot: str) -> str:
-    """LGTIN class URI of a GTIN-13 (indicator 0, 7-digit company prefix) and a lot."""
+def _epc_class(gtin: str, lot: str, digital_link: bool = False) -> str:
+    """LGTIN class URI of a GTIN-13 (indicator 0, 7-digit company prefix) and a lot, or the same
+    class as a GS1 Digital Link URI (GTIN-14 = 0 + GTIN-13)."""
+    if digital_link:
+        return f"https://id.gs1.org/01/0{gtin}/10/{lot}"
     return f"urn:epc:class:lgtin:{gtin[:7]}.0{gtin[7:12]}.{lot}"
 
 
-def _lot_events(product: _Product, lot: str, day: date, rng: random.Random, kind: str | None) -> list[dict[str, Any]]:
+def _sgtin(gtin: str, serial: int, digital_link: bool = False) -> str:
+    if digital_link:
+        return f"https://id.gs1.org/01/0{gtin}/21/{serial}"
+    return f"urn:epc:id:sgtin:{gtin[:7]}.0{gtin[7:12]}.{serial}"
+
+
+def _as_transformation(event: dict[str, Any], made_from: tuple[str, str], digital_link: bool) -> dict[str, Any]:
+    """A commissioning ObjectEvent turned into the TransformationEvent that made the lot from another
+    lot (EPCIS 2.0: no action; the lot's class is an output, ``ilmd`` describes the outputs).
+    Draws nothing from the RNG, so every other event stays byte for byte what it was."""
+    out = {k: v for k, v in event.items() if k not in ("action", "quantityList")}
+    (element,) = event["quantityList"]
+    gtin, lot = made_from
+    out["inputQuantityList"] = [
+        {"epcClass": _epc_class(gtin, lot, digital_link), "quantity": element["quantity"], "uom": "KGM"}
+    ]
+    out["outputQuantityList"] = event["quantityList"]
+    out["type"] = "TransformationEvent"
+    return out
+
+
+def _lot_events(
+    product: _Product,
+    lot: str,
+    day: date,
+    rng: random.Random,
+    kind: str | None,
+    made_from: tuple[str, str] | None = None,
+) -> list[dict[str, Any]]:
+    digital_link = int(lot[-1]) % 3 == 1  # lots ending in 1, 4, 7: GS1 Digital Link URIs (no RNG draw)
     steps = list(EXPECTED_STEPS)
     if kind == "lot_missing_steps":
         steps = steps[: rng.choice((2, 3))]
@@ -481,7 +513,11 @@ def _lot_events(product: _Product, lot: str, day: date, rng: random.Random, kind
             "readPoint": {"id": sgln},
             "bizLocation": {"id": sgln},
             "quantityList": [
-                {"epcClass": _epc_class(product.gtin, lot), "quantity": rng.randint(20, 400), "uom": "KGM"}
+                {
+                    "epcClass": _epc_class(product.gtin, lot, digital_link),
+                    "quantity": rng.randint(20, 400),
+                    "uom": "KGM",
+                }
             ],
         }
         if step == "commissioning":
@@ -489,8 +525,10 @@ def _lot_events(product: _Product, lot: str, day: date, rng: random.Random, kind
                 "cbvmda:lotNumber": lot,
                 "cbvmda:itemExpirationDate": (day + timedelta(days=365)).isoformat(),
             }
+            if made_from is not None:
+                event = _as_transformation(event, made_from, digital_link)
         if step == "retail_selling" and rng.random() < 0.5:
-            event["epcList"] = [f"urn:epc:id:sgtin:{product.gtin[:7]}.0{product.gtin[7:12]}.{k}" for k in range(1, 4)]
+            event["epcList"] = [_sgtin(product.gtin, k, digital_link) for k in range(1, 4)]
         events.append(event)
     return events
 
@@ -547,7 +585,11 @@ def _write_traceability(
                 body = f"8939999{lot_i % 100000:05d}"
                 product = _Product("UNKNOWN", body + str(gtin13_check_digit(body)), "01", False)
             lot = f"L{day:%y%m%d}{lot_i:05d}"
-            events = _lot_events(product, lot, day, rng, kind)
+            # lots 6, 16, 26 … are made from the lot before (a TransformationEvent) when both are clean
+            made_from = None
+            if kind is None and lot_i % 10 == 6 and lot_kinds.get(lot_i - 1) is None:
+                made_from = (clean[(lot_i - 1) % len(clean)].gtin, f"L{day:%y%m%d}{lot_i - 1:05d}")
+            events = _lot_events(product, lot, day, rng, kind, made_from)
             if kind:
                 counter.add(kind)
             for event in events:

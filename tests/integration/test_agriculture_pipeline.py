@@ -173,6 +173,25 @@ def test_gold_traceability_completeness(lake: dict[str, Any]) -> None:
     )
 
 
+def test_gold_lineage_keeps_a_processed_lot_s_inputs(lake: dict[str, Any]) -> None:
+    """By hand from events_20261126.jsonl: lot L26112600006 is made from L26112600005 by a
+    TransformationEvent (bizStep commissioning, 10:04); L26112600005 has all four steps in order
+    (08:29, 09:15, 11:00, 12:28) → inputs_completeness 1.0; L26112600006 has commissioning (the
+    transformation), shipping, receiving (as a CBV URI), retail_selling → 1.0; chain 1.0."""
+    edges = rows_of("gold/agriculture/traceability_lineage")
+    assert [(e["input_lot_number"], e["output_lot_number"]) for e in edges] == [("L26112600005", "L26112600006")]
+    assert (edges[0]["input_gtin"], edges[0]["output_gtin"]) == ("08930000000057", "08930000000064")
+    gold = {r["lot_number"]: r for r in rows_of("gold/agriculture/traceability_completeness")}
+    l6 = gold["L26112600006"]
+    assert (l6["completeness"], l6["inputs"], l6["inputs_traced"], l6["inputs_completeness"]) == (1.0, 1, 1, 1.0)
+    assert (l6["chain_completeness"], l6["has_commissioning"], l6["events"]) == (1.0, True, 4)
+    assert all(
+        r["inputs"] == 0 and r["chain_completeness"] == r["completeness"]
+        for k, r in gold.items()
+        if k != "L26112600006"
+    )
+
+
 def test_scores_show_the_mess(lake: dict[str, Any]) -> None:
     crop = lake["first"]["crop_stats"]["scores"]
     assert crop["đủ"] < 100  # one province × crop × season missing in 2026

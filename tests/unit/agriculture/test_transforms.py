@@ -231,8 +231,9 @@ def _event(eid: str, step: str, time: str | None, lot: str = "L1", gtin_item: st
         "disposition": "https://ref.gs1.org/cbv/Disp-in_transit",
         "readPoint": {"id": "urn:epc:id:sgln:8935000.00001.0"},
         "quantityList": [{"epcClass": f"urn:epc:class:lgtin:8935000.{gtin_item}.{lot}", "quantity": 10, "uom": "KGM"}],
-        "ilmd": {"cbvmda:lotNumber": lot},
     }
+    if step == "commissioning":
+        event["ilmd"] = {"cbvmda:lotNumber": lot}  # EPCIS 2.0 "ObjectEvent": ilmd only with action ADD
     if time is not None:
         event["eventTime"] = time
     return event | over
@@ -271,9 +272,9 @@ def test_traceability_to_silver(events: DataFrame) -> None:
     assert len(collected) == 6  # one row per event, though the registry lists the GTIN twice
     rows = {r["event_id"]: r for r in collected}
     e1 = rows["e1"]
-    # 8935000 + 12345 -> body 893500012345, check digit 4 (see test_gtin_check_digit)
+    # 8935000 + 12345 -> body 893500012345, check digit 4 (see test_gtin_check_digit); GTIN-14 in silver
     assert (e1["gtin"], e1["lot_number"], e1["product_code"], e1["biz_step"], e1["action"]) == (
-        "8935000123454",
+        "08935000123454",
         "L1",
         "OCOP-1",
         "commissioning",
@@ -297,7 +298,9 @@ def test_traceability_to_silver(events: DataFrame) -> None:
 
 def test_traceability_completeness(spark: SparkSession, events: DataFrame) -> None:
     good = events.where("_reject_reason IS NULL")
-    products = spark.createDataFrame([("OCOP-1", "01")], "product_code STRING, province_code STRING")
+    products = spark.createDataFrame(
+        [("OCOP-1", "8935000123454", "01")], "product_code STRING, gtin STRING, province_code STRING"
+    )
     out = {
         r["lot_number"]: r
         for r in traceability_completeness({"traceability_event": good, "ocop_product": products}, []).collect()
