@@ -41,7 +41,7 @@ def source_path(dataset: Dataset, interval: DataInterval, settings: Settings) ->
 def _digest_count_charset(
     path: Path, has_header: bool, parts: tuple[int, ...] = ()
 ) -> tuple[str, int, tuple[tuple[int, Charset], ...]]:
-    """sha256, data rows (lines, minus the header for CSV) and charsets of a payload, in one pass.
+    """sha256, data rows (lines, minus the header for CSV) and charsets of a payload (one pass; two for non-UTF-8).
 
     ``parts`` are the data line counts of the files the payload joins (an FTP day, one file per
     transmission); each file's charset is decided from its own lines only, so one legacy-encoded
@@ -52,19 +52,25 @@ def _digest_count_charset(
     starts = [1]
     for count in parts[:-1]:
         starts.append(starts[-1] + count + (1 if has_header and len(starts) == 1 else 0))
-    later = set(starts[1:])
-    decided: list[tuple[int, Charset]] = []
-    evidence = CharsetEvidence()
+    evidence = [CharsetEvidence() for _ in starts]
+    part = 0
     lines = 0
     with path.open("rb") as fh:
         for line in fh:
             lines += 1
-            if lines in later:
-                decided.append((starts[len(decided)], evidence.decision))
-                evidence = CharsetEvidence()
+            while part + 1 < len(starts) and lines >= starts[part + 1]:
+                part += 1
             sha.update(line)
-            evidence.add(line)
-    decided.append((starts[len(decided)], evidence.decision))
+            evidence[part].add(line)
+    if any(e.needs_legacy_pass for e in evidence):  # only files that are not UTF-8 are read twice
+        part = 0
+        with path.open("rb") as fh:
+            for number, line in enumerate(fh, start=1):
+                while part + 1 < len(starts) and number >= starts[part + 1]:
+                    part += 1
+                if evidence[part].needs_legacy_pass:
+                    evidence[part].add_legacy(line)
+    decided = [(first, e.decision) for first, e in zip(starts, evidence, strict=True)]
     runs = [run for i, run in enumerate(decided) if i == 0 or run[1] != decided[i - 1][1]]
     return sha.hexdigest(), max(lines - (1 if has_header else 0), 0), tuple(runs)
 

@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from functools import lru_cache
 from typing import Literal
 
@@ -460,22 +460,18 @@ class CharsetEvidence:
     once written back as cp1252 was saved through a cp1252 reader (real Vietnamese such as "ộ" has
     no cp1252 byte, so this never holds for it). Bytes that are not UTF-8 are read in each legacy
     charset, and the one whose text has the least mojibake and fewest impossible syllables wins.
+    Two passes, so a large UTF-8 file costs one cheap check per line: :meth:`add` every line, then,
+    only when :attr:`needs_legacy_pass`, :meth:`add_legacy` every line again.
     """
 
     def __init__(self) -> None:
         self.utf8 = True
         self.via_cp1252: bool | None = None  # None: no non-ASCII line seen yet
         self.badness: dict[Charset, float] = dict.fromkeys(_LEGACY, 0.0)
-        self._legacy_lines: list[bytes] = []
 
     def add(self, line: bytes) -> None:
-        """Take one line (any line ending); ASCII lines say nothing."""
-        if line.isascii():
-            return
-        for charset in _LEGACY:
-            text = decode_as(line, charset)
-            self.badness[charset] += float("inf") if text is None else _badness(text)
-        if not self.utf8:
+        """First pass: take one line (any line ending); ASCII lines say nothing."""
+        if not self.utf8 or line.isascii():
             return
         try:
             text = line.decode("utf-8")
@@ -487,15 +483,30 @@ class CharsetEvidence:
             self.via_cp1252 = inner is not None and decode_as(inner, "utf-8") is not None
 
     @property
+    def needs_legacy_pass(self) -> bool:
+        return not self.utf8
+
+    def add_legacy(self, line: bytes) -> None:
+        """Second pass (bytes that are not UTF-8): score the line in each legacy charset."""
+        if line.isascii():
+            return
+        for charset in _LEGACY:
+            text = decode_as(line, charset)
+            self.badness[charset] += float("inf") if text is None else _badness(text)
+
+    @property
     def decision(self) -> Charset:
         if self.utf8:
             return "utf-8-via-cp1252" if self.via_cp1252 else "utf-8"
         return min(_LEGACY, key=lambda c: self.badness[c])
 
 
-def decide_charset(lines: Iterable[bytes]) -> Charset:
+def decide_charset(lines: Sequence[bytes]) -> Charset:
     """The charset of a whole file, from all of its lines (see :class:`CharsetEvidence`)."""
     evidence = CharsetEvidence()
     for line in lines:
         evidence.add(line)
+    if evidence.needs_legacy_pass:
+        for line in lines:
+            evidence.add_legacy(line)
     return evidence.decision
