@@ -16,7 +16,7 @@ import pytest
 from jobs.bronze import _decoded_lines
 from jobs.landing import _digest_count_charset
 from jobs.text import LEGACY_PATTERN_REGEX, CharsetEvidence, decide_charset, decode_as
-from sample_sources.legacy_text import tcvn3_bytes, utf8_mojibake_bytes, vni_bytes
+from sample_sources.legacy_text import utf8_mojibake_bytes, vni_bytes
 
 # Province and place names, capitals with tones included ("Ấp", "Ủy"), one per line as in a list.
 TEXT = (
