@@ -121,3 +121,24 @@ def test_decoded_files_carry_no_legacy_signature() -> None:
     for charset, raw in ENCODED.items():
         text = "".join(decode_as(line, charset) or "" for line in raw.splitlines(keepends=True))
         assert re.search(LEGACY_PATTERN_REGEX, text) is None, charset
+
+
+LEGACY_DIR = Path(__file__).resolve().parents[1] / "data" / "legacy"
+
+
+@pytest.mark.parametrize(
+    ("name", "expected"),
+    [
+        ("redsalamander_cp1258.txt", ["01: Vietnamese: Tôi ăn phở bò.", "05: Vietnamese: Trường học ở Việt Nam."]),
+        (
+            "uchardet_vi_windows-1258.txt",
+            ["Chữ Quốc ngữ là hệ chữ viết thống nhất chính thức hiện nay của tiếng Việt, sử"],
+        ),
+    ],
+)
+def test_real_cp1258_files_from_public_sources(name: str, expected: list[str]) -> None:
+    """Bytes from other people's tools (tests/data/legacy/SOURCES.md); expected lines typed from them."""
+    lines = (LEGACY_DIR / name).read_bytes().splitlines()
+    assert decide_charset(lines) == "cp1258"
+    decoded = [decode_as(line, "cp1258") for line in lines]
+    assert set(expected) <= set(decoded)
