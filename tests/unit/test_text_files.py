@@ -142,3 +142,14 @@ def test_real_cp1258_files_from_public_sources(name: str, expected: list[str]) -
     assert decide_charset(lines) == "cp1258"
     decoded = [decode_as(line, "cp1258") for line in lines]
     assert set(expected) <= set(decoded)
+
+
+def test_charset_runs_survive_the_xcom_round_trip() -> None:
+    """Airflow passes the landed batch as JSON (tuples come back as lists); line lookups still work."""
+    import json
+
+    from jobs.payload import LandedBatch
+
+    batch = LandedBatch("d", "b", "k", "s", "x", 6, "t", newly_landed=True, charsets=((1, "utf-8"), (4, "tcvn3")))
+    again = LandedBatch(**json.loads(json.dumps(batch.to_dict())))
+    assert [again.charset_of_line(n) for n in (1, 3, 4, 9)] == ["utf-8", "utf-8", "tcvn3", "tcvn3"]
