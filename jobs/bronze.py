@@ -11,16 +11,18 @@ declared number of fields keeps its raw text and a ``_parse_error``.
 from __future__ import annotations
 
 import re
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, cast
 
 from jobs.errors import DataError
 from jobs.payload import LandedBatch
 from jobs.registry import Dataset, Source
 from jobs.settings import Settings, get_settings
 from jobs.tables import ensure_table
+from jobs.text import Charset, cp1252_view, decode_as
 
 if TYPE_CHECKING:
-    from pyspark.sql import DataFrame, SparkSession
+    from pyspark import RDD
+    from pyspark.sql import Column, DataFrame, SparkSession
 
 # A double-quoted CSV field (with "" escapes); removing them leaves only separators that count.
 _QUOTED_FIELD = r'"(?:[^"]|"")*"'
@@ -28,6 +30,20 @@ _QUOTED_FIELD = r'"(?:[^"]|"")*"'
 
 class SchemaDriftError(DataError):
     """The source's header no longer matches the registered columns."""
+
+
+def _decode_error(lines: DataFrame) -> Column:
+    """The line's decode error (set by :func:`read_landed_lines`), NULL for frames built without one."""
+    from pyspark.sql import functions as F
+
+    return F.col("_decode_error") if "_decode_error" in lines.columns else F.lit(None).cast("string")
+
+
+def _charset(lines: DataFrame) -> list[Column]:
+    """The line's charset as ``_charset``, when the frame has one."""
+    from pyspark.sql import functions as F
+
+    return [F.col("_charset")] if "_charset" in lines.columns else []
 
 
 def parse_csv_lines(lines: DataFrame, columns: tuple[str, ...]) -> DataFrame:
@@ -44,7 +60,8 @@ def parse_csv_lines(lines: DataFrame, columns: tuple[str, ...]) -> DataFrame:
     fields_found = F.size(F.split(unquoted, ",", -1))
     quote_count = F.length(line) - F.length(F.regexp_replace(line, '"', ""))
     parse_error = (
-        F.when(F.trim(line) == "", F.lit("empty line"))
+        F.when(_decode_error(lines).isNotNull(), _decode_error(lines))
+        .when(F.trim(line) == "", F.lit("empty line"))
         .when(quote_count % 2 == 1, F.lit("unclosed quote"))
         .when(
             fields_found != len(columns),
@@ -58,6 +75,7 @@ def parse_csv_lines(lines: DataFrame, columns: tuple[str, ...]) -> DataFrame:
         line.alias("_raw_line"),
         F.col("line_no").cast("long").alias("_source_line"),
         parse_error.alias("_parse_error"),
+        *_charset(lines),
     )
 
 
@@ -70,43 +88,75 @@ def parse_json_lines(lines: DataFrame, source: Source) -> DataFrame:
     from pyspark.sql import functions as F
 
     line = F.col("line")
-    parse_error = F.when(F.trim(line) == "", F.lit("empty line")).when(
-        ~F.ltrim(line).startswith("{") | F.get_json_object(line, "$").isNull(), F.lit("not a JSON object")
+    parse_error = (
+        F.when(_decode_error(lines).isNotNull(), _decode_error(lines))
+        .when(F.trim(line) == "", F.lit("empty line"))
+        .when(~F.ltrim(line).startswith("{") | F.get_json_object(line, "$").isNull(), F.lit("not a JSON object"))
     )
     return lines.select(
         *[F.when(parse_error.isNull(), F.get_json_object(line, source.json_path(c))).alias(c) for c in source.columns],
         line.alias("_raw_line"),
         F.col("line_no").cast("long").alias("_source_line"),
         parse_error.alias("_parse_error"),
+        *_charset(lines),
     )
 
 
-def _decoded_lines(payload: bytes, charset: str) -> list[str]:
-    lines = re.split(r"\r\n|\r|\n", payload.decode(charset))
-    return lines[:-1] if lines and lines[-1] == "" else lines
+_LINE_BREAK = re.compile(rb"\r\n|\r|\n")
+
+
+def _decoded_lines(payload: bytes, charsets: tuple[tuple[int, str], ...]) -> list[tuple[str, str, str | None]]:
+    """(text, charset, decode error) per line, each line read in the charset of the file it came from.
+
+    A line that is not valid in its file's charset keeps its cp1252 view (lossless) and an error,
+    so silver quarantines it as malformed instead of storing mojibake.
+    """
+    batch = LandedBatch("", "", "", "", "", 0, "", newly_landed=False, charsets=charsets)
+    lines = _LINE_BREAK.split(payload)
+    if lines and lines[-1] == b"":
+        lines.pop()
+    out: list[tuple[str, str, str | None]] = []
+    for number, raw in enumerate(lines, start=1):
+        charset = cast("Charset", batch.charset_of_line(number))
+        text = decode_as(raw, charset)
+        error = None if text is not None else f"bytes not valid in the file's charset ({charset})"
+        out.append((text if text is not None else cp1252_view(raw), charset, error))
+    return out
+
+
+def _plain_utf8(text: str) -> tuple[str, str, str | None]:
+    return text, "utf-8", None
 
 
 def read_landed_lines(
-    spark: SparkSession, uri: str, has_header: bool = True, charset: str = "utf-8"
+    spark: SparkSession,
+    uri: str,
+    has_header: bool = True,
+    charsets: tuple[tuple[int, str], ...] = ((1, "utf-8"),),
 ) -> tuple[str, DataFrame]:
     """The header (CSV) and the numbered data lines of a landed text object (order kept at any size).
 
-    A payload that is not UTF-8 (``charset`` from landing) is decoded byte for byte in that charset
-    rather than through Hadoop's UTF-8 reader, which would replace the legacy bytes and lose them.
+    ``charsets`` (from landing: runs of payload lines decided alike, see
+    :class:`jobs.text.CharsetEvidence`) say how each line's bytes are read; the result carries it per
+    line (``_charset``) with a ``_decode_error`` for a line its charset cannot read. A payload that
+    is plain UTF-8 throughout goes through Hadoop's line reader (fast at any size); any other is
+    decoded line by line from its bytes, which Hadoop's UTF-8 reader would replace and lose.
     """
-    if charset.lower().replace("_", "-") in ("utf-8", "utf8"):
-        rdd = spark.sparkContext.textFile(uri).zipWithIndex()
+    rdd: RDD[tuple[tuple[str, str, str | None], int]]
+    if all(charset == "utf-8" for _, charset in charsets):
+        rdd = spark.sparkContext.textFile(uri).map(_plain_utf8).zipWithIndex()
     else:
         rdd = (
-            spark.sparkContext.binaryFiles(uri).flatMap(lambda named: _decoded_lines(named[1], charset)).zipWithIndex()
+            spark.sparkContext.binaryFiles(uri).flatMap(lambda named: _decoded_lines(named[1], charsets)).zipWithIndex()
         )
     first = 1 if has_header else 0
     header = ""
     if has_header:
-        header_rows = rdd.filter(lambda pair: pair[1] == 0).map(lambda pair: pair[0]).take(1)
+        header_rows = rdd.filter(lambda pair: pair[1] == 0).map(lambda pair: pair[0][0]).take(1)
         header = header_rows[0].lstrip("\ufeff") if header_rows else ""
-    data = rdd.filter(lambda pair: pair[1] >= first).map(lambda pair: (pair[0], pair[1] + 1))
-    return header, spark.createDataFrame(data, "line STRING, line_no LONG")
+    data = rdd.filter(lambda pair: pair[1] >= first).map(lambda pair: (*pair[0], pair[1] + 1))
+    lines = spark.createDataFrame(data, "line STRING, _charset STRING, _decode_error STRING, line_no LONG")
+    return header, lines.select("line", "line_no", "_charset", "_decode_error")
 
 
 def check_header(dataset: Dataset, header: str) -> None:
@@ -134,7 +184,8 @@ def load_bronze(spark: SparkSession, dataset: Dataset, batch: LandedBatch, setti
     settings = settings or get_settings()
     assert dataset.source is not None
     is_csv = batch.format == "csv"
-    header, lines = read_landed_lines(spark, settings.s3a_uri(batch.key), is_csv, batch.charset)
+    charsets = tuple((int(first), str(charset)) for first, charset in batch.charsets)  # lists after XCom
+    header, lines = read_landed_lines(spark, settings.s3a_uri(batch.key), is_csv, charsets)
     if is_csv:
         check_header(dataset, header)
         fields = parse_csv_lines(lines, dataset.source.columns)

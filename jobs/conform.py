@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING
 import pandas as pd
 
 from jobs import provinces
-from jobs.text import is_nfc, repair_vietnamese
+from jobs.text import LEGACY_PATTERN_REGEX, is_nfc, repair_vietnamese
 
 if TYPE_CHECKING:
     from pyspark.sql import Column, DataFrame
@@ -62,11 +62,18 @@ def _is_nfc_series(values: pd.Series) -> pd.Series:
     return values.map(lambda v: is_nfc(v) if isinstance(v, str) else True)
 
 
-def repaired_text(df: DataFrame, column: str) -> DataFrame:
-    """Replace ``column`` by its repaired NFC form (TCVN3/VNI mojibake decoded).
+UNDECIDABLE_TEXT = "_text_undecidable"
+"""Set by :func:`repaired_text` to the first column whose text still looks legacy-encoded after repair."""
 
-    The Python repair runs once per distinct value, then joins back: names repeat millions of
-    times in readings but have few distinct spellings.
+
+def repaired_text(df: DataFrame, column: str) -> DataFrame:
+    """Replace ``column`` by its repaired NFC form (TCVN3/VNI mojibake decoded) and flag what stays mojibake.
+
+    Bronze already read each file in the charset decided from the whole file; what is left here is a
+    field that carries mojibake inside an otherwise clean file, repaired on its own. A field the
+    repair cannot decide keeps its text and names itself in ``_text_undecidable``, so a row rule
+    quarantines it instead of storing mojibake. The Python repair runs once per distinct value,
+    then joins back: names repeat millions of times in readings but have few distinct spellings.
     """
     from pyspark.sql import functions as F
     from pyspark.sql.functions import pandas_udf
@@ -74,7 +81,13 @@ def repaired_text(df: DataFrame, column: str) -> DataFrame:
     _repair = pandas_udf(_repair_series, "string")  # type: ignore[call-overload]
     fixed = df.select(F.col(column).alias("_orig")).distinct().withColumn("_fixed", _repair("_orig"))
     joined = df.join(F.broadcast(fixed), df[column].eqNullSafe(fixed["_orig"]), "left")
-    return joined.withColumn(column, F.col("_fixed")).drop("_orig", "_fixed")
+    earlier = F.col(UNDECIDABLE_TEXT) if UNDECIDABLE_TEXT in df.columns else F.lit(None).cast("string")
+    undecided = F.when(F.col("_fixed").rlike(LEGACY_PATTERN_REGEX), F.lit(column))
+    return (
+        joined.withColumn(column, F.col("_fixed"))
+        .withColumn(UNDECIDABLE_TEXT, F.coalesce(earlier, undecided))
+        .drop("_orig", "_fixed")
+    )
 
 
 def text_is_nfc(df: DataFrame, columns: list[str], flag: str = "_text_is_nfc") -> DataFrame:

@@ -7,7 +7,6 @@ its batch and lands nothing twice.
 
 from __future__ import annotations
 
-import codecs
 import hashlib
 import shutil
 from datetime import UTC, datetime
@@ -19,13 +18,13 @@ from jobs.errors import DataError
 from jobs.extract.file import local_path
 from jobs.interval import DataInterval
 from jobs.payload import (
-    LEGACY_CHARSET,
     STATED_ROWS_META,
     LandedBatch,
     landing_key,
 )
 from jobs.registry import Channel, Dataset
 from jobs.settings import Settings, get_settings
+from jobs.text import Charset, CharsetEvidence
 
 MULTIPART_THRESHOLD = 64 * 1024 * 1024
 
@@ -39,30 +38,57 @@ def source_path(dataset: Dataset, interval: DataInterval, settings: Settings) ->
     return local_path(dataset, interval, settings)
 
 
-def _digest_count_charset(path: Path, has_header: bool) -> tuple[str, int, str]:
-    """sha256, data rows (lines, minus the header for CSV) and charset of a payload, in one pass."""
+def _digest_count_charset(
+    path: Path, has_header: bool, parts: tuple[int, ...] = ()
+) -> tuple[str, int, tuple[tuple[int, Charset], ...]]:
+    """sha256, data rows (lines, minus the header for CSV) and charsets of a payload (one pass; two for non-UTF-8).
+
+    ``parts`` are the data line counts of the files the payload joins (an FTP day, one file per
+    transmission); each file's charset is decided from its own lines only, so one legacy-encoded
+    transmission never decides how the others are read. Returned as runs: (first line, charset),
+    1-based payload line numbers, a new run only where the charset changes.
+    """
     sha = hashlib.sha256()
-    decoder = codecs.getincrementaldecoder("utf-8")()
-    utf8 = True
-    newlines = 0
-    last = b"\n"
+    starts = [1]
+    for count in parts[:-1]:
+        starts.append(starts[-1] + count + (1 if has_header and len(starts) == 1 else 0))
+    evidence = [CharsetEvidence() for _ in starts]
+    part = 0
+    lines = 0
     with path.open("rb") as fh:
-        while chunk := fh.read(8 * 1024 * 1024):
-            sha.update(chunk)
-            newlines += chunk.count(b"\n")
-            last = chunk[-1:]
-            if utf8:
-                try:
-                    decoder.decode(chunk)
-                except UnicodeDecodeError:
-                    utf8 = False
-    if utf8:
-        try:
-            decoder.decode(b"", final=True)
-        except UnicodeDecodeError:
-            utf8 = False
-    lines = newlines + (0 if last == b"\n" else 1)
-    return sha.hexdigest(), max(lines - (1 if has_header else 0), 0), "utf-8" if utf8 else LEGACY_CHARSET
+        for line in fh:
+            lines += 1
+            while part + 1 < len(starts) and lines >= starts[part + 1]:
+                part += 1
+            sha.update(line)
+            evidence[part].add(line)
+    if any(e.needs_legacy_pass for e in evidence):  # only files that are not UTF-8 are read twice
+        part = 0
+        with path.open("rb") as fh:
+            for number, line in enumerate(fh, start=1):
+                while part + 1 < len(starts) and number >= starts[part + 1]:
+                    part += 1
+                if evidence[part].needs_legacy_pass:
+                    evidence[part].add_legacy(line)
+    decided = [(first, e.decision) for first, e in zip(starts, evidence, strict=True)]
+    runs = [run for i, run in enumerate(decided) if i == 0 or run[1] != decided[i - 1][1]]
+    return sha.hexdigest(), max(lines - (1 if has_header else 0), 0), tuple(runs)
+
+
+def _runs_meta(runs: tuple[tuple[int, Charset], ...]) -> str:
+    """``utf-8`` for one run, else ``1:utf-8;57:tcvn3;89:utf-8`` (first line: charset)."""
+    if len(runs) == 1:
+        return runs[0][1]
+    text = ";".join(f"{first}:{charset}" for first, charset in runs)
+    if len(text) > 1500:  # S3 user metadata is at most 2 KB
+        raise DataError(f"{len(runs)} charset changes in one payload do not fit the landing metadata")
+    return text
+
+
+def _runs_from_meta(text: str) -> tuple[tuple[int, str], ...]:
+    if ":" not in text:
+        return ((1, text),)
+    return tuple((int(first), charset) for first, _, charset in (run.partition(":") for run in text.split(";")))
 
 
 def _from_metadata(dataset: Dataset, batch_id: str, key: str, meta: dict[str, str], fmt: str) -> LandedBatch:
@@ -77,7 +103,7 @@ def _from_metadata(dataset: Dataset, batch_id: str, key: str, meta: dict[str, st
         newly_landed=False,
         stated_rows=int(meta[STATED_ROWS_META]) if meta.get(STATED_ROWS_META) else None,
         format=fmt,
-        charset=meta.get("charset", "utf-8"),
+        charsets=_runs_from_meta(meta.get("charset", "utf-8")),
         source_version=meta.get("source-version") or None,
     )
 
@@ -104,7 +130,7 @@ def land(dataset: Dataset, interval: DataInterval, settings: Settings | None = N
     if existing is not None:
         batch = _from_metadata(dataset, batch_id, key, existing.get("Metadata", {}), fmt)
         if extracted is not None:
-            sha256 = _digest_count_charset(extracted.path, fmt == "csv")[0]
+            sha256 = _digest_count_charset(extracted.path, fmt == "csv", extracted.parts)[0]
             if batch.sha256 != sha256:
                 raise LandingConflictError(
                     f"{dataset.name}: batch {batch_id} was landed from a different payload (sha256 {batch.sha256}, "
@@ -118,14 +144,14 @@ def land(dataset: Dataset, interval: DataInterval, settings: Settings | None = N
         extracted = channels.extract(dataset, interval, settings, staging)
         if extracted.format not in (None, fmt):
             raise ValueError(f"{dataset.name}: the {channel} adapter staged {extracted.format}, the source says {fmt}")
-    sha256, data_rows, charset = _digest_count_charset(extracted.path, fmt == "csv")
+    sha256, data_rows, charsets = _digest_count_charset(extracted.path, fmt == "csv", extracted.parts)
     ingested_at = datetime.now(UTC).isoformat()
     metadata = {
         "sha256": sha256,
         "source-file": extracted.source_name,
         "data-rows": str(data_rows),
         "ingested-at": ingested_at,
-        "charset": charset,
+        "charset": _runs_meta(charsets),
     }
     if extracted.stated_rows is not None:
         metadata[STATED_ROWS_META] = str(extracted.stated_rows)
@@ -148,7 +174,7 @@ def land(dataset: Dataset, interval: DataInterval, settings: Settings | None = N
         newly_landed=True,
         stated_rows=extracted.stated_rows,
         format=fmt,
-        charset=charset,
+        charsets=charsets,
         source_version=extracted.version,
     )
     channels.after_landing(dataset, interval, settings, batch)

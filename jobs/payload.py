@@ -18,9 +18,6 @@ from jobs.registry import Dataset
 MANIFEST_SUFFIX = ".manifest.json"
 """A source may state what it sent in ``<file>.manifest.json`` (``{"rows": N}``); the gate checks it."""
 STATED_ROWS_META = "stated-rows"
-LEGACY_CHARSET = "windows-1252"
-"""Payload bytes that are not UTF-8 are decoded byte for byte as cp1252, which yields exactly the
-TCVN3 / VNI mojibake ``jobs.text`` repairs (a lossless view of a legacy-encoded file)."""
 
 
 class SourceMissingError(FileNotFoundError):
@@ -39,11 +36,22 @@ class LandedBatch:
     newly_landed: bool
     stated_rows: int | None = None
     format: str = "csv"  # csv (header line) | jsonl
-    charset: str = "utf-8"  # windows-1252 = bytes that are not UTF-8 (legacy TCVN3/VNI), landed unchanged
+    # How bronze reads the landed bytes (which stay unchanged): (first payload line, charset) runs,
+    # one per stretch of files decided alike (jobs.text.CharsetEvidence); see charset_of_line.
+    charsets: tuple[tuple[int, str], ...] = ((1, "utf-8"),)
     source_version: str | None = None  # the source's own version (ETag, GTFS feed_version)
 
     def to_dict(self) -> dict[str, object]:
         return asdict(self)
+
+    def charset_of_line(self, line_no: int) -> str:
+        """The charset of 1-based payload line ``line_no``: that of the last run starting at or before it."""
+        found = self.charsets[0][1]
+        for first, charset in self.charsets:
+            if first > line_no:
+                break
+            found = charset
+        return found
 
 
 def landing_key(dataset: Dataset, interval: DataInterval, fmt: str | None = None) -> str:

@@ -118,6 +118,17 @@ class RowRule:
         return f"{self.reason.lower()}.v{self.version}"
 
 
+def undecidable_text_rule() -> RowRule:
+    """Quarantine a row whose text still looks TCVN3/VNI-encoded after repair (``jobs.conform.repaired_text``
+    sets ``_text_undecidable``): a guess would store mojibake or a wrong name, so a steward decides."""
+    return RowRule(
+        "UNDECIDABLE_TEXT",
+        "_text_undecidable IS NOT NULL",
+        Criterion.CLEAN,
+        "Text looks legacy-encoded (TCVN3/VNI) and no decoding of it is certain.",
+    )
+
+
 @dataclass(frozen=True)
 class Check:
     """A gate check, run as one Great Expectations expectation.

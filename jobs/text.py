@@ -17,8 +17,9 @@ from __future__ import annotations
 
 import re
 import unicodedata
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from functools import lru_cache
+from typing import Literal
 
 # ---------------------------------------------------------------------------------------------
 # Encoding tables (data, not code).
@@ -368,3 +369,144 @@ def fold_key(text: str | None) -> str | None:
     stripped = "".join(c for c in decomposed if not unicodedata.combining(c))
     stripped = stripped.replace("đ", "d").replace("Đ", "D")
     return " ".join(stripped.casefold().split())
+
+
+# ---------------------------------------------------------------------------------------------
+# Whole-file decoding. A legacy font or a mis-saved export is a property of a file (one
+# transmission, one page), not of a field: "Sôn La" and "Hoà Chí Minh" are valid Vietnamese
+# when read alone, and VNI bytes for "Sơn La" and "Hồ Chí Minh" when the rest of the file is VNI.
+# So the charset is decided once from all of a file's lines and every line is decoded with it.
+
+Charset = Literal["utf-8", "utf-8-via-cp1252", "tcvn3", "vni", "cp1258"]
+"""How a file's bytes are read: UTF-8; UTF-8 saved once more after being read as cp1252
+(``HÃ  Ná»™i``); TCVN3 (TCVN 5712, glibc's ``TCVN5712-1``); VNI Windows; Windows-1258."""
+
+CHARSETS: tuple[Charset, ...] = ("utf-8", "utf-8-via-cp1252", "tcvn3", "vni", "cp1258")
+_LEGACY: tuple[Charset, ...] = ("tcvn3", "vni", "cp1258")  # tie order when evidence is equal
+
+# TCVN3 capitals with a tone (TCVN 5712:1993 VN1, as glibc's TCVN5712-1 has them; VN3 fonts
+# reuse the lowercase codes instead). Same row layout as _TCVN3_TABLE.
+_TCVN3_UPPER_TABLE: tuple[tuple[str, str], ...] = (
+    ("ÀẢÃÁẠ", "80 81 82 83 84"),
+    ("ẰẲẴẮẶ", "af ba bf c0 85"),
+    ("ẦẨẪẤẬ", "c1 c2 c3 c4 86"),
+    ("ÈẺẼÉẸ", "87 88 89 8a 8b"),
+    ("ỀỂỄẾỆ", "c5 cd d9 da 8c"),
+    ("ÌỈĨÍỊ", "8d 8e 8f 90 91"),
+    ("ÒỎÕÓỌ", "92 93 94 95 96"),
+    ("ỒỔỖỐỘ", "db e0 f0 ff 97"),
+    ("ỜỞỠỚỢ", "98 99 9a 9b 9c"),
+    ("ÙỦŨÚỤ", "9d 9e 9f 01 02"),
+    ("ỪỬỮỨỰ", "04 05 06 11 12"),
+    ("ỲỶỸÝỴ", "13 14 15 16 17"),
+    ("\u0300\u0309\u0303\u0301\u0323", "b0 b1 b2 b3 b4"),  # combining tone marks
+)
+
+
+def _byte_table(rows: Iterable[tuple[str, str]]) -> str:
+    """256 characters, one per byte value: the rows' letters, every other byte as Latin-1."""
+    table = [chr(b) for b in range(256)]
+    for letters, hex_bytes in rows:
+        for letter, byte in zip(letters, _words(hex_bytes), strict=True):
+            table[int(byte, 16)] = letter
+    return "".join(table)
+
+
+_TCVN3_BYTES = _byte_table(_TCVN3_TABLE + _TCVN3_UPPER_TABLE)
+# cp1252 with its five unassigned bytes (81 8D 8F 90 9D) kept as the C1 controls Windows shows for
+# them, so every byte string has a view and "Đ" (C4 90) read as cp1252 is "Ä\x90", not an error.
+_CP1252_BYTES = "".join(bytes([b]).decode("cp1252", errors="ignore") or chr(b) for b in range(256))
+_CP1252_BACK = {ord(c): b for b, c in enumerate(_CP1252_BYTES)}
+
+
+def cp1252_view(raw: bytes) -> str:
+    """``raw`` read as cp1252, byte for byte; never fails (the unassigned bytes stay C1 controls)."""
+    return raw.decode("latin-1").translate(dict(enumerate(_CP1252_BYTES)))
+
+
+def _cp1252_bytes(text: str) -> bytes | None:
+    """The bytes whose cp1252 view is ``text``, or None when ``text`` has a character cp1252 lacks."""
+    try:
+        return text.translate(_CP1252_BACK).encode("latin-1")
+    except UnicodeEncodeError:
+        return None
+
+
+def decode_as(raw: bytes, charset: Charset) -> str | None:
+    """``raw`` (one line or field) decoded as ``charset`` and NFC, or None when it cannot be."""
+    try:
+        if charset == "utf-8":
+            text = raw.decode("utf-8")
+        elif charset == "utf-8-via-cp1252":
+            inner = _cp1252_bytes(raw.decode("utf-8"))
+            if inner is None:
+                return None
+            text = inner.decode("utf-8")
+        elif charset == "tcvn3":
+            text = raw.decode("latin-1").translate(dict(enumerate(_TCVN3_BYTES)))
+        elif charset == "vni":
+            text = _decode_vni(cp1252_view(raw))
+        else:
+            text = raw.decode("cp1258")
+    except UnicodeDecodeError:
+        return None
+    return unicodedata.normalize("NFC", text)
+
+
+class CharsetEvidence:
+    """Evidence from every line of one file; :attr:`decision` is the charset to read it with.
+
+    UTF-8 unless the bytes are not UTF-8. A UTF-8 file whose every non-ASCII line is again UTF-8
+    once written back as cp1252 was saved through a cp1252 reader (real Vietnamese such as "ộ" has
+    no cp1252 byte, so this never holds for it). Bytes that are not UTF-8 are read in each legacy
+    charset, and the one whose text has the least mojibake and fewest impossible syllables wins.
+    Two passes, so a large UTF-8 file costs one cheap check per line: :meth:`add` every line, then,
+    only when :attr:`needs_legacy_pass`, :meth:`add_legacy` every line again.
+    """
+
+    def __init__(self) -> None:
+        self.utf8 = True
+        self.via_cp1252: bool | None = None  # None: no non-ASCII line seen yet
+        self.badness: dict[Charset, float] = dict.fromkeys(_LEGACY, 0.0)
+
+    def add(self, line: bytes) -> None:
+        """First pass: take one line (any line ending); ASCII lines say nothing."""
+        if not self.utf8 or line.isascii():
+            return
+        try:
+            text = line.decode("utf-8")
+        except UnicodeDecodeError:
+            self.utf8 = False
+            return
+        if self.via_cp1252 is not False:
+            inner = _cp1252_bytes(text)
+            self.via_cp1252 = inner is not None and decode_as(inner, "utf-8") is not None
+
+    @property
+    def needs_legacy_pass(self) -> bool:
+        return not self.utf8
+
+    def add_legacy(self, line: bytes) -> None:
+        """Second pass (bytes that are not UTF-8): score the line in each legacy charset."""
+        if line.isascii():
+            return
+        for charset in _LEGACY:
+            text = decode_as(line, charset)
+            self.badness[charset] += float("inf") if text is None else _badness(text)
+
+    @property
+    def decision(self) -> Charset:
+        if self.utf8:
+            return "utf-8-via-cp1252" if self.via_cp1252 else "utf-8"
+        return min(_LEGACY, key=lambda c: self.badness[c])
+
+
+def decide_charset(lines: Sequence[bytes]) -> Charset:
+    """The charset of a whole file, from all of its lines (see :class:`CharsetEvidence`)."""
+    evidence = CharsetEvidence()
+    for line in lines:
+        evidence.add(line)
+    if evidence.needs_legacy_pass:
+        for line in lines:
+            evidence.add_legacy(line)
+    return evidence.decision

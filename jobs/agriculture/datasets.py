@@ -25,6 +25,7 @@ from jobs.registry import (
     RowRule,
     Severity,
     Source,
+    undecidable_text_rule,
 )
 
 SECTOR = "agriculture"
@@ -389,6 +390,7 @@ OCOP_PRODUCT = Dataset(
     ),
     row_rules=(
         RowRule("MALFORMED_LINE", "_parse_error IS NOT NULL", C.CORRECT, "Item is not a JSON object."),
+        undecidable_text_rule(),
         RowRule("MISSING_PRODUCT_CODE", "product_code IS NULL", C.COMPLETE, "The product has no OCOP code."),
         RowRule("UNKNOWN_GROUP", "product_group IS NULL", C.CORRECT, "Group is not one of the six OCOP groups."),
         RowRule("INVALID_STARS", "stars IS NULL OR stars NOT BETWEEN 3 AND 5", C.CORRECT, "OCOP ranks 3 to 5 stars."),

@@ -23,6 +23,7 @@ from jobs.registry import (
     RowRule,
     Severity,
     Source,
+    undecidable_text_rule,
 )
 
 SECTOR = "environment"
@@ -311,6 +312,7 @@ AIR_STATION = Dataset(
     ),
     row_rules=(
         RowRule("MALFORMED_LINE", "_parse_error IS NOT NULL", C.CORRECT, "Line cannot be parsed."),
+        undecidable_text_rule(),
         RowRule(
             "UNMAPPABLE_PROVINCE", "province_code IS NULL", C.CORRECT, "Province code is not a 2025 or legacy code."
         ),
@@ -368,6 +370,7 @@ WASTEWATER_FACILITY = Dataset(
     ),
     row_rules=(
         RowRule("MALFORMED_LINE", "_parse_error IS NOT NULL", C.CORRECT, "Line cannot be parsed."),
+        undecidable_text_rule(),
         RowRule(
             "UNMAPPABLE_PROVINCE", "province_code IS NULL", C.CORRECT, "Province code is not a 2025 or legacy code."
         ),
@@ -446,6 +449,7 @@ AIR_QUALITY_READING = Dataset(
     entity_column="station_id",
     row_rules=(
         *_parse_rules("station"),
+        undecidable_text_rule(),
         RowRule(
             "UNMAPPABLE_PROVINCE",
             "province_code IS NULL",

@@ -37,6 +37,7 @@ class Extracted:
     stated_rows: int | None = None  # the count the source itself states (page total, manifest); checked for đủ
     version: str | None = None  # the source's own version of the payload (ETag, GTFS feed_version)
     format: str | None = None  # what the payload is (csv | jsonl); None = the dataset source's format
+    parts: tuple[int, ...] = ()  # data lines of each joined file, in order (FTP): each gets its own charset
 
 
 READ_LOCALLY_THEMSELVES = frozenset({Channel.GTFS, Channel.LIBRARY})

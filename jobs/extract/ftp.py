@@ -5,7 +5,10 @@ interval's directory. Only new files are taken: those still in the directory (la
 moved to ``<directory>/processed/``) and not already complete in this batch's staging. Each file is
 downloaded to ``staging/files/`` (resumed with ``REST`` after a dropped transfer when the server
 supports it, else fetched again) and checked against the size the listing gave. CSV files are then
-concatenated into one payload with a single header; every file must have the same header.
+concatenated into one payload with a single header; every file must have the same header. The
+bytes are joined unchanged, but each file's data line count goes with the payload, so landing decides
+each transmission's charset from that transmission alone (one TCVN3 file never makes a UTF-8 day
+read as legacy bytes).
 ``_manifest.json`` (``{"rows": N}``) in the directory, when the source publishes one, is the
 stated count for the day.
 
@@ -125,9 +128,14 @@ def _header(path: Path) -> bytes:
     return line.rstrip(b"\r\n").removeprefix(_BOM)
 
 
-def _concatenate(files: list[Path], out: Path, source: str) -> None:
-    """One CSV payload with a single header: every file's header must equal the first one's."""
+def _concatenate(files: list[Path], out: Path, source: str) -> tuple[int, ...]:
+    """One CSV payload with a single header: every file's header must equal the first one's.
+
+    Bytes are copied unchanged (landing stays raw); returns each file's data line count, so landing
+    can decide each transmission's charset from its own lines.
+    """
     expected = _header(files[0])
+    counts: list[int] = []
     with out.open("wb") as dst:
         for i, path in enumerate(files):
             with path.open("rb") as src:
@@ -143,11 +151,16 @@ def _concatenate(files: list[Path], out: Path, source: str) -> None:
                 if i == 0:
                     dst.write(header if header.endswith(b"\n") else header + b"\n")
                 last = b"\n"
+                newlines = 0
                 while chunk := src.read(1024 * 1024):
                     dst.write(chunk)
+                    newlines += chunk.count(b"\n")
                     last = chunk[-1:]
                 if last != b"\n":
                     dst.write(b"\n")
+                    newlines += 1
+                counts.append(newlines)
+    return tuple(counts)
 
 
 def _manifest_rows(path: Path, source: str) -> int:
@@ -205,10 +218,10 @@ def extract(dataset: Dataset, interval: DataInterval, settings: Settings, stagin
     listing = [{"name": p.name, "size": p.stat().st_size} for p in files]
     (staging / LISTING).write_text(json.dumps({"directory": directory, "files": listing}), encoding="utf-8")
     out = staging / f"{dataset.name}_{interval.local_start_date:%Y%m%d}.csv"
-    _concatenate(files, out, url)
+    parts = _concatenate(files, out, url)
     stated = _manifest_rows(staging / MANIFEST, url) if state.get("manifest") else None
     digest = hashlib.sha256(json.dumps(listing, sort_keys=True).encode()).hexdigest()[:16]
-    return Extracted(out, url, stated, f"{len(files)} files, listing sha256 {digest}", format="csv")
+    return Extracted(out, url, stated, f"{len(files)} files, listing sha256 {digest}", format="csv", parts=parts)
 
 
 def after_landing(dataset: Dataset, interval: DataInterval, settings: Settings, batch: LandedBatch) -> None:

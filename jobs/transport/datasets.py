@@ -36,6 +36,7 @@ from jobs.registry import (
     RowRule,
     Severity,
     Source,
+    undecidable_text_rule,
 )
 
 SECTOR = "transport"
@@ -153,6 +154,7 @@ GTFS_STOP = Dataset(
     source=_gtfs_source("stops.txt", ("stop_id", "stop_code", "stop_name", "stop_lat", "stop_lon", "location_type")),
     row_rules=(
         _malformed(),
+        undecidable_text_rule(),
         _missing("stop_id IS NULL OR stop_name IS NULL", "stop_id, stop_name"),
         RowRule(
             "INVALID_POSITION",
@@ -192,6 +194,7 @@ GTFS_ROUTE = Dataset(
     source=_gtfs_source("routes.txt", ("route_id", "agency_id", "route_short_name", "route_long_name", "route_type")),
     row_rules=(
         _malformed(),
+        undecidable_text_rule(),
         _missing(
             "route_id IS NULL OR (route_short_name IS NULL AND route_long_name IS NULL)",
             "route_id, route_short_name or route_long_name",

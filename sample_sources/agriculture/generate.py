@@ -50,7 +50,8 @@ from typing import Any, TextIO
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
-from jobs.agriculture.datasets import (
+from sample_sources import provinces
+from sample_sources.agriculture.facts import (
     CROP_STATS_COLUMNS,
     CROPS,
     EXPECTED_STEPS,
@@ -58,11 +59,14 @@ from jobs.agriculture.datasets import (
     PRODUCER_TYPES,
     SEASONS,
     STAR_SCORE_BANDS,
+    gtin13_check_digit,
     season_end,
 )
-from jobs.agriculture.transforms import gtin13_check_digit, repair_fields
-from jobs.provinces import LEGACY_TO_2025, PROVINCES_2025, PROVINCES_LEGACY, REFORM_DATE
-from jobs.text import fold_key, to_tcvn3_mojibake, to_vni_mojibake
+from sample_sources.legacy_text import ENCODERS, ascii_fold
+from sample_sources.provinces import REFORM_DATE
+
+FILE_ENCODINGS = ("utf-8", "tcvn3", "vni", "utf-8", "utf-8-via-cp1252", "utf-8")
+"""crop_stats file encoding by day of month (index ``day % 6``): every other day a legacy one."""
 
 SECTOR = "agriculture"
 CROP_SHARE, OCOP_SHARE = 0.25, 0.15
@@ -103,7 +107,10 @@ TRACE_RATES = {
 }
 EXPECTED_OUTCOME = {
     "vn_number_format": "repaired: 31.005,00 / 1.714.577 read as Vietnamese notation",
-    "legacy_font_rows": "repaired: TCVN3 / VNI bytes decoded (record judged as a whole), NFC",
+    "legacy_font_rows": (
+        "repaired: the whole file in TCVN3 (iconv), VNI (typed chart) or UTF-8 read as cp1252, "
+        "decoded per file (bronze _charset), NFC"
+    ),
     "legacy_unit_rows": "mapped: the 63-province unit of the record's date → its 2025 province (gold sums them)",
     "name_only_province": "mapped: province given by (ASCII / 'Tỉnh …') name only",
     "code_only_province": "mapped: province given by code only (legacy scheme before 2025-07-01: 24 = Bắc Giang)",
@@ -185,7 +192,7 @@ class _CropRow:
 
 def _predecessors() -> dict[str, list[str]]:
     out: dict[str, list[str]] = {}
-    for old, new in sorted(LEGACY_TO_2025.items()):
+    for old, new in sorted(provinces.legacy_to_2025().items()):
         out.setdefault(new, []).append(old)
     return out
 
@@ -193,7 +200,7 @@ def _predecessors() -> dict[str, list[str]]:
 def _crop_rows(target: int, day: date, rng: random.Random) -> list[_CropRow]:
     """The series' rows: per 2025 province (traps first) until about ``target`` rows."""
     years = list(range(2024, day.year + 1)) if target < 1500 else list(range(2015, day.year + 1))
-    order = list(PROVINCE_ORDER) + [c for c in PROVINCES_2025 if c not in PROVINCE_ORDER]
+    order = list(PROVINCE_ORDER) + [c for c in provinces.provinces_2025() if c not in PROVINCE_ORDER]
     preds = _predecessors()
     base: dict[tuple[str, str], tuple[float, float]] = {}  # (legacy unit, crop) -> (area, yield)
     rows: list[_CropRow] = []
@@ -214,7 +221,7 @@ def _crop_rows(target: int, day: date, rng: random.Random) -> list[_CropRow]:
                         area = round(sum(a for a, _ in parts) * drift * (0.6 if season == "HE_THU" else 1.0), 2)
                         yld = round(sum(y for _, y in parts) / len(parts) * (1 + rng.uniform(-0.05, 0.05)), 1)
                         production = float(round(area * yld / 10))
-                        name = PROVINCES_LEGACY[unit] if legacy else PROVINCES_2025[unit]
+                        name = provinces.provinces_legacy()[unit] if legacy else provinces.provinces_2025()[unit]
                         rows.append(
                             _CropRow(unit, name, p, crop, season, year, area, yld, production, year >= day.year)
                         )
@@ -225,7 +232,7 @@ def _crop_rows(target: int, day: date, rng: random.Random) -> list[_CropRow]:
 
 def _province_variant(name: str, kind: str, rng: random.Random) -> str:
     if kind == "ascii":
-        return (fold_key(name) or "").title()
+        return " ".join(ascii_fold(name).casefold().split()).title()
     return f"Tỉnh {name}" if not name.startswith(("TP", "Hà Nội")) else name
 
 
@@ -248,7 +255,7 @@ def _write_crop_stats(path: Path, day: date, target: int, seed: int, tick: Calla
             _quota(CROP_RATES["exact_duplicate"], n),
         )
     )
-    legacy_font = day.day % 2 == 0
+    encoding = FILE_ENCODINGS[day.day % len(FILE_ENCODINGS)]
     counter = _Counter()
     lines: list[list[str]] = []
     for i, r in enumerate(rows):
@@ -280,21 +287,10 @@ def _write_crop_stats(path: Path, day: date, target: int, seed: int, tick: Calla
     counter.add("coverage_gap")
 
     path.parent.mkdir(parents=True, exist_ok=True)
-    with path.open("w", encoding="cp1252" if legacy_font else "utf-8", newline="") as fh:
-        fh.write(",".join(CROP_STATS_COLUMNS) + "\n")
-        for line in lines:
-            if legacy_font:
-                unit = line[0] or "00"
-                encode = to_tcvn3_mojibake if int(unit) % 2 == 0 else to_vni_mojibake
-                texts = (line[1], line[2], line[3], line[8])
-                encoded = tuple(encode(t) for t in texts)
-                if repair_fields(encoded) != texts:
-                    raise AssertionError(f"legacy-font row would not repair exactly: {texts}")
-                line = list(line)
-                line[1], line[2], line[3], line[8] = encoded
-                if any(not t.isascii() for t in texts):
-                    counter.add("legacy_font_rows")
-            fh.write(",".join(_csv_field(v) for v in line) + "\n")
+    text = ",".join(CROP_STATS_COLUMNS) + "\n" + "".join(",".join(_csv_field(v) for v in line) + "\n" for line in lines)
+    if encoding != "utf-8":  # the whole file in one legacy encoding, as an old export tool writes it
+        counter.counts["legacy_font_rows"] = sum(1 for line in lines if not all(v.isascii() for v in line))
+    path.write_bytes(text.encode("utf-8") if encoding == "utf-8" else ENCODERS[encoding](text))
     tick(len(lines))
     data_rows = len(lines)
     quarantine = {
@@ -305,7 +301,7 @@ def _write_crop_stats(path: Path, day: date, target: int, seed: int, tick: Calla
     return {
         "dataset": "crop_stats",
         "data_rows": data_rows,
-        "encoding": "TCVN3/VNI bytes (read as windows-1252)" if legacy_font else "utf-8",
+        "encoding": encoding,
         "mess": dict(sorted(counter.counts.items())),
         "expected_quarantine": dict(sorted(quarantine.items())),
         "expected_duplicates_removed": duplicates,
@@ -341,7 +337,7 @@ class _Product:
 
 
 def _ocop_item(i: int, day: date, rng: random.Random) -> tuple[dict[str, Any], str, date]:
-    p2025 = rng.choice(sorted(PROVINCES_2025))
+    p2025 = rng.choice(sorted(provinces.provinces_2025()))
     group = rng.choice(list(OCOP_GROUPS))
     score = rng.randint(50, 100)
     stars = next(s for s, (lo, hi) in STAR_SCORE_BANDS.items() if lo <= score <= hi)
@@ -394,10 +390,10 @@ def _write_ocop(
             kind = kinds.get(i)
             if recognized < REFORM_DATE:
                 legacy = rng.choice(preds[p2025])
-                item["province"] = legacy if rng.random() < 0.5 else PROVINCES_LEGACY[legacy]
+                item["province"] = legacy if rng.random() < 0.5 else provinces.provinces_legacy()[legacy]
                 counter.add("legacy_province")
             elif rng.random() < 0.3:
-                item["province"] = PROVINCES_2025[p2025]
+                item["province"] = provinces.provinces_2025()[p2025]
             if kind == "stars_out_of_range":
                 item["stars"] = rng.choice((2, 6))
             elif kind == "stars_score_mismatch":

@@ -195,7 +195,7 @@ def _port_range(text: str) -> range:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    from jobs.settings import get_settings
+    from sample_sources.env import SourceEnv
 
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
     parser.add_argument("--root", type=Path, default=None, help="directory to serve (default: the source root)")
@@ -207,7 +207,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         help="passive data ports, e.g. 30000-30049",
     )
     args = parser.parse_args(argv)
-    settings = get_settings()
+    settings = SourceEnv()
     root = args.root or settings.source_root
     logging.basicConfig(level=logging.WARNING)
     server, _ = make_server(root, args.port, settings.ftp_user, settings.ftp_password, args.passive_ports)

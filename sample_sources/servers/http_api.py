@@ -377,13 +377,13 @@ def serve_in_thread(root: Path, port: int = 0) -> tuple[SourceHTTPServer, str]:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    from jobs.settings import get_settings
+    from sample_sources.env import SourceEnv
 
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
     parser.add_argument("--root", type=Path, default=None, help="directory to serve (default: the source root)")
     parser.add_argument("--port", type=int, default=DEFAULT_PORT)
     args = parser.parse_args(argv)
-    root = args.root or get_settings().source_root
+    root = args.root or SourceEnv().source_root
     server = SourceHTTPServer(root, args.port)
     print(f"HTTP source API on {server.base_url} serving {server.root}", flush=True)
     try:

@@ -51,19 +51,62 @@ from datetime import UTC, date, datetime, timedelta, timezone
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from jobs.extract.mqtt import (
-    MANIFEST_LEVEL,
-    PROP_MESSAGE_ID,
-    PROP_SENT_AT,
-    connect_client,
-    manifest_topic,
-)
-from jobs.settings import Settings, get_settings
+from sample_sources.env import MqttAccount, SourceEnv
 
 if TYPE_CHECKING:
     from paho.mqtt.client import Client, MQTTMessage
 
 LOCAL_TZ = timezone(timedelta(hours=7))  # Asia/Ho_Chi_Minh, no DST
+
+# The protocol agreed with the lakehouse's MQTT lander (README, "Sources"): user properties on each
+# message and where the day's retained manifest goes. The lander's own copy lives in
+# jobs/extract/mqtt.py; tests/unit/sample_sources/test_independence.py checks that they agree.
+PROP_MESSAGE_ID = "message_id"
+PROP_SENT_AT = "sent_at"
+MANIFEST_LEVEL = "_manifest"
+KEEPALIVE_SECONDS = 120
+
+
+def manifest_topic(topic: str, day: date) -> str:
+    """Where the publisher states (retained) how many messages it sent for ``day``."""
+    return f"{topic}/{MANIFEST_LEVEL}/{day:%Y-%m-%d}"
+
+
+def connect_client(account: MqttAccount, *, client_id: str, max_inflight: int, timeout: float = 10.0) -> Client:
+    """An MQTT v5 client with a clean session, connected and authenticated (CONNACK received)."""
+    from paho.mqtt.client import CallbackAPIVersion, Client, ConnectFlags, MQTTv5
+    from paho.mqtt.properties import Properties
+    from paho.mqtt.reasoncodes import ReasonCode
+
+    client = Client(CallbackAPIVersion.VERSION2, client_id=client_id, protocol=MQTTv5)
+    client.username_pw_set(account.mqtt_user, account.mqtt_password)
+    client.max_inflight_messages_set(max_inflight)
+    state: dict[str, ReasonCode] = {}
+
+    def on_connect(_c: Client, _u: Any, _f: ConnectFlags, rc: ReasonCode, _p: Properties | None) -> None:
+        state["rc"] = rc
+
+    client.on_connect = on_connect
+    where = f"{account.mqtt_host}:{account.mqtt_port}"
+    try:
+        client.connect(account.mqtt_host, account.mqtt_port, keepalive=KEEPALIVE_SECONDS, clean_start=True)
+    except OSError as err:
+        raise ConnectionError(f"cannot reach the MQTT broker at {where} ({err}); start it with `make sources`") from err
+    deadline = time.monotonic() + timeout
+    while "rc" not in state:
+        if time.monotonic() > deadline:
+            client.disconnect()
+            raise TimeoutError(f"the MQTT broker at {where} did not answer CONNECT within {timeout:.0f} s")
+        client.loop(0.1)
+    if state["rc"].is_failure:
+        client.disconnect()
+        raise ConnectionRefusedError(
+            f"the MQTT broker at {where} refused {account.mqtt_user!r}: {state['rc']}. Check LAKEHOUSE_MQTT_USER / "
+            "LAKEHOUSE_MQTT_PASSWORD (.state/secrets.env)."
+        )
+    return client
+
+
 WINDOW = 2000
 """QoS-1 messages published but not yet acknowledged by the broker (bounds memory on 10 M lines)."""
 _DATE_IN_NAME = re.compile(r"(\d{4})(\d{2})(\d{2})")
@@ -219,7 +262,7 @@ def publish_file(
     day: date | None = None,
     rate: float = 0.0,
     live: bool = False,
-    settings: Settings | None = None,
+    settings: MqttAccount | None = None,
     progress: bool = False,
     force: bool = False,
 ) -> Published:
@@ -232,14 +275,12 @@ def publish_file(
     from paho.mqtt.packettypes import PacketTypes
     from paho.mqtt.properties import Properties
 
-    settings = settings or get_settings()
+    settings = settings or SourceEnv()
     if MANIFEST_LEVEL in topic.split("/"):
         raise SystemExit(f"--topic {topic}: the level {MANIFEST_LEVEL} is reserved for manifests")
     day = day or day_of(path)
     m_topic = manifest_topic(topic, day)
-    client = connect_client(
-        settings, client_id=f"publisher-{path.stem}-{uuid.uuid4().hex[:6]}", durable=False, max_inflight=WINDOW
-    ).client
+    client = connect_client(settings, client_id=f"publisher-{path.stem}-{uuid.uuid4().hex[:6]}", max_inflight=WINDOW)
     started = time.monotonic()
     if not force:
         already = retained_manifest(client, m_topic)

@@ -175,3 +175,45 @@ def test_a_day_nobody_pushed_yet_is_source_missing(env: Env) -> None:
     with pytest.raises(SourceMissingError, match="2026-11-27/ does not exist yet"):
         env.land(DataInterval.for_local_day(date(2026, 11, 27)))
     assert env.landing_keys() == []
+
+
+def test_a_tcvn3_transmission_among_utf8_ones_is_decoded_on_its_own(env: Env) -> None:
+    """One station sends TCVN3 (bytes from glibc's iconv), the next UTF-8 with "Đ" (C4 90, which a
+    cp1252 reading of the whole day could not even decode): landing keeps the bytes and decides each
+    transmission's charset from its own lines; bronze reads each line in its file's charset."""
+    import subprocess
+
+    from jobs.bronze import load_bronze, read_bronze_batch
+    from jobs.spark import get_spark
+
+    files = env.transmissions()
+    legacy, utf8 = files[5], files[6]
+    measuring = [f.read_bytes().count(b",measuring") for f in (legacy, utf8)]
+    assert min(measuring) > 0
+    for path in (legacy, utf8):
+        path.write_bytes(path.read_bytes().replace(b",measuring", ",Đang đo".encode()))
+    # TCVN3 has no ° or ³: the station writes the unit as the old export tools did
+    legacy.write_bytes(legacy.read_bytes().replace("°C".encode(), b"oC").replace("m³".encode(), b"m3"))
+    legacy.write_bytes(
+        subprocess.run(
+            ["iconv", "-f", "UTF-8", "-t", "TCVN5712-1"], input=legacy.read_bytes(), capture_output=True, check=True
+        ).stdout
+    )
+    assert b"\xa7ang \xae" in legacy.read_bytes()  # TCVN3 Đ (A7) and đ (AE)
+    data_lines = [len(f.read_bytes().splitlines()) - 1 for f in files]
+    first = [2 + sum(data_lines[:i]) for i in range(len(files))]
+    expected = concatenation(files)
+
+    batch = env.land()
+
+    assert env.landed(batch.key) == expected  # landing stays raw
+    assert batch.charsets == ((1, "utf-8"), (first[5], "tcvn3"), (first[6], "utf-8"))
+    load_bronze(get_spark(), DATASET, batch)
+    rows = read_bronze_batch(get_spark(), DATASET, batch.batch_id).collect()
+    assert len(rows) == ROWS and not any("charset" in (r["_parse_error"] or "") for r in rows)
+    in_legacy = range(first[5], first[6])
+    assert {r["_charset"] for r in rows if r["_source_line"] in in_legacy} == {"tcvn3"}
+    assert {r["_charset"] for r in rows if r["_source_line"] not in in_legacy} == {"utf-8"}
+    status = [r["device_status"] for r in rows]
+    assert status.count("Đang đo") == sum(measuring)  # both files, read right
+    assert not any(s and ("\xa7" in s or "Ä" in s) for s in status)  # no byte read in the wrong charset

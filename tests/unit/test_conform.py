@@ -118,13 +118,19 @@ def test_repaired_text_turns_nfd_tcvn3_and_vni_into_nfc(spark: SparkSession) -> 
             (f"{i}-nfc-again", name),
         ]
     rows.append(("null", None))
+
+    rows.append(("undecidable", "Ströñ"))  # legacy signatures, yet neither decoding gives Vietnamese
     df = spark.createDataFrame(rows, "id STRING, name STRING")
 
     out = conform.repaired_text(df, "name")
 
-    assert out.columns == ["id", "name"]  # the helper columns are dropped, the column keeps its place
+    # the helper columns are dropped, the column keeps its place; the flag names the column it judged
+    assert out.columns == ["id", "name", conform.UNDECIDABLE_TEXT]
+    flagged = {r["id"]: r[conform.UNDECIDABLE_TEXT] for r in out.collect() if r[conform.UNDECIDABLE_TEXT]}
+    assert flagged == {"undecidable": "name"}
+    out = out.where(out["id"] != "undecidable")
     got = {r["id"]: r["name"] for r in out.collect()}
-    assert len(got) == len(rows)  # the distinct-value join neither drops nor multiplies rows
+    assert len(got) == len(rows) - 1  # the distinct-value join neither drops nor multiplies rows
     kinds = ("nfc", "nfd", "tcvn3", "vni", "nfc-again")
     expected = {f"{i}-{kind}": name for i, name in enumerate(NAMES) for kind in kinds}
     assert got == {**expected, "null": None}
