@@ -174,15 +174,15 @@ def test_rule_order_and_null_on_hand_built_typed_rows(spark: SparkSession) -> No
     columns = (
         "_parse_error STRING, _entity_known BOOLEAN, measured_at TIMESTAMP, value DOUBLE, parameter STRING, "
         "unit STRING, device_status STRING, _physical_min DOUBLE, _physical_max DOUBLE, "
-        "_interval_end TIMESTAMP, province_code STRING, _entity_province STRING, id INT"
+        "_interval_end TIMESTAMP, province_code STRING, _entity_province STRING, _text_undecidable STRING, id INT"
     )
     ts, end = datetime(2026, 11, 26, 1), datetime(2026, 11, 26, 17)
     typed = spark.createDataFrame(
         [
-            (None, True, ts, -1.0, "PM2.5", U, "calibrating", 0.0, 2000.0, end, "01", "01", 1),
-            (None, True, ts, -1.0, "PM2.5", U, "measuring", 0.0, 2000.0, end, "01", "01", 2),
-            (None, True, ts, 5.0, "PM2.5", U, None, None, None, None, None, None, 3),  # every later predicate NULL
-            ("unclosed quote", None, None, None, None, None, None, None, None, end, None, None, 4),
+            (None, True, ts, -1.0, "PM2.5", U, "calibrating", 0.0, 2000.0, end, "01", "01", None, 1),
+            (None, True, ts, -1.0, "PM2.5", U, "measuring", 0.0, 2000.0, end, "01", "01", None, 2),
+            (None, True, ts, 5.0, "PM2.5", U, None, None, None, None, None, None, None, 3),  # later predicates NULL
+            ("unclosed quote", None, None, None, None, None, None, None, None, end, None, None, None, 4),
         ],
         columns,
     )
