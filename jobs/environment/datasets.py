@@ -515,13 +515,15 @@ WASTEWATER_READING = Dataset(
 )
 
 _UG = "µg/Nm³"
-_AQI_PARAMETERS = (("pm25", "PM2.5"), ("pm10", "PM10"), ("o3", "O3"), ("co", "CO"), ("so2", "SO2"), ("no2", "NO2"))
+# VN_AQI parameter -> the prefix of its gold columns (``pm25_1h``, ``aqi_pm25`` …), in column order;
+# the gold transforms read it too (this module stays free of Spark for DAG parsing).
+AQI_COLUMN_PREFIX = {"PM2.5": "pm25", "PM10": "pm10", "O3": "o3", "CO": "co", "SO2": "so2", "NO2": "no2"}
 
 
 def _aqi_result_fields(period_vi: str, period_en: str) -> tuple[Field, ...]:
     """The sub-indices, the index and its band, colour and advice (Decision 1459, Bảng 1, 4, 5)."""
     return (
-        *[Field(f"aqi_{c}", "DOUBLE", f"Chỉ số phụ {p}", f"{p} sub-index") for c, p in _AQI_PARAMETERS],
+        *[Field(f"aqi_{c}", "DOUBLE", f"Chỉ số phụ {p}", f"{p} sub-index") for p, c in AQI_COLUMN_PREFIX.items()],
         Field("vn_aqi", "INT", f"VN_AQI {period_vi}", f"{period_en} VN_AQI"),
         Field("dominant_parameter", "STRING", "Thông số quyết định", "Parameter with the largest sub-index"),
         Field("band", "STRING", "Mức chất lượng", "Quality band (Decision 1459, Bảng 1)"),
@@ -548,7 +550,7 @@ AQI_HOURLY = Dataset(
         Field("hour_start", "TIMESTAMP", "Bắt đầu giờ (UTC)", "Hour start (UTC)", nullable=False),
         *[
             Field(f"{c}_1h", "DOUBLE", f"{p} trung bình 1 giờ", f"{p} 1-hour mean", unit=_UG)
-            for c, p in _AQI_PARAMETERS
+            for p, c in AQI_COLUMN_PREFIX.items()
         ],
         Field("pm25_nowcast", "DOUBLE", "PM2.5 Nowcast", "PM2.5 NowCast (12 h)", unit=_UG),
         Field("pm10_nowcast", "DOUBLE", "PM10 Nowcast", "PM10 NowCast (12 h)", unit=_UG),

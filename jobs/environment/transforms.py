@@ -13,7 +13,12 @@ from typing import TYPE_CHECKING
 from jobs import conform
 from jobs.conform import lineage_columns
 from jobs.environment import aqi, limits
-from jobs.environment.datasets import AIR_PHYSICAL_RANGE, WASTEWATER_PARAMETER_UNIT, WASTEWATER_PHYSICAL_RANGE
+from jobs.environment.datasets import (
+    AIR_PHYSICAL_RANGE,
+    AQI_COLUMN_PREFIX,
+    WASTEWATER_PARAMETER_UNIT,
+    WASTEWATER_PHYSICAL_RANGE,
+)
 from jobs.interval import DataInterval
 from jobs.provinces import PROVINCES_2025
 
@@ -208,7 +213,6 @@ def _exact_mean(column: str | Column) -> Column:
     return F.avg(value.cast("decimal(24,6)")).cast("double")
 
 
-_AQI_COLUMNS = {"PM2.5": "pm25", "PM10": "pm10", "O3": "o3", "CO": "co", "SO2": "so2", "NO2": "no2"}
 _LOCAL_TZ = "Asia/Ho_Chi_Minh"
 _HOUR = 3600
 
@@ -251,12 +255,12 @@ def aqi_hourly(inputs: dict[str, DataFrame], dates: list[date]) -> DataFrame:
     readings = inputs["air_quality_reading"].where(
         (F.col("measured_date") >= F.lit(first_day)) & (F.col("measured_date") <= F.lit(max(dates)))
     )
-    readings = readings.where(F.col("parameter").isin(*_AQI_COLUMNS))
+    readings = readings.where(F.col("parameter").isin(*AQI_COLUMN_PREFIX))
     hour_start = F.date_trunc("hour", F.col("measured_at"))
     wide = readings.groupBy("station_id", hour_start.alias("hour_start")).agg(
         *[
             _exact_mean(F.when(F.col("parameter") == p, F.col("value"))).alias(f"{c}_1h")
-            for p, c in _AQI_COLUMNS.items()
+            for p, c in AQI_COLUMN_PREFIX.items()
         ],
     )
     stations = readings.groupBy("station_id").agg(F.max("province_code").alias("province_code"))
@@ -272,7 +276,7 @@ def aqi_hourly(inputs: dict[str, DataFrame], dates: list[date]) -> DataFrame:
     last_12h = by_station.rangeBetween(-(aqi.NOWCAST_HOURS - 1) * _HOUR, 0)
     last_8h = by_station.rangeBetween(-7 * _HOUR, 0)
     for p in aqi.PM_PARAMETERS:
-        c = _AQI_COLUMNS[p]
+        c = AQI_COLUMN_PREFIX[p]
         point = F.when(
             F.col(f"{c}_1h").isNotNull(), F.struct(F.col("_epoch").alias("epoch"), F.col(f"{c}_1h").alias("c"))
         )
@@ -280,12 +284,12 @@ def aqi_hourly(inputs: dict[str, DataFrame], dates: list[date]) -> DataFrame:
     o3_8h = F.when(F.count("o3_1h").over(last_8h) >= F.lit(aqi.MIN_HOURS_8H), F.avg("o3_1h").over(last_8h))
     frame = frame.withColumn("o3_8h", F.round(o3_8h, 3)).where(F.col("hour").isNotNull())
     for p in aqi.PM_PARAMETERS:
-        c = _AQI_COLUMNS[p]
+        c = AQI_COLUMN_PREFIX[p]
         frame = frame.withColumn(
             f"{c}_nowcast", F.round(aqi.nowcast_column(F.col(f"_{c}_history"), F.col("_epoch")), 3)
         )
-    sub_cols = {p: f"aqi_{c}" for p, c in _AQI_COLUMNS.items()}
-    for p, c in _AQI_COLUMNS.items():
+    sub_cols = {p: f"aqi_{c}" for p, c in AQI_COLUMN_PREFIX.items()}
+    for p, c in AQI_COLUMN_PREFIX.items():
         value = F.col(f"{c}_nowcast") if p in aqi.PM_PARAMETERS else F.col(f"{c}_1h")
         frame = frame.withColumn(sub_cols[p], F.round(aqi.sub_index_column(p, value, "1h"), 3))
     vn_aqi, dominant = _combined(sub_cols)
@@ -295,7 +299,7 @@ def aqi_hourly(inputs: dict[str, DataFrame], dates: list[date]) -> DataFrame:
         "date",
         F.col("hour").cast("int").alias("hour"),
         "hour_start",
-        *[F.round(f"{c}_1h", 3).alias(f"{c}_1h") for c in _AQI_COLUMNS.values()],
+        *[F.round(f"{c}_1h", 3).alias(f"{c}_1h") for c in AQI_COLUMN_PREFIX.values()],
         "pm25_nowcast",
         "pm10_nowcast",
         "o3_8h",
@@ -329,12 +333,12 @@ def aqi_daily(inputs: dict[str, DataFrame], dates: list[date]) -> DataFrame:
         *[F.max(f"{c}_1h").alias(f"{c}_1h_max") for c in ("o3", "co", "so2", "no2")],
         F.max("o3_8h").alias("o3_8h_max"),
     )
-    sub_cols = {p: f"aqi_{c}" for p, c in _AQI_COLUMNS.items()}
+    sub_cols = {p: f"aqi_{c}" for p, c in AQI_COLUMN_PREFIX.items()}
     o3 = F.greatest(
         aqi.sub_index_column("O3", F.col("o3_1h_max"), "1h"),
         aqi.sub_index_column("O3", F.col("o3_8h_max"), "8h"),
     )
-    for p, c in _AQI_COLUMNS.items():
+    for p, c in AQI_COLUMN_PREFIX.items():
         if p == "O3":
             value = o3
         elif p in aqi.PM_PARAMETERS:

@@ -89,6 +89,10 @@ def test_decision_nowcast_against_the_published_one() -> None:
             assert ours == pytest.approx(divided * (1 - 2**-12) if w_half else divided, rel=1e-12), at
         else:
             differences[at.hour] = round(ours - divided, 1)
+        # the Decision's w = 1/2 form written out here (22 of the 24 hours have w* <= 1/2)
+        present = [(i, c) for i, c in enumerate(window) if c is not None]
+        if min(c for _, c in present) / max(c for _, c in present) <= 0.5:
+            assert ours == pytest.approx(sum(0.5 ** (i + 1) * c for i, c in present), rel=1e-12), at
     assert differences == {0: -1.6, 1: -2.0, 2: -1.3, 3: -1.1, 4: -0.5, 5: -0.2, 6: -0.1}
     for at in HOURS[22:]:  # w* = 36 / 60 = 0.6 > 1/2: the same formula in both
         assert aqi.nowcast(_window(raw, at)) == pytest.approx(_divided_nowcast(_window(raw, at)), abs=1e-9)
