@@ -27,8 +27,8 @@ DAGS_IN_ORDER := reference environment_iot environment_gold agriculture agricult
 export LAKEHOUSE_S3_ACCESS_KEY LAKEHOUSE_S3_SECRET_KEY LAKEHOUSE_PSEUDONYM_KEY LAKEHOUSE_FTP_PASSWORD LAKEHOUSE_MQTT_PASSWORD
 # The store's root credentials go only to the targets that start and provision the store (and the
 # tests that provision throw-away ministry identities): jobs, Airflow and the CLI never see them.
-store test: export MINIO_ROOT_USER := $(MINIO_ROOT_USER)
-store test: export MINIO_ROOT_PASSWORD := $(MINIO_ROOT_PASSWORD)
+store test chaos: export MINIO_ROOT_USER := $(MINIO_ROOT_USER)
+store test chaos: export MINIO_ROOT_PASSWORD := $(MINIO_ROOT_PASSWORD)
 export $(filter LAKEHOUSE_MINISTRY_%_KEY,$(.VARIABLES))
 export LAKEHOUSE_S3_ENDPOINT ?= http://127.0.0.1:$(S3_PORT)
 export LAKEHOUSE_S3_PORT := $(S3_PORT)
@@ -42,7 +42,7 @@ export AIRFLOW__CORE__LAZY_LOAD_PLUGINS := True
 export GX_ANALYTICS_ENABLED := False
 export PYSPARK_PYTHON := $(PY)
 
-.PHONY: help setup venv jars minio web chromium mqtt-install store store-stop sample sources sources-stop airflow-init run airflow test test-unit lint bench bench-sources bench-query lock clean clean-lake
+.PHONY: help setup venv jars minio web chromium mqtt-install store store-stop sample sources sources-stop airflow-init run airflow test test-unit chaos lint bench bench-sources bench-query lock clean clean-lake
 
 help: ## List the targets
 	@awk 'BEGIN {FS = ":.*## "}; /^[a-zA-Z_-]+:.*## / {printf "  \033[36m%-13s\033[0m %s\n", $$1, $$2}' $(MAKEFILE_LIST)
@@ -134,6 +134,13 @@ test: setup chromium mqtt-install ## Import layering contracts, then unit, integ
 	$(VENV)/bin/lint-imports --no-cache
 	AIRFLOW_HOME=$(STATE)/airflow-test $(MAKE) --no-print-directory airflow-init
 	AIRFLOW_HOME=$(STATE)/airflow-test infra/with-store.sh $(PY) -m pytest $(TESTS)
+
+chaos: setup chromium mqtt-install ## Fault and attack scenarios at full size (real store, Spark, Airflow, sources); prints the table
+	AIRFLOW_HOME=$(STATE)/airflow-test $(MAKE) --no-print-directory airflow-init
+	@rm -f $(ROOT)/test-output/chaos.jsonl
+	status=0; LAKEHOUSE_CHAOS_SCALE=full AIRFLOW_HOME=$(STATE)/airflow-test infra/with-store.sh \
+	  $(PY) -m pytest tests/chaos $(CHAOS_ARGS) || status=$$?; \
+	$(PY) -m tests.chaos.table; exit $$status
 
 test-unit: venv ## Only the fast unit tests (no store)
 	$(PY) -m pytest tests/unit
