@@ -39,6 +39,8 @@ class ScenarioRow:
     records_in: int = 0
     silver: int = 0
     quarantined: int = 0
+    # Source duplicates merged into one silver row by the dedup rule (the books count them apart).
+    merged_duplicates: int = 0
     lost: int = 0
     duplicated: int = 0
     outcome: str = "not run"
@@ -46,13 +48,18 @@ class ScenarioRow:
     detail: str = ""
     scale: str = "small"
 
-    def count(self, *, records_in: int, silver: int, quarantined: int, duplicated: int = 0) -> None:
-        """Books of the scenario: lost = records in − silver − quarantined (never negative)."""
+    def count(
+        self, *, records_in: int, silver: int, quarantined: int, duplicated: int = 0, merged_duplicates: int = 0
+    ) -> None:
+        """Books of the scenario: lost = records in − silver − quarantined − merged source duplicates.
+
+        ``duplicated`` is what the scenario found twice (e.g. one source line in two silver rows);
+        more rows out than in also counts as duplicated."""
         self.records_in, self.silver, self.quarantined = records_in, silver, quarantined
-        self.duplicated = duplicated
-        self.lost = max(records_in - silver - quarantined, 0)
-        if silver + quarantined > records_in and not duplicated:
-            self.duplicated = silver + quarantined - records_in
+        self.merged_duplicates = merged_duplicates
+        accounted = silver + quarantined + merged_duplicates
+        self.lost = max(records_in - accounted, 0)
+        self.duplicated = max(duplicated, accounted - records_in, 0)
 
     def append_to(self, path: Path = RESULTS) -> None:
         path.parent.mkdir(parents=True, exist_ok=True)

@@ -21,13 +21,24 @@ def main(argv: list[str] | None = None) -> int:
     if not rows:
         print(f"no chaos results in {args.results}: run `make chaos`", file=sys.stderr)
         return 1
-    headers = ["scenario", "records in", "silver", "quarantined", "lost", "duplicated", "outcome", "seconds"]
+    headers = [
+        "scenario",
+        "records in",
+        "silver",
+        "quarantined",
+        "merged dup.",
+        "lost",
+        "duplicated",
+        "outcome",
+        "seconds",
+    ]
     cells = [
         [
             r.scenario,
             f"{r.records_in:,}",
             f"{r.silver:,}",
             f"{r.quarantined:,}",
+            f"{r.merged_duplicates:,}",
             str(r.lost),
             str(r.duplicated),
             r.outcome + (f" — {r.detail}" if r.detail else ""),

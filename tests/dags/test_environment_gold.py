@@ -19,7 +19,7 @@ import pendulum
 import pytest
 
 from jobs.registry import REGISTRY, RULESET_VERSION, Criterion, Layer
-from tests.dags.conftest import logical_date_for
+from tests.dags.conftest import logical_date_for, parse_for_this_lake
 from tests.lakehouse_fixtures import FIXTURE_DAY, copy_fixture_sources, lake_bucket, make_all_negative
 
 BAD_DAY = date(2026, 11, 21)
@@ -137,29 +137,6 @@ def _states(run: Any) -> dict[str, str]:
     return {ti.task_id: ti.state for ti in run.get_task_instances()}
 
 
-def _parse_for_this_lake() -> tuple[Any, Any]:
-    """The DAGs as parsed for the current lake bucket, with their assets active in Airflow.
-
-    Asset URIs name the table in the lake bucket, and each test lake is a new bucket. Airflow
-    activates an asset only if no other active asset has its name; retiring the previous lake's
-    assets is the scheduler's orphanage pass, which ``dag.test()`` does not run, so it is done here.
-    """
-    from airflow.dag_processing.dagbag import BundleDagBag
-    from airflow.models.asset import AssetActive
-    from airflow.utils.session import create_session
-    from sqlalchemy import delete
-
-    from tests.dags.conftest import DAGS, POOLS
-
-    bag = BundleDagBag(dag_folder=str(DAGS), bundle_path=DAGS, bundle_name="dags-folder", known_pools=POOLS)
-    assert bag.import_errors == {}
-    current = {a.name: a.uri for dag in bag.dags.values() for t in dag.tasks for a in [*t.inlets, *t.outlets]}
-    with create_session() as session:
-        for name, uri in current.items():
-            session.execute(delete(AssetActive).where(AssetActive.name == name, AssetActive.uri != uri))
-    return bag.dags["environment_iot"], bag.dags["environment_gold"]
-
-
 def test_certified_events_drive_gold_and_a_critical_failure_never_reaches_it(
     tmp_path: Path, capfd: pytest.CaptureFixture[str]
 ) -> None:
@@ -168,7 +145,8 @@ def test_certified_events_drive_gold_and_a_critical_failure_never_reaches_it(
     sources = copy_fixture_sources(tmp_path / "sources")
     make_all_negative(sources, BAD_DAY)
     with lake_bucket("assets", sources, tmp_path / "gx") as bucket:
-        iot, gold = _parse_for_this_lake()
+        dags = parse_for_this_lake()
+        iot, gold = dags["environment_iot"], dags["environment_gold"]
         assert iot.get_task("air_quality_reading.publish").outlets[0].uri.startswith(f"s3://{bucket}/")
         # --- a good day: four certified events, each carrying its batch ---
         good = iot.test(logical_date=logical_date_for(FIXTURE_DAY))
