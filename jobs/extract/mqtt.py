@@ -32,11 +32,12 @@ instant that picks its batch (the device's ``sent_at`` as a rule):
 - *Late*: a message sent on a local day whose batch was already landed is not dropped: it is put
   into the next day whose batch is not landed yet (``batch_at`` = that day's local midnight,
   ``late_for`` = the day it was sent), so it lands in a later batch, whose landing metadata counts
-  it (``late-rows``); silver then files the reading under its own measured day (event time). A late
+  it (``late-rows``; the batch's stated rows are the manifest's plus these, so the đủ check still
+  balances); silver then files the reading under its own measured day (event time). A late
   message whose ``message_id`` was already landed (a re-send) is kept in the spool marked
   ``already_landed`` and not landed again.
 - *Clock ahead*: a device whose ``sent_at`` is more than ``clock_skew_hours`` (default 2) after
-  the broker's arrival time has a wrong clock; that message is batched by its arrival time
+  its arrival at the lander (``received_at``) has a wrong clock; it is batched by its arrival time
   (``clock_ahead`` = true) so it is not held back for a future day; silver quarantines the reading
   (FUTURE_TIMESTAMP) when its measured time is after its batch's interval.
 
@@ -617,6 +618,10 @@ def extract(dataset: Dataset, interval: DataInterval, settings: Settings, stagin
             f"({rows} message(s) so far). The task retries; the batch is landed once the source states the "
             "day complete."
         )
+    if stated is not None:
+        # The source stated its day; the lander adds the late messages it counted itself (``late-rows``),
+        # so the đủ check compares like with like: landed = manifest rows + late rows.
+        stated += assembled.late_rows
     return Extracted(
         path=out,
         source_name=f"mqtt://{settings.mqtt_host}:{settings.mqtt_port}/{topic}/#",
