@@ -157,6 +157,7 @@ def land(dataset: Dataset, interval: DataInterval, settings: Settings | None = N
         metadata[STATED_ROWS_META] = str(extracted.stated_rows)
     if extracted.version:
         metadata["source-version"] = extracted.version
+    metadata |= extracted.books  # e.g. MQTT: late-rows (sent in an earlier interval), clock-ahead-rows
     path = extracted.path
     if path.stat().st_size <= MULTIPART_THRESHOLD:
         if not storage.put_if_absent(key, path.read_bytes(), metadata, settings):

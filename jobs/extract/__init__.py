@@ -15,7 +15,7 @@ refused, dropped transfer, timeout) raises anything else, and the task retries.
 from __future__ import annotations
 
 import importlib
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from types import ModuleType
 from typing import TYPE_CHECKING
@@ -38,6 +38,7 @@ class Extracted:
     version: str | None = None  # the source's own version of the payload (ETag, GTFS feed_version)
     format: str | None = None  # what the payload is (csv | jsonl); None = the dataset source's format
     parts: tuple[int, ...] = ()  # data lines of each joined file, in order (FTP): each gets its own charset
+    books: dict[str, str] = field(default_factory=dict)  # extra counts for the landing metadata (MQTT late-rows)
 
 
 READ_LOCALLY_THEMSELVES = frozenset({Channel.GTFS, Channel.LIBRARY})

@@ -26,12 +26,25 @@ An extract run has two steps:
    (``<topic>/_manifest/<YYYY-MM-DD>``, ``{"interval_date", "rows"}``) gives ``stated_rows`` (đủ).
 
 Landing never overwrites, and a rerun of a landed interval does not call ``extract`` at all
-(jobs/landing.py), so an interval is landed once. Messages sent within an interval whose batch was
-already landed are *late*: they stay in the spool (nothing is deleted) and are logged with their count.
+(jobs/landing.py), so an interval is landed once. Each spool record carries ``batch_at``, the
+instant that picks its batch (the device's ``sent_at`` as a rule):
+
+- *Late*: a message sent on a local day whose batch was already landed is not dropped: it is put
+  into the next day whose batch is not landed yet (``batch_at`` = that day's local midnight,
+  ``late_for`` = the day it was sent), so it lands in a later batch, whose landing metadata counts
+  it (``late-rows``; the batch's stated rows are the manifest's plus these, so the đủ check still
+  balances); silver then files the reading under its own measured day (event time). A late
+  message whose ``message_id`` was already landed (a re-send) is kept in the spool marked
+  ``already_landed`` and not landed again.
+- *Clock ahead*: a device whose ``sent_at`` is more than ``clock_skew_hours`` (default 2) after
+  its arrival at the lander (``received_at``) has a wrong clock; it is batched by its arrival time
+  (``clock_ahead`` = true) so it is not held back for a future day; silver quarantines the reading
+  (FUTURE_TIMESTAMP) when its measured time is after its batch's interval.
 
 Options (``Source.options``): ``topic`` (base topic, required), ``require_manifest`` (a whole-day
 interval waits, as a retried task, until the source's manifest for the day has arrived; default
-False), ``segment_messages`` (default 20 000), ``timeout_seconds`` (drain limit, default 900).
+False), ``segment_messages`` (default 20 000), ``timeout_seconds`` (drain limit, default 900),
+``clock_skew_hours`` (default 2).
 """
 
 from __future__ import annotations
@@ -70,6 +83,8 @@ RECEIVE_MAXIMUM = 65535  # QoS-1 messages the broker may send before the lander 
 SEGMENT_MESSAGES = 20_000
 KEEPALIVE_SECONDS = 120
 TIMEOUT_SECONDS = 900.0
+CLOCK_SKEW_HOURS = 2.0  # sent_at this far after arrival: the device clock is wrong, arrival time decides
+MAX_OPEN_DAY_SEARCH = 3660  # a late message goes to the next unlanded day within ten years
 LOCAL_TZ = timezone(timedelta(hours=7))  # Asia/Ho_Chi_Minh: spool partitions are local days, like intervals
 
 
@@ -227,10 +242,19 @@ def spool_record(msg: MQTTMessage, topic: str, received_at: datetime) -> dict[st
     return rec
 
 
+def batch_time(rec: dict[str, Any]) -> datetime:
+    """The instant that picks the record's batch: ``batch_at`` when set (late, clock ahead), else ``sent_at``."""
+    return datetime.fromisoformat(rec.get("batch_at") or rec["sent_at"])
+
+
 def _partition_day(rec: dict[str, Any]) -> date:
     if "manifest" in rec:
         return date.fromisoformat(rec["manifest"]["interval_date"])
-    return datetime.fromisoformat(rec["sent_at"]).astimezone(LOCAL_TZ).date()
+    return batch_time(rec).astimezone(LOCAL_TZ).date()
+
+
+def _local_midnight(day: date) -> datetime:
+    return datetime(day.year, day.month, day.day, tzinfo=LOCAL_TZ).astimezone(UTC)
 
 
 @dataclass
@@ -238,6 +262,9 @@ class DrainResult:
     messages: int = 0
     segments: list[str] = field(default_factory=list)
     late: dict[str, int] = field(default_factory=dict)  # local day already landed → messages that came after
+    late_to: dict[str, int] = field(default_factory=dict)  # later day whose batch takes them → messages
+    already_landed: int = 0  # late re-sends of messages that were landed: kept in the spool, not landed again
+    clock_ahead: int = 0  # batched by arrival time: the device clock was ahead by more than clock_skew_hours
 
 
 class _Spooler:
@@ -254,6 +281,9 @@ class _Spooler:
         self.acks: deque[tuple[int, int]] = deque()
         self.result = DrainResult()
         self._landed: dict[date, bool] = {}
+        self._ids: dict[date, set[str]] = {}
+        assert dataset.source is not None
+        self.skew = timedelta(hours=float(dataset.source.options.get("clock_skew_hours", CLOCK_SKEW_HOURS)))
 
     def add(self, msg: MQTTMessage) -> None:
         rec = spool_record(msg, self.topic, datetime.now(UTC))
@@ -279,6 +309,8 @@ class _Spooler:
         by_day: dict[date, list[dict[str, Any]]] = {}
         for _msg, rec in taken:
             if rec is not None:
+                if "manifest" not in rec:
+                    self._place(rec)
                 by_day.setdefault(_partition_day(rec), []).append(rec)
         segment = f"{datetime.now(UTC):%Y%m%dT%H%M%S%fZ}-{uuid.uuid4().hex[:8]}"
         for day, recs in sorted(by_day.items()):
@@ -288,19 +320,53 @@ class _Spooler:
             if not storage.put_if_absent(key, body.encode("utf-8"), meta, self.settings):
                 raise RuntimeError(f"spool segment {key} exists already (segment ids are unique): retry")
             self.result.segments.append(key)
-            data = sum("manifest" not in r for r in recs)
-            self.result.messages += data
-            if data and self._day_landed(day):
-                self.result.late[day.isoformat()] = self.result.late.get(day.isoformat(), 0) + data
+            self.result.messages += sum("manifest" not in r for r in recs)
+            late = [r for r in recs if "late_for" in r]
+            if late:
+                fresh = sum(not r.get("already_landed") for r in late)
+                self.result.late_to[day.isoformat()] = self.result.late_to.get(day.isoformat(), 0) + fresh
                 log.warning(
-                    "%s: %d message(s) sent on %s arrived after that day's batch was landed; they are kept in "
-                    "the spool (%s) and not landed (landing is never overwritten).",
+                    "%s: %d late message(s) (sent on a day whose batch was already landed) go to the batch of %s; "
+                    "%d of them were landed before (a re-send) and are kept in the spool only (%s).",
                     self.dataset.name,
-                    data,
+                    len(late),
                     day,
+                    len(late) - fresh,
                     key,
                 )
         self._ack(taken)
+
+    def _place(self, rec: dict[str, Any]) -> None:
+        """Decide the record's batch: its send day, the arrival day (clock ahead) or a later open day (late)."""
+        sent, received = datetime.fromisoformat(rec["sent_at"]), datetime.fromisoformat(rec["received_at"])
+        if sent - received > self.skew:
+            rec["clock_ahead"] = True
+            rec["batch_at"] = rec["received_at"]
+            self.result.clock_ahead += 1
+        day = _partition_day(rec)
+        if not self._day_landed(day):
+            return
+        first = day
+        self.result.late[first.isoformat()] = self.result.late.get(first.isoformat(), 0) + 1
+        passed: list[date] = []
+        while self._day_landed(day) and len(passed) < MAX_OPEN_DAY_SEARCH:
+            passed.append(day)
+            day += timedelta(days=1)
+        rec["late_for"] = first.isoformat()
+        rec["batch_at"] = _local_midnight(day).isoformat()
+        if any(rec["message_id"] in self._landed_ids(d) for d in passed):
+            rec["already_landed"] = True
+            self.result.already_landed += 1
+
+    def _landed_ids(self, day: date) -> set[str]:
+        """Message ids in a landed day's spool partition: what its batch holds (late ones are batched later)."""
+        if day not in self._ids:
+            self._ids[day] = {
+                r["message_id"]
+                for r in spooled(self.dataset, [day], self.settings)
+                if "message_id" in r and not r.get("already_landed")
+            }
+        return self._ids[day]
 
     def _ack(self, taken: list[tuple[MQTTMessage, dict[str, Any] | None]]) -> None:
         """Stored: now the broker may forget them (PUBACK, sent by the network thread)."""
@@ -480,9 +546,19 @@ def _line(payload: str) -> str:
     return payload if "\n" not in payload and "\r" not in payload else json.dumps(payload, ensure_ascii=False)
 
 
-def assemble(dataset: Dataset, interval: DataInterval, settings: Settings, out: Path) -> tuple[int, int | None]:
-    """Write the interval's batch (JSON lines) to ``out``; return (rows, the manifest's stated rows or None)."""
+@dataclass
+class Assembled:
+    rows: int
+    stated_rows: int | None
+    late_rows: int  # messages sent in an earlier, already landed interval (``late_for``)
+    clock_ahead_rows: int  # batched by arrival time: the device clock was ahead
+
+
+def assemble(dataset: Dataset, interval: DataInterval, settings: Settings, out: Path) -> Assembled:
+    """Write the interval's batch (JSON lines) to ``out``; count its rows, late rows and the stated rows."""
     messages: dict[str, tuple[datetime, str]] = {}
+    late: set[str] = set()
+    ahead: set[str] = set()
     manifest: tuple[str, int] | None = None
     whole_day = interval == DataInterval.for_local_day(interval.local_start_date)
     for rec in spooled(dataset, _local_days(interval), settings):
@@ -492,16 +568,21 @@ def assemble(dataset: Dataset, interval: DataInterval, settings: Settings, out: 
             if ours and (manifest is None or rec["received_at"] >= manifest[0]):  # a corrected manifest wins
                 manifest = (rec["received_at"], m["rows"])
             continue
-        sent = datetime.fromisoformat(rec["sent_at"])
-        if interval.start <= sent < interval.end:
-            messages.setdefault(rec["message_id"], (sent, rec["payload"]))
+        if rec.get("already_landed"):
+            continue
+        if interval.start <= batch_time(rec) < interval.end and rec["message_id"] not in messages:
+            messages[rec["message_id"]] = (datetime.fromisoformat(rec["sent_at"]), rec["payload"])
+            if "late_for" in rec:
+                late.add(rec["message_id"])
+            if rec.get("clock_ahead"):
+                ahead.add(rec["message_id"])
     tmp = out.with_name(out.name + ".part")
     with tmp.open("w", encoding="utf-8", newline="\n") as fh:
         for mid in sorted(messages, key=lambda m: (messages[m][0], _order(m))):
             fh.write(_line(messages[mid][1]) + "\n")
     tmp.replace(out)
     stated = manifest[1] if manifest is not None and isinstance(manifest[1], int) else None
-    return len(messages), stated
+    return Assembled(len(messages), stated, len(late), len(ahead))
 
 
 def extract(dataset: Dataset, interval: DataInterval, settings: Settings, staging: Path) -> Extracted:
@@ -518,7 +599,17 @@ def extract(dataset: Dataset, interval: DataInterval, settings: Settings, stagin
     log.info("%s: drained %d message(s) into %d spool segment(s)", dataset.name, result.messages, len(result.segments))
     staging.mkdir(parents=True, exist_ok=True)
     out = staging / f"{interval.batch_id(dataset.name)}.jsonl"
-    rows, stated = assemble(dataset, interval, settings, out)
+    assembled = assemble(dataset, interval, settings, out)
+    rows, stated = assembled.rows, assembled.stated_rows
+    if assembled.late_rows or assembled.clock_ahead_rows:
+        log.warning(
+            "%s: the batch %s holds %d late message(s) (sent in an earlier, already landed interval) and %d "
+            "batched by arrival time (device clock ahead)",
+            dataset.name,
+            interval.batch_id(dataset.name),
+            assembled.late_rows,
+            assembled.clock_ahead_rows,
+        )
     whole_day = interval == DataInterval.for_local_day(interval.local_start_date)
     if whole_day and stated is None and dataset.source.options.get("require_manifest"):
         raise SourceMissingError(
@@ -527,11 +618,16 @@ def extract(dataset: Dataset, interval: DataInterval, settings: Settings, stagin
             f"({rows} message(s) so far). The task retries; the batch is landed once the source states the "
             "day complete."
         )
+    if stated is not None:
+        # The source stated its day; the lander adds the late messages it counted itself (``late-rows``),
+        # so the đủ check compares like with like: landed = manifest rows + late rows.
+        stated += assembled.late_rows
     return Extracted(
         path=out,
         source_name=f"mqtt://{settings.mqtt_host}:{settings.mqtt_port}/{topic}/#",
         stated_rows=stated,
         format="jsonl",
+        books={"late-rows": str(assembled.late_rows), "clock-ahead-rows": str(assembled.clock_ahead_rows)},
     )
 
 
