@@ -57,7 +57,7 @@ export AIRFLOW__CORE__LAZY_LOAD_PLUGINS := True
 export GX_ANALYTICS_ENABLED := False
 export PYSPARK_PYTHON := $(PY)
 
-.PHONY: help lakehouse operator setup venv jars minio web chromium mqtt-install store store-stop sample sources sources-stop airflow-init run airflow test test-unit chaos lint bench bench-sources bench-query lock clean clean-lake
+.PHONY: help lakehouse operator setup venv jars minio web chromium mqtt-install store store-stop sample sources sources-stop airflow-init run airflow test test-unit chaos lint security bench bench-sources bench-query lock clean clean-lake
 
 help: ## List the targets
 	@awk 'BEGIN {FS = ":.*## "}; /^[a-zA-Z_-]+:.*## / {printf "  \033[36m%-13s\033[0m %s\n", $$1, $$2}' $(MAKEFILE_LIST)
@@ -160,6 +160,7 @@ operator: ## The CLI as the pipeline's identity (summary, report, erase, publish
 test: ## Import layering contracts, then unit, integration (real store + Spark + Delta) and DAG tests; starts and stops the store
 	@$(MAKE) --no-print-directory setup chromium mqtt-install
 	$(VENV)/bin/lint-imports --no-cache
+	@$(MAKE) --no-print-directory security
 	AIRFLOW_HOME=$(STATE)/airflow-test $(MAKE) --no-print-directory airflow-init
 	AIRFLOW_HOME=$(STATE)/airflow-test infra/with-store.sh $(PY) -m pytest $(TESTS)
 
@@ -174,10 +175,16 @@ chaos: ## Fault and attack scenarios at full size (real store, Spark, Airflow, s
 test-unit: venv ## Only the fast unit tests (no store)
 	$(PY) -m pytest tests/unit
 
-lint: venv ## ruff + mypy + import layering contracts (lint-imports)
+lint: venv ## ruff + mypy + import layering contracts (lint-imports) + the security scanners
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/mypy jobs expectations sample_sources dags
 	$(VENV)/bin/lint-imports --no-cache
+	@$(MAKE) --no-print-directory security
+
+security: venv ## Scanners: detect-secrets (audited .secrets.baseline), bandit, pip-audit of requirements.lock
+	$(PY) infra/check_secrets.py
+	$(VENV)/bin/bandit -q -c pyproject.toml -r jobs expectations sample_sources dags infra
+	$(PY) infra/audit_deps.py
 
 bench: store airflow-init ## Time the pipeline on a larger sample (ROWS=1000000 by default)
 	$(PY) -m tests.bench --rows $${BENCH_ROWS:-1000000}
