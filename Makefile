@@ -150,12 +150,12 @@ airflow: store airflow-init ## Start the Airflow web UI (airflow standalone) for
 
 lakehouse: ## A ministry's CLI with only its own keys: make lakehouse LAKEHOUSE_MINISTRY=mae ARGS='catalog list'
 	@test -n "$(LAKEHOUSE_MINISTRY)" || { echo "set LAKEHOUSE_MINISTRY to your ministry's code (e.g. mae); operators use 'make operator ARGS=…'" >&2; exit 2; }
-	@$(MAKE) --no-print-directory venv
-	LAKEHOUSE_MINISTRY=$(LAKEHOUSE_MINISTRY) $(VENV)/bin/lakehouse $(ARGS)
+	@$(MAKE) -s --no-print-directory venv
+	@LAKEHOUSE_MINISTRY=$(LAKEHOUSE_MINISTRY) $(VENV)/bin/lakehouse $(ARGS)
 
 operator: ## The CLI as the pipeline's identity (summary, report, erase, publish …): make operator ARGS='summary'
-	@$(MAKE) --no-print-directory venv
-	$(VENV)/bin/lakehouse $(ARGS)
+	@$(MAKE) -s --no-print-directory venv
+	@$(VENV)/bin/lakehouse $(ARGS)
 
 test: ## Import layering contracts, then unit, integration (real store + Spark + Delta) and DAG tests; starts and stops the store
 	@$(MAKE) --no-print-directory setup chromium mqtt-install
