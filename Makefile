@@ -22,14 +22,29 @@ TESTS       ?= tests
 # Reference data first (every sector conforms to it), then each sector's silver DAG and its gold DAG.
 DAGS_IN_ORDER := reference environment_iot environment_gold agriculture agriculture_gold transport transport_gold
 
-# Generated on first use (gitignored); loaded into every recipe's environment.
+# Generated on first use (gitignored). Each recipe gets only the keys it needs, as environment
+# variables (never on a command line): nothing by default, even when the caller's shell has them.
 -include $(STATE)/secrets.env
-export LAKEHOUSE_S3_ACCESS_KEY LAKEHOUSE_S3_SECRET_KEY LAKEHOUSE_PSEUDONYM_KEY LAKEHOUSE_FTP_PASSWORD LAKEHOUSE_MQTT_PASSWORD
-# The store's root credentials go only to the targets that start and provision the store (and the
-# tests that provision throw-away ministry identities): jobs, Airflow and the CLI never see them.
-store test chaos: export MINIO_ROOT_USER := $(MINIO_ROOT_USER)
-store test chaos: export MINIO_ROOT_PASSWORD := $(MINIO_ROOT_PASSWORD)
-export $(filter LAKEHOUSE_MINISTRY_%_KEY,$(.VARIABLES))
+PIPELINE_SECRETS := LAKEHOUSE_S3_ACCESS_KEY LAKEHOUSE_S3_SECRET_KEY LAKEHOUSE_PSEUDONYM_KEY LAKEHOUSE_FTP_PASSWORD LAKEHOUSE_MQTT_PASSWORD
+MINISTRY_SECRETS := $(sort $(filter LAKEHOUSE_MINISTRY_%_KEY,$(.VARIABLES)))
+ROOT_SECRETS     := MINIO_ROOT_USER MINIO_ROOT_PASSWORD
+unexport $(PIPELINE_SECRETS) $(MINISTRY_SECRETS) $(ROOT_SECRETS)
+# The pipeline's identity (writer keys, pseudonym key, source logins): DAG runs, the Airflow UI, the
+# benchmarks, the source servers and the operator's CLI. Never a ministry's keys or the store's root.
+PIPELINE_TARGETS := run airflow bench bench-sources bench-query sources operator
+$(PIPELINE_TARGETS): export LAKEHOUSE_S3_ACCESS_KEY := $(LAKEHOUSE_S3_ACCESS_KEY)
+$(PIPELINE_TARGETS): export LAKEHOUSE_S3_SECRET_KEY := $(LAKEHOUSE_S3_SECRET_KEY)
+$(PIPELINE_TARGETS): export LAKEHOUSE_PSEUDONYM_KEY := $(LAKEHOUSE_PSEUDONYM_KEY)
+$(PIPELINE_TARGETS): export LAKEHOUSE_FTP_PASSWORD := $(LAKEHOUSE_FTP_PASSWORD)
+$(PIPELINE_TARGETS): export LAKEHOUSE_MQTT_PASSWORD := $(LAKEHOUSE_MQTT_PASSWORD)
+# Everything only to what starts and provisions the store (its root, the writer and every ministry's
+# identity) and to the tests, which provision throw-away ministry identities.
+ADMIN_TARGETS := store test chaos
+$(foreach v,$(PIPELINE_SECRETS) $(MINISTRY_SECRETS) $(ROOT_SECRETS),$(eval $(ADMIN_TARGETS): export $(v) := $$($(v))))
+# A ministry's CLI (`make lakehouse LAKEHOUSE_MINISTRY=mae ARGS='query "…"'`): that ministry's pair only.
+MINISTRY_UC := $(if $(LAKEHOUSE_MINISTRY),$(shell printf %s '$(LAKEHOUSE_MINISTRY)' | tr a-z A-Z))
+lakehouse: export LAKEHOUSE_MINISTRY_$(MINISTRY_UC)_ACCESS_KEY := $(LAKEHOUSE_MINISTRY_$(MINISTRY_UC)_ACCESS_KEY)
+lakehouse: export LAKEHOUSE_MINISTRY_$(MINISTRY_UC)_SECRET_KEY := $(LAKEHOUSE_MINISTRY_$(MINISTRY_UC)_SECRET_KEY)
 export LAKEHOUSE_S3_ENDPOINT ?= http://127.0.0.1:$(S3_PORT)
 export LAKEHOUSE_S3_PORT := $(S3_PORT)
 export LAKEHOUSE_STATE_DIR := $(STATE)
@@ -42,7 +57,7 @@ export AIRFLOW__CORE__LAZY_LOAD_PLUGINS := True
 export GX_ANALYTICS_ENABLED := False
 export PYSPARK_PYTHON := $(PY)
 
-.PHONY: help setup venv jars minio web chromium mqtt-install store store-stop sample sources sources-stop airflow-init run airflow test test-unit chaos lint bench bench-sources bench-query lock clean clean-lake
+.PHONY: help lakehouse operator setup venv jars minio web chromium mqtt-install store store-stop sample sources sources-stop airflow-init run airflow test test-unit chaos lint security bench bench-sources bench-query lock clean clean-lake
 
 help: ## List the targets
 	@awk 'BEGIN {FS = ":.*## "}; /^[a-zA-Z_-]+:.*## / {printf "  \033[36m%-13s\033[0m %s\n", $$1, $$2}' $(MAKEFILE_LIST)
@@ -87,7 +102,9 @@ $(STATE)/secrets.env: FORCE
 	@$(PYTHON_BASE) infra/gen_secrets.py $@
 FORCE:
 
-store: setup ## Start the local S3 store (127.0.0.1:$(S3_PORT)), create the bucket and the pipeline's identity
+# Installers run as sub-makes, not prerequisites: a prerequisite would inherit the store's root keys.
+store: ## Start the local S3 store (127.0.0.1:$(S3_PORT)), create the bucket and the pipeline's identity
+	@$(MAKE) --no-print-directory setup
 	infra/store/store.sh start
 	$(PY) infra/store/bootstrap.py
 
@@ -100,7 +117,8 @@ sample: venv ## Generate the deterministic sample sources of every sector (ROWS 
 	$(PY) -m sample_sources.agriculture.generate --out $(LAKEHOUSE_SOURCE_ROOT) --date $(RUN_DATE) --rows $(ROWS) --seed $(SEED)
 	$(PY) -m sample_sources.transport.generate --out $(LAKEHOUSE_SOURCE_ROOT) --date $(RUN_DATE) --rows $(ROWS) --seed $(SEED)
 
-sources: venv mqtt-install $(STATE)/secrets.env ## Start the local source servers on 127.0.0.1 (HTTP API :8780, FTP :2121, MQTT :1884)
+sources: $(STATE)/secrets.env ## Start the local source servers on 127.0.0.1 (HTTP API :8780, FTP :2121, MQTT :1884)
+	@$(MAKE) --no-print-directory venv mqtt-install
 	infra/sources/sources.sh start
 
 sources-stop: ## Stop the local source servers
@@ -130,12 +148,24 @@ run: store sample sources airflow-init ## Run every sector's DAGs for RUN_DATE t
 airflow: store airflow-init ## Start the Airflow web UI (airflow standalone) for engineers
 	PATH=$(VENV)/bin:$$PATH $(AIRFLOW) standalone
 
-test: setup chromium mqtt-install ## Import layering contracts, then unit, integration (real store + Spark + Delta) and DAG tests; starts and stops the store
+lakehouse: ## A ministry's CLI with only its own keys: make lakehouse LAKEHOUSE_MINISTRY=mae ARGS='catalog list'
+	@test -n "$(LAKEHOUSE_MINISTRY)" || { echo "set LAKEHOUSE_MINISTRY to your ministry's code (e.g. mae); operators use 'make operator ARGS=…'" >&2; exit 2; }
+	@$(MAKE) -s --no-print-directory venv
+	@LAKEHOUSE_MINISTRY=$(LAKEHOUSE_MINISTRY) $(VENV)/bin/lakehouse $(ARGS)
+
+operator: ## The CLI as the pipeline's identity (summary, report, erase, publish …): make operator ARGS='summary'
+	@$(MAKE) -s --no-print-directory venv
+	@$(VENV)/bin/lakehouse $(ARGS)
+
+test: ## Import layering contracts, then unit, integration (real store + Spark + Delta) and DAG tests; starts and stops the store
+	@$(MAKE) --no-print-directory setup chromium mqtt-install
 	$(VENV)/bin/lint-imports --no-cache
+	@$(MAKE) --no-print-directory security
 	AIRFLOW_HOME=$(STATE)/airflow-test $(MAKE) --no-print-directory airflow-init
 	AIRFLOW_HOME=$(STATE)/airflow-test infra/with-store.sh $(PY) -m pytest $(TESTS)
 
-chaos: setup chromium mqtt-install ## Fault and attack scenarios at full size (real store, Spark, Airflow, sources); prints the table
+chaos: ## Fault and attack scenarios at full size (real store, Spark, Airflow, sources); prints the table
+	@$(MAKE) --no-print-directory setup chromium mqtt-install
 	AIRFLOW_HOME=$(STATE)/airflow-test $(MAKE) --no-print-directory airflow-init
 	@rm -f $(ROOT)/test-output/chaos.jsonl
 	status=0; LAKEHOUSE_CHAOS_SCALE=full AIRFLOW_HOME=$(STATE)/airflow-test infra/with-store.sh \
@@ -145,10 +175,16 @@ chaos: setup chromium mqtt-install ## Fault and attack scenarios at full size (r
 test-unit: venv ## Only the fast unit tests (no store)
 	$(PY) -m pytest tests/unit
 
-lint: venv ## ruff + mypy + import layering contracts (lint-imports)
+lint: venv ## ruff + mypy + import layering contracts (lint-imports) + the security scanners
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/mypy jobs expectations sample_sources dags
 	$(VENV)/bin/lint-imports --no-cache
+	@$(MAKE) --no-print-directory security
+
+security: venv ## Scanners: detect-secrets (audited .secrets.baseline), bandit, pip-audit of requirements.lock
+	$(PY) infra/check_secrets.py
+	$(VENV)/bin/bandit -q -c pyproject.toml -r jobs expectations sample_sources dags infra
+	$(PY) infra/audit_deps.py
 
 bench: store airflow-init ## Time the pipeline on a larger sample (ROWS=1000000 by default)
 	$(PY) -m tests.bench --rows $${BENCH_ROWS:-1000000}

@@ -47,6 +47,10 @@ def runtime_jars(settings: Settings) -> list[str]:
     return [str(j) for j in jars if _artifact_name(j) not in bundled]
 
 
+SECRET_S3A_OPTIONS = frozenset({"fs.s3a.access.key", "fs.s3a.secret.key"})
+"""S3A options never passed to the Spark builder (they would land on the JVM's command line)."""
+
+
 def s3a_options(settings: Settings) -> dict[str, str]:
     """Hadoop S3A options for the configured store (plain S3: endpoint, keys, region, path style)."""
     settings.require_credentials()
@@ -95,8 +99,12 @@ def get_spark(app_name: str = "lakehouse", *, with_s3: bool = True, settings: Se
         .config("spark.databricks.delta.stateReconstructionValidation.enabled", "false")
     )
     s3a = s3a_options(settings) if with_s3 else {}
+    # Builder confs reach the JVM as `--conf k=v` on spark-submit's command line, which every local
+    # user can read in /proc/*/cmdline: the keys go only into the running session's Hadoop
+    # configuration below (Delta and S3A read it from there; executors get it with each job).
     for key, value in s3a.items():
-        builder = builder.config(f"spark.hadoop.{key}", value)
+        if key not in SECRET_S3A_OPTIONS:
+            builder = builder.config(f"spark.hadoop.{key}", value)
     spark = builder.getOrCreate()
     # A session made earlier in this process without S3 keeps its Hadoop configuration: set it here too.
     hadoop_conf = spark.sparkContext._jsc.hadoopConfiguration()  # type: ignore[union-attr]

@@ -237,7 +237,7 @@ def _province_variant(name: str, kind: str, rng: random.Random) -> str:
 
 
 def _write_crop_stats(path: Path, day: date, target: int, seed: int, tick: Callable[[int], None]) -> dict[str, Any]:
-    rng = random.Random(f"{seed}:crop:{day}")
+    rng = random.Random(f"{seed}:crop:{day}")  # nosec B311  # seeded sample data, not cryptography
     rows = _crop_rows(target, day, rng)
     # the coverage gap: the last 2025-era row of a province reporting alone (one unit per season)
     gap = max(i for i, r in enumerate(rows) if r.year == day.year and r.crop == "NGO")
@@ -371,7 +371,7 @@ def _ocop_item(i: int, day: date, rng: random.Random) -> tuple[dict[str, Any], s
 def _write_ocop(
     path: Path, day: date, n: int, seed: int, tick: Callable[[int], None]
 ) -> tuple[dict[str, Any], list[_Product]]:
-    rng = random.Random(f"{seed}:ocop:{day}")
+    rng = random.Random(f"{seed}:ocop:{day}")  # nosec B311  # seeded sample data, not cryptography
     quotas = {k: _quota(r, n) for k, r in OCOP_RATES.items() if k != "exact_duplicate"}
     kinds = _pick(rng, n, quotas)
     dups = set(
@@ -538,7 +538,7 @@ def _write_traceability(
     seed: int,
     tick: Callable[[int], None],
 ) -> dict[str, Any]:
-    rng = random.Random(f"{seed}:trace:{day}")
+    rng = random.Random(f"{seed}:trace:{day}")  # nosec B311  # seeded sample data, not cryptography
     clean = [p for p in products if p.clean] or products
     lots = max(1, n // 4)
     lot_kinds = _pick(

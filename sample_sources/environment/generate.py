@@ -480,7 +480,7 @@ def facility_contact(seed: int, facility_id: str) -> tuple[str, str]:
     Drawn from its own generator seeded by ``seed`` and the facility id, so adding contacts left
     every other random stream (and every other value of the files) unchanged.
     """
-    rng = random.Random(f"{seed}:contact:{facility_id}")
+    rng = random.Random(f"{seed}:contact:{facility_id}")  # nosec B311  # seeded sample data, not cryptography
     name = f"{rng.choice(_FAMILY_NAMES)} {rng.choice(_MIDDLE_NAMES)} {rng.choice(_GIVEN_NAMES)}"
     prefix = rng.choice(_MOBILE_PREFIXES)
     rest = f"{rng.randrange(10**7):07d}"
@@ -555,7 +555,7 @@ def _expected_rows(spec: _Spec, entities: Sequence[_Entity]) -> float:
 
 def _late_blocks(spec: _Spec, entities: Sequence[_Entity], day: date, seed: int) -> list[tuple[int, int]]:
     """(entity index, hour) of ``day - 1`` re-sent in ``day``'s file; a pure function of its args."""
-    rng = random.Random(f"{seed}:{spec.dataset}:late:{day.isoformat()}")
+    rng = random.Random(f"{seed}:{spec.dataset}:late:{day.isoformat()}")  # nosec B311  # seeded sample data, not cryptography
     candidates = [i for i, e in enumerate(entities) if not e.silent]
     quota = max(1, round(spec.rates["late_event"] * _expected_rows(spec, entities) / len(spec.params)))
     picks = rng.sample(range(len(candidates) * 24), min(quota, len(candidates) * 24))
@@ -623,7 +623,7 @@ def _write_readings(
     tick: Callable[[int], None],
 ) -> dict[str, Any]:
     """Stream one day's reading file and return its report entry."""
-    rng = random.Random(f"{seed}:{spec.dataset}:{day.isoformat()}")
+    rng = random.Random(f"{seed}:{spec.dataset}:{day.isoformat()}")  # nosec B311  # seeded sample data, not cryptography
     params = spec.params
     n_params = len(params)
     patterns = [[_PATTERNS[p.pattern](h) for h in range(24)] for p in params]
@@ -908,7 +908,7 @@ def generate(out: Path, start: date, days: int, rows_per_day: int, seed: int, pr
         (root / folder).mkdir(parents=True, exist_ok=True)
 
     n_air, n_water = entity_counts(rows_per_day)
-    ref_rng = random.Random(f"{seed}:reference")
+    ref_rng = random.Random(f"{seed}:reference")  # nosec B311  # seeded sample data, not cryptography
     stations = _air_stations(n_air, ref_rng)
     facilities = _wastewater_facilities(n_water, ref_rng)
 
