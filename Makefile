@@ -25,6 +25,7 @@ DAGS_IN_ORDER := reference environment_iot environment_gold agriculture agricult
 # Generated on first use (gitignored); loaded into every recipe's environment.
 -include $(STATE)/secrets.env
 export LAKEHOUSE_S3_ACCESS_KEY LAKEHOUSE_S3_SECRET_KEY LAKEHOUSE_PSEUDONYM_KEY LAKEHOUSE_FTP_PASSWORD LAKEHOUSE_MQTT_PASSWORD
+export LAKEHOUSE_MQTT_PUBLISHER_PASSWORD LAKEHOUSE_HTTP_TOKEN
 # The store's root credentials go only to the targets that start and provision the store (and the
 # tests that provision throw-away ministry identities): jobs, Airflow and the CLI never see them.
 store test chaos: export MINIO_ROOT_USER := $(MINIO_ROOT_USER)
@@ -34,6 +35,7 @@ export LAKEHOUSE_S3_ENDPOINT ?= http://127.0.0.1:$(S3_PORT)
 export LAKEHOUSE_S3_PORT := $(S3_PORT)
 export LAKEHOUSE_STATE_DIR := $(STATE)
 export LAKEHOUSE_JARS_DIR := $(JARS_DIR)
+export LAKEHOUSE_TLS_CA ?= $(STATE)/tls/ca.crt
 export LAKEHOUSE_SOURCE_ROOT ?= $(STATE)/sources
 export AIRFLOW_HOME ?= $(STATE)/airflow
 export AIRFLOW__CORE__DAGS_FOLDER := $(ROOT)/dags
@@ -42,12 +44,12 @@ export AIRFLOW__CORE__LAZY_LOAD_PLUGINS := True
 export GX_ANALYTICS_ENABLED := False
 export PYSPARK_PYTHON := $(PY)
 
-.PHONY: help setup venv jars minio web chromium mqtt-install store store-stop sample sources sources-stop airflow-init run airflow test test-unit chaos lint bench bench-sources bench-query lock clean clean-lake
+.PHONY: help setup tls venv jars minio web chromium mqtt-install store store-stop sample sources sources-stop airflow-init run airflow test test-unit chaos lint bench bench-sources bench-query lock clean clean-lake
 
 help: ## List the targets
 	@awk 'BEGIN {FS = ":.*## "}; /^[a-zA-Z_-]+:.*## / {printf "  \033[36m%-13s\033[0m %s\n", $$1, $$2}' $(MAKEFILE_LIST)
 
-setup: venv jars minio web $(STATE)/secrets.env ## Install everything once: Python deps, JVM jars, MinIO, Data Docs assets (idempotent, fast when done)
+setup: venv jars minio web $(STATE)/secrets.env tls ## Install everything once: Python deps, JVM jars, MinIO, Data Docs assets (idempotent, fast when done)
 
 venv: $(VENV)/.installed ## Python virtualenv from requirements.lock
 $(VENV)/.installed: requirements.lock pyproject.toml
@@ -87,6 +89,9 @@ $(STATE)/secrets.env: FORCE
 	@$(PYTHON_BASE) infra/gen_secrets.py $@
 FORCE:
 
+tls: venv ## Local CA + the local servers' certificate into .state/tls (infra/gen_tls.py; once, idempotent)
+	@$(PY) infra/gen_tls.py $(STATE)/tls
+
 store: setup ## Start the local S3 store (127.0.0.1:$(S3_PORT)), create the bucket and the pipeline's identity
 	infra/store/store.sh start
 	$(PY) infra/store/bootstrap.py
@@ -100,7 +105,7 @@ sample: venv ## Generate the deterministic sample sources of every sector (ROWS 
 	$(PY) -m sample_sources.agriculture.generate --out $(LAKEHOUSE_SOURCE_ROOT) --date $(RUN_DATE) --rows $(ROWS) --seed $(SEED)
 	$(PY) -m sample_sources.transport.generate --out $(LAKEHOUSE_SOURCE_ROOT) --date $(RUN_DATE) --rows $(ROWS) --seed $(SEED)
 
-sources: venv mqtt-install $(STATE)/secrets.env ## Start the local source servers on 127.0.0.1 (HTTP API :8780, FTP :2121, MQTT :1884)
+sources: venv mqtt-install $(STATE)/secrets.env tls ## Start the local source servers on 127.0.0.1 (HTTPS API :8780, FTPS :2121, MQTT over TLS :1884 lander / :1885 devices)
 	infra/sources/sources.sh start
 
 sources-stop: ## Stop the local source servers
