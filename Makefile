@@ -147,7 +147,7 @@ chaos: setup chromium mqtt-install ## Fault and attack scenarios at full size (r
 	  $(PY) -m pytest tests/chaos $(CHAOS_ARGS) || status=$$?; \
 	$(PY) -m tests.chaos.table; exit $$status
 
-test-unit: venv ## Only the fast unit tests (no store)
+test-unit: venv tls ## Only the fast unit tests (no store)
 	$(PY) -m pytest tests/unit
 
 lint: venv ## ruff + mypy + import layering contracts (lint-imports)
