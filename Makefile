@@ -25,18 +25,15 @@ DAGS_IN_ORDER := reference environment_iot environment_gold agriculture agricult
 # Generated on first use (gitignored). Each recipe gets only the keys it needs, as environment
 # variables (never on a command line): nothing by default, even when the caller's shell has them.
 -include $(STATE)/secrets.env
-PIPELINE_SECRETS := LAKEHOUSE_S3_ACCESS_KEY LAKEHOUSE_S3_SECRET_KEY LAKEHOUSE_PSEUDONYM_KEY LAKEHOUSE_FTP_PASSWORD LAKEHOUSE_MQTT_PASSWORD
+PIPELINE_SECRETS := LAKEHOUSE_S3_ACCESS_KEY LAKEHOUSE_S3_SECRET_KEY LAKEHOUSE_PSEUDONYM_KEY LAKEHOUSE_FTP_PASSWORD LAKEHOUSE_MQTT_PASSWORD \
+  LAKEHOUSE_MQTT_PUBLISHER_PASSWORD LAKEHOUSE_HTTP_TOKEN
 MINISTRY_SECRETS := $(sort $(filter LAKEHOUSE_MINISTRY_%_KEY,$(.VARIABLES)))
 ROOT_SECRETS     := MINIO_ROOT_USER MINIO_ROOT_PASSWORD
 unexport $(PIPELINE_SECRETS) $(MINISTRY_SECRETS) $(ROOT_SECRETS)
 # The pipeline's identity (writer keys, pseudonym key, source logins): DAG runs, the Airflow UI, the
 # benchmarks, the source servers and the operator's CLI. Never a ministry's keys or the store's root.
 PIPELINE_TARGETS := run airflow bench bench-sources bench-query sources operator
-$(PIPELINE_TARGETS): export LAKEHOUSE_S3_ACCESS_KEY := $(LAKEHOUSE_S3_ACCESS_KEY)
-$(PIPELINE_TARGETS): export LAKEHOUSE_S3_SECRET_KEY := $(LAKEHOUSE_S3_SECRET_KEY)
-$(PIPELINE_TARGETS): export LAKEHOUSE_PSEUDONYM_KEY := $(LAKEHOUSE_PSEUDONYM_KEY)
-$(PIPELINE_TARGETS): export LAKEHOUSE_FTP_PASSWORD := $(LAKEHOUSE_FTP_PASSWORD)
-$(PIPELINE_TARGETS): export LAKEHOUSE_MQTT_PASSWORD := $(LAKEHOUSE_MQTT_PASSWORD)
+$(foreach v,$(PIPELINE_SECRETS),$(eval $(PIPELINE_TARGETS): export $(v) := $$($(v))))
 # Everything only to what starts and provisions the store (its root, the writer and every ministry's
 # identity) and to the tests, which provision throw-away ministry identities.
 ADMIN_TARGETS := store test chaos
@@ -49,6 +46,7 @@ export LAKEHOUSE_S3_ENDPOINT ?= http://127.0.0.1:$(S3_PORT)
 export LAKEHOUSE_S3_PORT := $(S3_PORT)
 export LAKEHOUSE_STATE_DIR := $(STATE)
 export LAKEHOUSE_JARS_DIR := $(JARS_DIR)
+export LAKEHOUSE_TLS_CA ?= $(STATE)/tls/ca.crt
 export LAKEHOUSE_SOURCE_ROOT ?= $(STATE)/sources
 export AIRFLOW_HOME ?= $(STATE)/airflow
 export AIRFLOW__CORE__DAGS_FOLDER := $(ROOT)/dags
@@ -57,12 +55,12 @@ export AIRFLOW__CORE__LAZY_LOAD_PLUGINS := True
 export GX_ANALYTICS_ENABLED := False
 export PYSPARK_PYTHON := $(PY)
 
-.PHONY: help lakehouse operator setup venv jars minio web chromium mqtt-install store store-stop sample sources sources-stop airflow-init run airflow test test-unit chaos lint security bench bench-sources bench-query lock clean clean-lake
+.PHONY: help lakehouse operator setup tls venv jars minio web chromium mqtt-install store store-stop sample sources sources-stop airflow-init run airflow test test-unit chaos lint security bench bench-sources bench-query lock clean clean-lake
 
 help: ## List the targets
 	@awk 'BEGIN {FS = ":.*## "}; /^[a-zA-Z_-]+:.*## / {printf "  \033[36m%-13s\033[0m %s\n", $$1, $$2}' $(MAKEFILE_LIST)
 
-setup: venv jars minio web $(STATE)/secrets.env ## Install everything once: Python deps, JVM jars, MinIO, Data Docs assets (idempotent, fast when done)
+setup: venv jars minio web $(STATE)/secrets.env tls ## Install everything once: Python deps, JVM jars, MinIO, Data Docs assets (idempotent, fast when done)
 
 venv: $(VENV)/.installed ## Python virtualenv from requirements.lock
 $(VENV)/.installed: requirements.lock pyproject.toml
@@ -102,6 +100,9 @@ $(STATE)/secrets.env: FORCE
 	@$(PYTHON_BASE) infra/gen_secrets.py $@
 FORCE:
 
+tls: venv ## Local CA + the local servers' certificate into .state/tls (infra/gen_tls.py; once, idempotent)
+	@$(PY) infra/gen_tls.py $(STATE)/tls
+
 # Installers run as sub-makes, not prerequisites: a prerequisite would inherit the store's root keys.
 store: ## Start the local S3 store (127.0.0.1:$(S3_PORT)), create the bucket and the pipeline's identity
 	@$(MAKE) --no-print-directory setup
@@ -117,8 +118,8 @@ sample: venv ## Generate the deterministic sample sources of every sector (ROWS 
 	$(PY) -m sample_sources.agriculture.generate --out $(LAKEHOUSE_SOURCE_ROOT) --date $(RUN_DATE) --rows $(ROWS) --seed $(SEED)
 	$(PY) -m sample_sources.transport.generate --out $(LAKEHOUSE_SOURCE_ROOT) --date $(RUN_DATE) --rows $(ROWS) --seed $(SEED)
 
-sources: $(STATE)/secrets.env ## Start the local source servers on 127.0.0.1 (HTTP API :8780, FTP :2121, MQTT :1884)
-	@$(MAKE) --no-print-directory venv mqtt-install
+sources: $(STATE)/secrets.env ## Start the local source servers on 127.0.0.1 (HTTPS API :8780, FTPS :2121, MQTT over TLS :1884 lander / :1885 devices)
+	@$(MAKE) --no-print-directory venv mqtt-install tls
 	infra/sources/sources.sh start
 
 sources-stop: ## Stop the local source servers
@@ -172,7 +173,7 @@ chaos: ## Fault and attack scenarios at full size (real store, Spark, Airflow, s
 	  $(PY) -m pytest tests/chaos $(CHAOS_ARGS) || status=$$?; \
 	$(PY) -m tests.chaos.table; exit $$status
 
-test-unit: venv ## Only the fast unit tests (no store)
+test-unit: venv tls ## Only the fast unit tests (no store)
 	$(PY) -m pytest tests/unit
 
 lint: venv ## ruff + mypy + import layering contracts (lint-imports) + the security scanners

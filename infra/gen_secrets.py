@@ -32,7 +32,10 @@ GENERATED: dict[str, Callable[[], str]] = {
     "LAKEHOUSE_PSEUDONYM_KEY": lambda: secrets.token_hex(32),
     # The local source servers' logins (sample_sources/servers, infra/mqtt): FTP drop and MQTT broker.
     "LAKEHOUSE_FTP_PASSWORD": _password,
-    "LAKEHOUSE_MQTT_PASSWORD": _password,
+    "LAKEHOUSE_MQTT_PASSWORD": _password,  # the lander's login on the broker
+    "LAKEHOUSE_MQTT_PUBLISHER_PASSWORD": _password,  # the sources' gateway login (data and manifests)
+    # Bearer token the HTTP source API requires (sample_sources/servers/http_api.py).
+    "LAKEHOUSE_HTTP_TOKEN": _password,
 }
 # One read-only store identity per ministry (provisioned by infra/store/bootstrap.py). The access
 # key is the user name, not a secret; MinIO wants 3-20 characters.

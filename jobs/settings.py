@@ -9,6 +9,7 @@ secrets from ``.state/secrets.env``; nothing here holds a credential.
 from __future__ import annotations
 
 import os
+import ssl
 from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
@@ -50,7 +51,7 @@ class Settings:
     extract_from: str = field(default_factory=lambda: _env("LAKEHOUSE_EXTRACT_FROM", "channel"))
     """``channel``: each source over its own channel (HTTP, FTP, MQTT …); ``local``: every dataset from
     its local-drop file under ``source_root`` (replays, backfills, the fixture tests)."""
-    http_source_url: str = field(default_factory=lambda: _env("LAKEHOUSE_HTTP_SOURCE_URL", "http://127.0.0.1:8780"))
+    http_source_url: str = field(default_factory=lambda: _env("LAKEHOUSE_HTTP_SOURCE_URL", "https://127.0.0.1:8780"))
     http_attempts: int = field(default_factory=lambda: int(_env("LAKEHOUSE_HTTP_ATTEMPTS", "5")))
     http_timeout_seconds: float = field(default_factory=lambda: float(_env("LAKEHOUSE_HTTP_TIMEOUT_SECONDS", "30")))
     ftp_host: str = field(default_factory=lambda: _env("LAKEHOUSE_FTP_HOST", "127.0.0.1"))
@@ -61,6 +62,15 @@ class Settings:
     mqtt_port: int = field(default_factory=lambda: int(_env("LAKEHOUSE_MQTT_PORT", "1884")))
     mqtt_user: str = field(default_factory=lambda: _env("LAKEHOUSE_MQTT_USER", "lakehouse"))
     mqtt_password: str = field(default_factory=lambda: _env("LAKEHOUSE_MQTT_PASSWORD", ""))
+    http_token: str = field(default_factory=lambda: _env("LAKEHOUSE_HTTP_TOKEN", ""))
+    tls_ca: Path = field(
+        default_factory=lambda: Path(
+            _env(
+                "LAKEHOUSE_TLS_CA", str(Path(_env("LAKEHOUSE_STATE_DIR", str(REPO_ROOT / ".state"))) / "tls" / "ca.crt")
+            )
+        )
+    )
+    """The CA the source servers' certificates are checked against (infra/gen_tls.py makes a local one)."""
 
     def __post_init__(self) -> None:
         if self.extract_from not in ("channel", "local"):
@@ -68,6 +78,15 @@ class Settings:
                 f"LAKEHOUSE_EXTRACT_FROM={self.extract_from!r}: use 'channel' (each source over HTTP/FTP/MQTT) "
                 "or 'local' (files under LAKEHOUSE_SOURCE_ROOT)."
             )
+
+    def tls_context(self) -> ssl.SSLContext:
+        """A client TLS context that trusts only ``tls_ca`` and checks the server's name."""
+        if not self.tls_ca.is_file():
+            raise MissingSettingError(
+                f"no CA certificate at {self.tls_ca}: run `make sources` (it generates the local CA into "
+                ".state/tls) or point LAKEHOUSE_TLS_CA at the CA of your source servers."
+            )
+        return ssl.create_default_context(cafile=str(self.tls_ca))
 
     @property
     def staging_dir(self) -> Path:

@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # Start / stop / check the local source servers, all on 127.0.0.1 (sample_sources/servers):
-#   http  the HTTP API (crop-statistics exports, OCOP pages, EPCIS documents, the GTFS feed)
-#   ftp   the FTP drop the wastewater monitors push their per-transmission files to
-#   mqtt  the MQTT broker stations and vehicles publish to (Debian's mosquitto, infra/mqtt/mqtt.sh)
+#   http  the HTTPS API (crop-statistics exports, OCOP pages, EPCIS documents, the GTFS feed), bearer token
+#   ftp   the FTPS drop the wastewater monitors push their per-transmission files to
+#   mqtt  the MQTT broker (TLS) stations and vehicles publish to (Debian's mosquitto, infra/mqtt/mqtt.sh)
 # `publish YYYY-MM-DD` registers the landers' durable sessions, then replays the day's live
 # messages (air-quality readings, vehicle GPS pings) onto the broker; a day already published is
 # skipped (its retained manifest is on the broker).
@@ -43,6 +43,8 @@ stop_server() {
 case $cmd in
   start)
     mkdir -p "$src"
+    # HTTPS, FTPS and MQTT over TLS: the local CA and server certificate (infra/gen_tls.py), once.
+    "$py" "$root/infra/gen_tls.py" "$(dirname "${LAKEHOUSE_TLS_CA:-$state/tls/ca.crt}")"
     start_server http "$http_port" sample_sources.servers.http_api
     start_server ftp "$ftp_port" sample_sources.servers.ftp_server
     "$here/../mqtt/mqtt.sh" start ;;

@@ -69,13 +69,16 @@ def _url(settings: Settings, directory: str) -> str:
 
 
 @contextmanager
-def _session(settings: Settings) -> Iterator[ftplib.FTP]:
-    """A logged-in binary-mode passive session; a refused login is a configuration error, not transient."""
-    ftp = ftplib.FTP(timeout=settings.http_timeout_seconds)  # nosec B321  # see the import
+def _session(settings: Settings) -> Iterator[ftplib.FTP_TLS]:
+    """A logged-in binary-mode passive session over explicit FTPS (AUTH TLS before the password,
+    PROT P for every transfer, the server checked against the CA); a refused login is a
+    configuration error, not transient."""
+    ftp = ftplib.FTP_TLS(context=settings.tls_context(), timeout=settings.http_timeout_seconds)
     try:
         ftp.connect(settings.ftp_host, settings.ftp_port)
         try:
-            ftp.login(settings.ftp_user, settings.ftp_password)
+            ftp.login(settings.ftp_user, settings.ftp_password)  # AUTH TLS first, then USER/PASS
+            ftp.prot_p()  # data connections encrypted too
         except ftplib.error_perm as err:
             raise DataError(
                 f"FTP login as {settings.ftp_user!r} on {settings.ftp_host}:{settings.ftp_port} refused ({err}). "

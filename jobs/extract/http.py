@@ -25,6 +25,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import ssl
 from collections.abc import Callable
 from pathlib import Path, PurePosixPath
 from typing import Any
@@ -60,7 +61,10 @@ def extract(dataset: Dataset, interval: DataInterval, settings: Settings, stagin
         )
     url = settings.http_source_url.rstrip("/") + "/" + formatted(str(options["path"]), interval).lstrip("/")
     staging.mkdir(parents=True, exist_ok=True)
-    with httpx.Client(timeout=settings.http_timeout_seconds) as client:
+    # HTTPS checked against the deployment's CA, and the API's bearer token on every request.
+    auth = {"Authorization": f"Bearer {settings.http_token}"} if settings.http_token else {}
+    verify: ssl.SSLContext | bool = settings.tls_context() if url.startswith("https://") else True
+    with httpx.Client(timeout=settings.http_timeout_seconds, headers=auth, verify=verify) as client:
         fetch = _Fetcher(client, dataset.name, url, settings.http_attempts)
         if kind == "download":
             return fetch.download(staging)
@@ -110,6 +114,11 @@ class _Fetcher:
             raise SourceMissingError(
                 f"{self.dataset}: the HTTP source has nothing at {url} yet (404). The task retries, so data "
                 "published later is picked up; for the sample sources run `make sample` and `make sources`."
+            )
+        if status == 401:
+            raise DataError(
+                f"{self.dataset}: the HTTP source refused our bearer token (401) at {url}; check "
+                "LAKEHOUSE_HTTP_TOKEN (.state/secrets.env for the sample sources)."
             )
         if status >= 500 or status == 429:
             raise RetryAfter(f"HTTP {status} from {url}", _retry_after(response))

@@ -131,6 +131,7 @@ def connect_client(
 
     client = Client(CallbackAPIVersion.VERSION2, client_id=client_id, protocol=MQTTv5, manual_ack=manual_ack)
     client.username_pw_set(settings.mqtt_user, settings.mqtt_password)
+    client.tls_set_context(settings.tls_context())  # TLS only; the broker is checked against the CA
     if max_inflight is not None:
         client.max_inflight_messages_set(max_inflight)  # QoS-1 publishes awaiting PUBACK
     state: dict[str, Any] = {}

@@ -5,6 +5,8 @@ transmission to the authority's FTP server; the lakehouse collects them from the
 ``monitor`` (password ``LAKEHOUSE_FTP_PASSWORD`` from ``.state/secrets.env``) may list, read,
 create directories and rename, so the collector can move landed files to ``processed/``.
 
+Explicit FTPS only (AUTH TLS, then PROT P: login and every transfer encrypted), with the server
+certificate of infra/gen_tls.py (next to ``LAKEHOUSE_TLS_CA``); a plain-FTP login is refused.
 Bound to 127.0.0.1 only, with passive data ports in a small range. For tests,
 :func:`serve_in_thread` starts it on a free port with its own IO loop; its ``faults`` object can
 cut the connection after N bytes of the next download of a path (control and data both dropped,
@@ -27,7 +29,7 @@ from pathlib import Path
 from typing import Any
 
 from pyftpdlib.authorizers import DummyAuthorizer
-from pyftpdlib.handlers import DTPHandler, FTPHandler
+from pyftpdlib.handlers import TLS_DTPHandler, TLS_FTPHandler
 from pyftpdlib.ioloop import IOLoop
 from pyftpdlib.servers import FTPServer
 
@@ -75,7 +77,7 @@ class FtpFaults:
             self.retrievals.append((path, rest))
 
 
-class _DTPHandler(DTPHandler):  # type: ignore[misc]
+class _DTPHandler(TLS_DTPHandler):  # type: ignore[misc]
     """Data channel that can cut the whole session after a set number of bytes."""
 
     def _limit(self) -> int | None:
@@ -99,7 +101,7 @@ class _DTPHandler(DTPHandler):  # type: ignore[misc]
         return sent
 
 
-class _FTPHandler(FTPHandler):  # type: ignore[misc]
+class _FTPHandler(TLS_FTPHandler):  # type: ignore[misc]
     dtp_handler = _DTPHandler
     faults: FtpFaults
     drop_after: int | None = None
@@ -132,9 +134,18 @@ class RunningFTP:
 
 
 def make_server(
-    root: Path, port: int, user: str, password: str, passive_ports: Sequence[int] | None, ioloop: IOLoop | None = None
+    root: Path,
+    port: int,
+    user: str,
+    password: str,
+    passive_ports: Sequence[int] | None,
+    ioloop: IOLoop | None = None,
+    tls_ca: Path | None = None,
 ) -> tuple[FTPServer, FtpFaults]:
-    """An FTP server for ``root`` with one read/rename account, bound to 127.0.0.1."""
+    """An FTPS server for ``root`` with one read/rename account, bound to 127.0.0.1."""
+    from sample_sources.env import SourceEnv
+
+    env = SourceEnv() if tls_ca is None else SourceEnv(tls_ca=tls_ca)
     if not password:
         raise SystemExit(
             "LAKEHOUSE_FTP_PASSWORD is not set: run `make store` (it generates .state/secrets.env), then "
@@ -152,6 +163,10 @@ def make_server(
             "faults": faults,
             "passive_ports": list(passive_ports) if passive_ports else None,
             "permit_foreign_addresses": False,
+            "certfile": str(env.tls_cert),
+            "keyfile": str(env.tls_key),
+            "tls_control_required": True,  # no USER/PASS in clear text
+            "tls_data_required": True,  # no transfer in clear text (PROT P)
         },
     )
     return FTPServer((HOST, port), handler, ioloop=ioloop), faults

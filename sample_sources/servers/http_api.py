@@ -14,6 +14,10 @@ Routes (``<relpath>`` is relative to ``--root``; anything escaping it is a 404):
   cursor is the byte offset of the next line (base64url), so it stays valid across retries.
 - ``GET|HEAD /api/document/<relpath.json|.jsonld>``: the document as is, with ETag.
 
+Every request needs ``Authorization: Bearer <LAKEHOUSE_HTTP_TOKEN>`` (else 401), and the server
+speaks HTTPS only (certificate of infra/gen_tls.py next to ``LAKEHOUSE_TLS_CA``): a ministry's API
+is neither anonymous nor readable on the wire.
+
 Usage::
 
     python -m sample_sources.servers.http_api [--root DIR] [--port 8780]
@@ -25,9 +29,11 @@ import argparse
 import base64
 import binascii
 import hashlib
+import hmac
 import json
 import re
 import socket
+import ssl
 import threading
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -129,17 +135,37 @@ class SourceHTTPServer(ThreadingHTTPServer):
     daemon_threads = True
     allow_reuse_address = True
 
-    def __init__(self, root: Path, port: int) -> None:
+    def __init__(self, root: Path, port: int, token: str, tls: ssl.SSLContext) -> None:
+        if not token:
+            raise SystemExit(
+                "LAKEHOUSE_HTTP_TOKEN is not set: run `make sources` (it generates .state/secrets.env), then "
+                "`set -a; . .state/secrets.env; set +a`."
+            )
         self.root = root.resolve()
+        self.token = token
+        self.tls = tls
         self.faults = Faults()
         self._digests: dict[tuple[str, int, int], str] = {}
         self._line_counts: dict[tuple[str, int, int], int] = {}
         self._cache_lock = threading.Lock()
         super().__init__((HOST, port), _Handler)
 
+    def get_request(self) -> tuple[Any, Any]:
+        """TLS on every accepted connection; the handshake runs in the request's thread (first read),
+        so a client that never completes it cannot stall the accept loop."""
+        sock, addr = self.socket.accept()
+        return self.tls.wrap_socket(sock, server_side=True, do_handshake_on_connect=False), addr
+
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        """A client that is not speaking TLS (or does not trust the CA) is just disconnected."""
+
+    def authorized(self, header: str | None) -> bool:
+        scheme, _, value = (header or "").partition(" ")
+        return scheme.lower() == "bearer" and hmac.compare_digest(value.strip().encode(), self.token.encode())
+
     @property
     def base_url(self) -> str:
-        return f"http://{HOST}:{self.server_address[1]}"
+        return f"https://{HOST}:{self.server_address[1]}"
 
     def _stamp(self, path: Path) -> tuple[str, int, int]:
         st = path.stat()
@@ -211,6 +237,9 @@ class _Handler(BaseHTTPRequestHandler):
         self._drop_at: int | None = None
         self._sent = 0
         try:
+            if not self.server.authorized(self.headers.get("Authorization")):
+                self._json_error(HTTPStatus.UNAUTHORIZED, "a bearer token is required (Authorization: Bearer …)")
+                return
             status = faults.take_failure(path)
             if status is not None:
                 self._json_error(status, f"injected fault {status}", retry_after=0)
@@ -264,6 +293,8 @@ class _Handler(BaseHTTPRequestHandler):
     def _json_error(self, status: int, message: str, retry_after: int | None = None) -> None:
         body = json.dumps({"error": message}).encode()
         headers = {"Retry-After": str(retry_after)} if retry_after is not None else {}
+        if status == HTTPStatus.UNAUTHORIZED:
+            headers["WWW-Authenticate"] = 'Bearer realm="lakehouse sample sources"'
         self._send_body(status, body, "application/json", headers, head=self.command == "HEAD")
 
     # --- routes
@@ -369,9 +400,19 @@ class _Handler(BaseHTTPRequestHandler):
         self._send_body(HTTPStatus.OK, body, "application/json; charset=utf-8", {"ETag": etag}, head=False)
 
 
-def serve_in_thread(root: Path, port: int = 0) -> tuple[SourceHTTPServer, str]:
-    """Start the server on 127.0.0.1 in a daemon thread; stop it with ``server.shutdown(); server.server_close()``."""
-    server = SourceHTTPServer(root, port)
+def serve_in_thread(
+    root: Path, port: int = 0, token: str | None = None, tls: ssl.SSLContext | None = None
+) -> tuple[SourceHTTPServer, str]:
+    """Start the server on 127.0.0.1 in a daemon thread; stop it with ``server.shutdown(); server.server_close()``.
+
+    Token and TLS default to the deployment's (``LAKEHOUSE_HTTP_TOKEN``, the local CA's server certificate).
+    """
+    from sample_sources.env import SourceEnv
+
+    env = SourceEnv()
+    server = SourceHTTPServer(
+        root, port, token if token is not None else env.http_token, tls or env.server_tls_context()
+    )
     threading.Thread(target=server.serve_forever, name="http-source", daemon=True).start()
     return server, server.base_url
 
@@ -383,8 +424,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--root", type=Path, default=None, help="directory to serve (default: the source root)")
     parser.add_argument("--port", type=int, default=DEFAULT_PORT)
     args = parser.parse_args(argv)
-    root = args.root or SourceEnv().source_root
-    server = SourceHTTPServer(root, args.port)
+    env = SourceEnv()
+    root = args.root or env.source_root
+    server = SourceHTTPServer(root, args.port, env.http_token, env.server_tls_context())
     print(f"HTTP source API on {server.base_url} serving {server.root}", flush=True)
     try:
         server.serve_forever()

@@ -32,7 +32,8 @@ Usage::
     python -m sample_sources.servers.mqtt_publisher --file F --topic T [--topic-field station_id]
         [--event-time measured_at] [--date YYYY-MM-DD] [--rate N] [--sent-at replay|now] [--force]
 
-Broker, user and password come from LAKEHOUSE_MQTT_HOST / _PORT / _USER / _PASSWORD.
+Broker and login: LAKEHOUSE_MQTT_HOST, LAKEHOUSE_MQTT_DEVICE_PORT (default LAKEHOUSE_MQTT_PORT + 1),
+LAKEHOUSE_MQTT_PUBLISHER_USER / _PASSWORD; TLS, checked against LAKEHOUSE_TLS_CA (infra/gen_tls.py).
 """
 
 from __future__ import annotations
@@ -41,6 +42,7 @@ import argparse
 import csv
 import json
 import re
+import ssl
 import sys
 import time
 import uuid
@@ -80,6 +82,7 @@ def connect_client(account: MqttAccount, *, client_id: str, max_inflight: int, t
 
     client = Client(CallbackAPIVersion.VERSION2, client_id=client_id, protocol=MQTTv5)
     client.username_pw_set(account.mqtt_user, account.mqtt_password)
+    client.tls_set_context(ssl.create_default_context(cafile=str(account.tls_ca)))  # TLS only, broker checked
     client.max_inflight_messages_set(max_inflight)
     state: dict[str, ReasonCode] = {}
 
@@ -101,8 +104,8 @@ def connect_client(account: MqttAccount, *, client_id: str, max_inflight: int, t
     if state["rc"].is_failure:
         client.disconnect()
         raise ConnectionRefusedError(
-            f"the MQTT broker at {where} refused {account.mqtt_user!r}: {state['rc']}. Check LAKEHOUSE_MQTT_USER / "
-            "LAKEHOUSE_MQTT_PASSWORD (.state/secrets.env)."
+            f"the MQTT broker at {where} refused {account.mqtt_user!r}: {state['rc']}. Check "
+            "LAKEHOUSE_MQTT_PUBLISHER_USER / LAKEHOUSE_MQTT_PUBLISHER_PASSWORD (.state/secrets.env)."
         )
     return client
 
@@ -275,7 +278,7 @@ def publish_file(
     from paho.mqtt.packettypes import PacketTypes
     from paho.mqtt.properties import Properties
 
-    settings = settings or SourceEnv()
+    settings = settings or SourceEnv().mqtt_publisher()
     if MANIFEST_LEVEL in topic.split("/"):
         raise SystemExit(f"--topic {topic}: the level {MANIFEST_LEVEL} is reserved for manifests")
     day = day or day_of(path)

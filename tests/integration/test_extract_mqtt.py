@@ -56,6 +56,8 @@ def broker(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Broker]:
         "LAKEHOUSE_MQTT_PORT": str(_free_port()),
         "LAKEHOUSE_MQTT_USER": "lakehouse",
         "LAKEHOUSE_MQTT_PASSWORD": secrets.token_urlsafe(16),
+        "LAKEHOUSE_MQTT_DEVICE_PORT": str(_free_port()),
+        "LAKEHOUSE_MQTT_PUBLISHER_PASSWORD": secrets.token_urlsafe(16),
     }
     saved = {k: os.environ.get(k) for k in mqtt_env}
     os.environ.update(mqtt_env)
@@ -272,20 +274,22 @@ def test_other_days_stay_in_the_spool_for_their_own_run(lake: str, tmp_path: Pat
 
 def test_missing_manifest_means_the_day_is_not_complete(lake: str) -> None:
     """With require_manifest, a day whose manifest has not arrived is not landed (the task retries)."""
-    from jobs.extract.mqtt import connect_client, register
+    from jobs.extract.mqtt import register
     from jobs.landing import land
     from jobs.payload import SourceMissingError
     from jobs.settings import get_settings
     from jobs.storage import list_keys
+    from sample_sources.env import SourceEnv
+    from sample_sources.servers.mqtt_publisher import connect_client
 
     ds = variant("f")
     register(ds, get_settings())
-    conn = connect_client(get_settings(), client_id="device-f", durable=False)
-    conn.client.loop_start()
-    info = conn.client.publish(f"{topic_of('f')}/AQ-01-0001", b'{"sent_at":"2026-11-26T01:00:00+07:00"}', qos=1)
+    client = connect_client(SourceEnv().mqtt_publisher(), client_id="device-f", max_inflight=10)
+    client.loop_start()
+    info = client.publish(f"{topic_of('f')}/AQ-01-0001", b'{"sent_at":"2026-11-26T01:00:00+07:00"}', qos=1)
     info.wait_for_publish(10)
-    conn.client.disconnect()
-    conn.client.loop_stop()
+    client.disconnect()
+    client.loop_stop()
     with pytest.raises(SourceMissingError, match="manifest"):
         land(ds, INTERVAL)
     assert not [k for k in list_keys("landing/") if "/ingest_date=" in k and "_f__" in k]

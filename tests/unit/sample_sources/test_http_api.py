@@ -10,6 +10,7 @@ from pathlib import Path
 import httpx
 import pytest
 
+from sample_sources.env import SourceEnv
 from sample_sources.servers.http_api import serve_in_thread
 
 CONTENT = b"0123456789"
@@ -22,9 +23,10 @@ def api(tmp_path: Path) -> Iterator[httpx.Client]:
     (root / "d" / "f.csv").write_bytes(CONTENT)
     (root / "d" / "r.jsonl").write_text("".join(json.dumps({"n": i, "tên": "Hà Nội"}) + "\n" for i in range(5)))
     (tmp_path / "secret.txt").write_text("outside the root")
-    server, url = serve_in_thread(root)
+    server, url = serve_in_thread(root, token="unit-token")
     try:
-        with httpx.Client(base_url=url) as client:
+        headers = {"Authorization": "Bearer unit-token"}
+        with httpx.Client(base_url=url, headers=headers, verify=SourceEnv().client_tls_context()) as client:
             yield client
     finally:
         server.shutdown()
