@@ -22,7 +22,7 @@ FTP directory, not the transmission file; the batch's file list (name, size) is 
 from __future__ import annotations
 
 import contextlib
-import ftplib  # nosec B402  # the monitors' drop speaks FTP by contract (local network, own login)
+import ftplib  # nosec B402  # explicit FTPS only (FTP_TLS, PROT P, server checked against the CA)
 import hashlib
 import json
 import logging
