@@ -24,3 +24,12 @@ class AccessDeniedError(UserFacingError):
     """The store refused the caller's identity; the message names the missing grant."""
 
     exit_code = 3
+
+
+class StoreUnreachableError(RuntimeError):
+    """The object store did not answer within the retry budget: transient, so the task is retried;
+    the message says to bring the store back and rerun."""
+
+
+class StoreFullError(RuntimeError):
+    """The object store refused a write for lack of disk space; the message says to free space and rerun."""

@@ -24,13 +24,16 @@ from jobs.registry import REGISTRY, RULESET_VERSION, Layer
 from jobs.settings import get_settings
 from jobs.silver import refine
 from jobs.spark import get_spark
+from jobs.storage import translating_store_errors
 
 
+@translating_store_errors
 def land_batch(dataset_name: str, start: str, end: str) -> dict[str, Any]:
     """extract → landing: copy the interval's source payload into landing once."""
     return land(REGISTRY[dataset_name], DataInterval.parse(start, end)).to_dict()
 
 
+@translating_store_errors
 def load_bronze_batch(dataset_name: str, landed: dict[str, Any]) -> dict[str, Any]:
     """landing → bronze: parse with the registered columns, add lineage."""
     batch = LandedBatch(**landed)
@@ -43,6 +46,7 @@ def load_bronze_batch(dataset_name: str, landed: dict[str, Any]) -> dict[str, An
     return {"batch_id": batch.batch_id, "bronze_rows": rows}
 
 
+@translating_store_errors
 def refine_batch(dataset_name: str, batch_id: str, start: str, end: str) -> dict[str, Any]:
     """bronze → staged silver + quarantine (write): typed, conformed, staged; books must balance."""
     spark, settings = get_spark(), get_settings()
@@ -54,6 +58,7 @@ def refine_batch(dataset_name: str, batch_id: str, start: str, end: str) -> dict
     return result.to_dict()
 
 
+@translating_store_errors
 def gate_batch(dataset_name: str, refined: dict[str, Any], start: str, end: str, run_id: str) -> dict[str, Any]:
     """staged batch → gate (audit): GX checks per criterion; a critical failure holds the batch and raises."""
     interval = DataInterval.parse(start, end)
@@ -70,6 +75,7 @@ def gate_batch(dataset_name: str, refined: dict[str, Any], start: str, end: str,
     }
 
 
+@translating_store_errors
 def publish_batch(dataset_name: str, gate_result: dict[str, Any]) -> dict[str, Any]:
     """audited batch → silver + quarantine (publish): one MERGE, one quarantine commit, idempotent.
 
@@ -102,6 +108,7 @@ def certified_event_extra(gate_result: dict[str, Any]) -> dict[str, Any]:
     }
 
 
+@translating_store_errors
 def publish_gold(dataset_name: str, dates: list[str]) -> dict[str, Any]:
     """silver → gold: rebuild the days the certified batches touched."""
     days = sorted({date.fromisoformat(d) for d in dates})
@@ -185,6 +192,7 @@ def publish_certified_gold(
     return {**out, "intervals": plan["intervals"], "waiting": plan["waiting"], "lake": lake}
 
 
+@translating_store_errors
 def publish_open_data(names: list[str] | None = None) -> list[dict[str, Any]]:
     """gold → open data: the named PUBLIC gold tables (default: all) as CSV/Parquet + DCAT-AP."""
     from dataclasses import asdict

@@ -40,6 +40,13 @@ class Settings:
     s3_region: str = field(default_factory=lambda: _env("LAKEHOUSE_S3_REGION", "us-east-1"))
     s3_path_style: bool = field(default_factory=lambda: _env_bool("LAKEHOUSE_S3_PATH_STYLE", True))
     bucket: str = field(default_factory=lambda: _env("LAKEHOUSE_BUCKET", "lakehouse"))
+    s3_retry_limit: int = field(default_factory=lambda: int(_env("LAKEHOUSE_S3_RETRY_LIMIT", "20")))
+    """How often a failed store call is retried (S3A and boto3) before the task fails."""
+    s3_retry_interval_seconds: float = field(
+        default_factory=lambda: float(_env("LAKEHOUSE_S3_RETRY_INTERVAL_SECONDS", "3"))
+    )
+    """S3A's pause between retries; with ``s3_retry_limit`` the budget a store outage may last
+    (20 × 3 s ≈ 60 s by default, plus the AWS SDK's own backed-off attempts within each)."""
     spark_master: str = field(default_factory=lambda: _env("LAKEHOUSE_SPARK_MASTER", "local[*]"))
     spark_shuffle_partitions: int = field(default_factory=lambda: int(_env("LAKEHOUSE_SPARK_SHUFFLE_PARTITIONS", "4")))
     spark_driver_memory: str = field(default_factory=lambda: _env("LAKEHOUSE_SPARK_DRIVER_MEMORY", "4g"))
@@ -98,6 +105,11 @@ class Settings:
     def opendata_bucket(self) -> str:
         """Bucket the open-data publication goes to (public read; the lake bucket stays private)."""
         return _env("LAKEHOUSE_OPENDATA_BUCKET", f"{self.bucket}-opendata")
+
+    @property
+    def s3_retry_budget_seconds(self) -> float:
+        """Roughly how long a store outage is ridden out before a task fails (S3A's fixed retries)."""
+        return self.s3_retry_limit * self.s3_retry_interval_seconds
 
     @property
     def s3_ssl(self) -> bool:

@@ -65,6 +65,13 @@ def s3a_options(settings: Settings) -> dict[str, str]:
         "impl": "org.apache.hadoop.fs.s3a.S3AFileSystem",
         "fast.upload": "true",
         "change.detection.mode": "none",
+        # A store outage (restart, network blip) is ridden out, not failed at once: S3A retries a
+        # call `retry.limit` times `retry.interval` apart (connection refused included), the AWS SDK
+        # backs off exponentially within each of those (`attempts.maximum`); past that budget the
+        # task fails and `jobs.storage.store_errors` says the store is unreachable.
+        "retry.limit": str(settings.s3_retry_limit),
+        "retry.interval": f"{int(settings.s3_retry_interval_seconds * 1000)}ms",
+        "attempts.maximum": "3",
     }
     return {f"fs.s3a.{k}": v for k, v in options.items()}
 

@@ -6,9 +6,12 @@ from settings.
 
 from __future__ import annotations
 
-from functools import lru_cache
-from typing import TYPE_CHECKING, Any
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from functools import lru_cache, wraps
+from typing import TYPE_CHECKING, Any, ParamSpec, TypeVar
 
+from jobs.errors import StoreFullError, StoreUnreachableError
 from jobs.settings import Settings, get_settings
 
 if TYPE_CHECKING:
@@ -33,7 +36,9 @@ def s3_client(settings: Settings | None = None) -> S3Client:
         region_name=settings.s3_region,
         config=Config(
             s3={"addressing_style": "path" if settings.s3_path_style else "virtual"},
-            retries={"max_attempts": 5, "mode": "standard"},
+            # exponential backoff (≤ 20 s a pause) over the same number of attempts S3A retries
+            retries={"total_max_attempts": settings.s3_retry_limit + 1, "mode": "standard"},
+            connect_timeout=5,
             request_checksum_calculation="when_required",
             response_checksum_validation="when_required",
         ),
@@ -102,3 +107,75 @@ def delta_table_or_none(settings: Settings, key: str) -> Any | None:
         return DeltaTable(settings.s3_uri(key), storage_options=settings.delta_rs_storage_options())
     except TableNotFoundError:
         return None
+
+
+# What the store's failures look like through boto3, S3A (Java) and delta-rs (Rust): the message
+# chain of the exception is matched, since each client wraps the cause in its own exception type.
+_UNREACHABLE = (
+    "connection refused",
+    "connectexception",
+    "could not connect to the endpoint",
+    "endpointconnectionerror",
+    "unable to execute http request",
+    "connect timed out",
+    "connection reset",
+    "failed to connect",
+)
+_FULL = (
+    "xminiostoragefull",
+    "minimum free drive threshold",
+    "insufficientstorage",
+    "no space left",
+)
+
+P = ParamSpec("P")
+R = TypeVar("R")
+
+
+def _chain_text(err: BaseException) -> str:
+    parts: list[str] = []
+    seen: set[int] = set()
+    current: BaseException | None = err
+    while current is not None and id(current) not in seen:
+        seen.add(id(current))
+        parts.append(f"{type(current).__name__}: {current}")
+        current = current.__cause__ or current.__context__
+    return "\n".join(parts).lower()
+
+
+@contextmanager
+def store_errors(settings: Settings | None = None) -> Iterator[None]:
+    """Turn a store outage or a full store, however the client reports it, into an error that
+    says what happened and what to do (the steps are idempotent: a rerun after the fix is exact)."""
+    try:
+        yield
+    except (StoreFullError, StoreUnreachableError):
+        raise
+    except Exception as err:
+        settings = settings or get_settings()
+        text = _chain_text(err)
+        if any(marker in text for marker in _FULL):
+            raise StoreFullError(
+                f"The object store at {settings.s3_endpoint} is out of disk space: nothing of this step was "
+                "committed (readers see the previous version). Free space on the store's disk (or grow it), "
+                "then rerun the task; the rerun writes the batch exactly once."
+            ) from err
+        if any(marker in text for marker in _UNREACHABLE):
+            raise StoreUnreachableError(
+                f"The object store at {settings.s3_endpoint} is unreachable and stayed so past the retry budget "
+                f"(~{settings.s3_retry_budget_seconds:.0f} s: LAKEHOUSE_S3_RETRY_LIMIT × "
+                "LAKEHOUSE_S3_RETRY_INTERVAL_SECONDS): nothing of this step was committed. Bring the store back "
+                "(`make store` locally) and rerun the task; the rerun writes the batch exactly once."
+            ) from err
+        raise
+
+
+def translating_store_errors(step: Callable[P, R]) -> Callable[P, R]:
+    """Decorate a pipeline step with :func:`store_errors`."""
+
+    @wraps(step)
+    def wrapper(*args: P.args, **kwargs: P.kwargs) -> R:
+        with store_errors():
+            return step(*args, **kwargs)
+
+    return wrapper
