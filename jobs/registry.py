@@ -145,16 +145,14 @@ _GUARDS: tuple[tuple[str, str, str], ...] = (
 )
 
 
-def input_guard_rules(fields: tuple[Field, ...], fmt: str = "csv") -> tuple[RowRule, ...]:
+def input_guard_rules(fields: tuple[Field, ...]) -> tuple[RowRule, ...]:
     """Rules every landed dataset gets first: a record bronze's guards refused to parse (too large,
     too many fields, too deep, bad bytes) and a DOUBLE field that is NaN or infinite (``NaN``,
     ``Infinity``, ``1e999``, or a finite value an unit factor overflowed); ``1e308`` itself is finite and
-    left to the dataset's range rules."""
-    skip = "NESTING_TOO_DEEP" if fmt == "csv" else "TOO_MANY_FIELDS"
+    left to the dataset's range rules. All of them for every source: a dataset whose channel lands JSON
+    lines may be replayed from a CSV export (``jobs.extract.file``)."""
     rules = [
-        RowRule(code, f"_parse_error LIKE '{prefix}:%'", Criterion.CORRECT, text)
-        for code, prefix, text in _GUARDS
-        if code != skip
+        RowRule(code, f"_parse_error LIKE '{prefix}:%'", Criterion.CORRECT, text) for code, prefix, text in _GUARDS
     ]
     doubles = [f.name for f in fields if f.type.upper() in ("DOUBLE", "FLOAT")]
     if doubles:  # NaN or ±Infinity in a CSV field too, not only a bare NaN in JSON (above): one reason
@@ -294,7 +292,7 @@ class Dataset:
     def __post_init__(self) -> None:
         if self.source is not None:  # hostile-input guards come before the dataset's own rules
             own = {r.reason for r in self.row_rules}
-            guards = tuple(r for r in input_guard_rules(self.fields, self.source.format) if r.reason not in own)
+            guards = tuple(r for r in input_guard_rules(self.fields) if r.reason not in own)
             object.__setattr__(self, "row_rules", (*guards, *self.row_rules))
 
     @property
