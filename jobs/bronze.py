@@ -73,7 +73,10 @@ def parse_csv_lines(lines: DataFrame, columns: tuple[str, ...]) -> DataFrame:
         )
     )
     schema = ", ".join(f"`{c}` STRING" for c in columns)
-    parsed = F.from_csv(line, schema, {"mode": "PERMISSIVE", "escape": '"', "ignoreLeadingWhiteSpace": "false"})
+    # from_csv only ever sees a line that passed the checks above: Spark may evaluate it before the
+    # CASE picks a branch, and univocity dies (ArrayIndexOutOfBounds) on a record of > 20,480 fields
+    checked = F.when(parse_error.isNull(), line)
+    parsed = F.from_csv(checked, schema, {"mode": "PERMISSIVE", "escape": '"', "ignoreLeadingWhiteSpace": "false"})
     return lines.select(
         *[F.when(parse_error.isNull(), parsed[c]).alias(c) for c in columns],
         line.alias("_raw_line"),

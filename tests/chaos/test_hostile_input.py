@@ -114,8 +114,8 @@ def _run_and_check(
     assert {line: got.get(line) for line in hostile} == hostile
     # the rest of the batch is exactly what the generator says it injected
     want = Counter(expected["expected_quarantine"]) + Counter(hostile.values())
-    assert Counter(got.values()) == want
-    assert len(silver) == expected["expected_silver_rows"]
+    assert Counter(got.values()) == want, [(r["_source_line"], r["reason_code"], r["detail"][:80]) for r in quarantined]
+    assert len(silver) == expected["expected_silver_rows"], (len(silver), len(quarantined))
     assert len({r["_source_line"] for r in silver}) == len(silver)
     distinct_in = data_rows - expected["expected_duplicates_removed"]  # the fixture's own exact repeats
     assert data_rows == expected["data_rows"] + len(hostile)
