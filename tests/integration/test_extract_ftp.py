@@ -217,28 +217,3 @@ def test_a_tcvn3_transmission_among_utf8_ones_is_decoded_on_its_own(env: Env) ->
     status = [r["device_status"] for r in rows]
     assert status.count("Đang đo") == sum(measuring)  # both files, read right
     assert not any(s and ("\xa7" in s or "Ä" in s) for s in status)  # no byte read in the wrong charset
-
-
-def test_file_names_with_path_tricks_are_never_fetched_and_the_rest_lands(env: Env) -> None:
-    """A listing (the real server's) with names a hostile or broken station could push: a control
-    character and a backslash path. They are refused with a reason (log, files.json, source version):
-    never fetched, never written outside staging, never moved; every other file of the day lands."""
-    from jobs.guards import unsafe_name
-
-    files = env.transmissions()
-    tricks = ["evil\x01name.csv", "..\\..\\outside.csv"]
-    for name in tricks:
-        (env.day / name).write_bytes(files[0].read_bytes())
-    assert all(unsafe_name(n) for n in tricks)
-
-    batch = env.land()
-
-    assert env.landed(batch.key) == concatenation(files)  # exactly the safe files, in name order
-    assert batch.data_rows == ROWS
-    assert batch.source_version is not None and batch.source_version.endswith("2 names refused")
-    fetched = {p.rsplit("/", 1)[1] for p, _ in env.ftp.faults.retrievals}
-    assert fetched.isdisjoint(tricks)
-    assert sorted(p.name for p in env.day.iterdir() if p.is_file()) == sorted(["_manifest.json", *tricks])
-    staged = env.staging / DATASET.name / INTERVAL.batch_id(DATASET.name)
-    assert not staged.exists() or not any("outside" in p.name or "evil" in p.name for p in staged.rglob("*"))
-    assert not (env.root.parent / "outside.csv").exists()
