@@ -287,6 +287,10 @@ def lines_frame(
     )
 
 
+UNPARSED_REASONS = ("RECORD_TOO_LARGE", "TOO_MANY_FIELDS", "NESTING_TOO_DEEP", "INVALID_ENCODING")
+"""Guard reasons (jobs/guards.py) of lines bronze never parsed: like MALFORMED_LINE, never parsed again."""
+
+
 def _quarantined_entity(dataset: Dataset, entity: str | None) -> Column:
     """The entity id a quarantined line names, read from its raw line as the source wrote it.
 
@@ -303,9 +307,13 @@ def _quarantined_entity(dataset: Dataset, entity: str | None) -> Column:
     raw = F.col("raw_line")
     schema = ", ".join(f"`{c}` STRING" for c in source.columns)
     named = F.when(F.ltrim(raw).startswith("{"), F.get_json_object(raw, source.json_path(entity))).otherwise(
-        F.from_csv(raw, schema, {"escape": '"'})[entity]
+        F.from_csv(F.when(~F.col("reason_code").isin(MALFORMED_LINE, *UNPARSED_REASONS), raw), schema, {"escape": '"'})[
+            entity
+        ]
     )
-    return F.when(F.col("reason_code") == MALFORMED_LINE, F.lit(MALFORMED_ENTITY)).otherwise(F.trim(named))
+    # a line bronze could not or would not parse (hostile-input guards: 10⁶ fields kill univocity) is never parsed here
+    unparsed = F.col("reason_code").isin(MALFORMED_LINE, *UNPARSED_REASONS)
+    return F.when(unparsed, F.lit(MALFORMED_ENTITY)).otherwise(F.trim(named))
 
 
 def lookback_dates(interval: DataInterval) -> tuple[Any, Any]:

@@ -11,12 +11,14 @@ declared number of fields keeps its raw text and a ``_parse_error``.
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from typing import TYPE_CHECKING, cast
 
 from jobs.errors import DataError
+from jobs.guards import header_problem, record_problem
 from jobs.payload import LandedBatch
 from jobs.registry import Dataset, Source
-from jobs.settings import Settings, get_settings
+from jobs.settings import InputLimits, Settings, get_settings
 from jobs.tables import ensure_table
 from jobs.text import Charset, cp1252_view, decode_as
 
@@ -25,7 +27,9 @@ if TYPE_CHECKING:
     from pyspark.sql import Column, DataFrame, SparkSession
 
 # A double-quoted CSV field (with "" escapes); removing them leaves only separators that count.
-_QUOTED_FIELD = r'"(?:[^"]|"")*"'
+# Written as an unrolled loop: Java runs ``(?:[^"]|"")*`` by recursion, one frame per character,
+# and a long quoted field overflowed the executor thread's stack; ``[^"]*`` is iterative.
+_QUOTED_FIELD = r'"[^"]*(?:""[^"]*)*"'
 
 
 class SchemaDriftError(DataError):
@@ -69,7 +73,10 @@ def parse_csv_lines(lines: DataFrame, columns: tuple[str, ...]) -> DataFrame:
         )
     )
     schema = ", ".join(f"`{c}` STRING" for c in columns)
-    parsed = F.from_csv(line, schema, {"mode": "PERMISSIVE", "escape": '"', "ignoreLeadingWhiteSpace": "false"})
+    # from_csv only ever sees a line that passed the checks above: Spark may evaluate it before the
+    # CASE picks a branch, and univocity dies (ArrayIndexOutOfBounds) on a record of > 20,480 fields
+    checked = F.when(parse_error.isNull(), line)
+    parsed = F.from_csv(checked, schema, {"mode": "PERMISSIVE", "escape": '"', "ignoreLeadingWhiteSpace": "false"})
     return lines.select(
         *[F.when(parse_error.isNull(), parsed[c]).alias(c) for c in columns],
         line.alias("_raw_line"),
@@ -105,12 +112,16 @@ def parse_json_lines(lines: DataFrame, source: Source) -> DataFrame:
 _LINE_BREAK = re.compile(rb"\r\n|\r|\n")
 
 
-def _decoded_lines(payload: bytes, charsets: tuple[tuple[int, str], ...]) -> list[tuple[str, str, str | None]]:
+def _decoded_lines(
+    payload: bytes, charsets: tuple[tuple[int, str], ...], fmt: str = "csv", limits: InputLimits | None = None
+) -> list[tuple[str, str, str | None]]:
     """(text, charset, decode error) per line, each line read in the charset of the file it came from.
 
     A line that is not valid in its file's charset keeps its cp1252 view (lossless) and an error,
-    so silver quarantines it as malformed instead of storing mojibake.
+    so silver quarantines it as malformed instead of storing mojibake; a line the guards refuse
+    (:func:`jobs.guards.record_problem`) keeps its text and their error.
     """
+    limits = limits or InputLimits()
     batch = LandedBatch("", "", "", "", "", 0, "", newly_landed=False, charsets=charsets)
     lines = _LINE_BREAK.split(payload)
     if lines and lines[-1] == b"":
@@ -120,12 +131,18 @@ def _decoded_lines(payload: bytes, charsets: tuple[tuple[int, str], ...]) -> lis
         charset = cast("Charset", batch.charset_of_line(number))
         text = decode_as(raw, charset)
         error = None if text is not None else f"bytes not valid in the file's charset ({charset})"
-        out.append((text if text is not None else cp1252_view(raw), charset, error))
+        text = text if text is not None else cp1252_view(raw)
+        out.append((text, charset, error or record_problem(text, fmt, limits)))
     return out
 
 
-def _plain_utf8(text: str) -> tuple[str, str, str | None]:
-    return text, "utf-8", None
+def _plain_utf8(fmt: str, limits: InputLimits) -> Callable[[str], tuple[str, str, str | None]]:
+    """A line from Hadoop's UTF-8 reader (bad bytes became U+FFFD) with the guards' verdict on it."""
+
+    def guarded(text: str) -> tuple[str, str, str | None]:
+        return text, "utf-8", record_problem(text, fmt, limits, utf8_read=True)
+
+    return guarded
 
 
 def read_landed_lines(
@@ -133,6 +150,7 @@ def read_landed_lines(
     uri: str,
     has_header: bool = True,
     charsets: tuple[tuple[int, str], ...] = ((1, "utf-8"),),
+    limits: InputLimits | None = None,
 ) -> tuple[str, DataFrame]:
     """The header (CSV) and the numbered data lines of a landed text object (order kept at any size).
 
@@ -141,13 +159,22 @@ def read_landed_lines(
     line (``_charset``) with a ``_decode_error`` for a line its charset cannot read. A payload that
     is plain UTF-8 throughout goes through Hadoop's line reader (fast at any size); any other is
     decoded line by line from its bytes, which Hadoop's UTF-8 reader would replace and lose.
+
+    Every line first passes the hostile-input guards (``limits``, :mod:`jobs.guards`): a line too
+    large, with too many fields, nested too deep or with bytes that are not UTF-8 gets their error
+    as ``_decode_error``, so no CSV regex or JSON parser ever runs on it (a 10 MB field cannot
+    overflow a regex's stack) and silver quarantines it with the guard's reason.
     """
+    limits = limits or InputLimits()
+    fmt = "csv" if has_header else "jsonl"
     rdd: RDD[tuple[tuple[str, str, str | None], int]]
     if all(charset == "utf-8" for _, charset in charsets):
-        rdd = spark.sparkContext.textFile(uri).map(_plain_utf8).zipWithIndex()
+        rdd = spark.sparkContext.textFile(uri).map(_plain_utf8(fmt, limits)).zipWithIndex()
     else:
         rdd = (
-            spark.sparkContext.binaryFiles(uri).flatMap(lambda named: _decoded_lines(named[1], charsets)).zipWithIndex()
+            spark.sparkContext.binaryFiles(uri)
+            .flatMap(lambda named: _decoded_lines(named[1], charsets, fmt, limits))
+            .zipWithIndex()
         )
     first = 1 if has_header else 0
     header = ""
@@ -159,8 +186,15 @@ def read_landed_lines(
     return header, lines.select("line", "line_no", "_charset", "_decode_error")
 
 
-def check_header(dataset: Dataset, header: str) -> None:
+def check_header(dataset: Dataset, header: str, limits: InputLimits | None = None) -> None:
     assert dataset.source is not None
+    problem = header_problem(header.count(",") + 1, limits or InputLimits())
+    if problem:
+        raise SchemaDriftError(
+            f"{dataset.name}: {problem}; the registered source has {len(dataset.source.columns)} "
+            f"({', '.join(dataset.source.columns)}). Nothing of this batch was parsed: ask the source to resend "
+            "the file with the agreed columns, then delete the landed object and rerun."
+        )
     found = tuple(h.strip().strip('"') for h in header.split(","))
     if found != dataset.source.columns:
         raise SchemaDriftError(
@@ -185,9 +219,9 @@ def load_bronze(spark: SparkSession, dataset: Dataset, batch: LandedBatch, setti
     assert dataset.source is not None
     is_csv = batch.format == "csv"
     charsets = tuple((int(first), str(charset)) for first, charset in batch.charsets)  # lists after XCom
-    header, lines = read_landed_lines(spark, settings.s3a_uri(batch.key), is_csv, charsets)
+    header, lines = read_landed_lines(spark, settings.s3a_uri(batch.key), is_csv, charsets, settings.limits)
     if is_csv:
-        check_header(dataset, header)
+        check_header(dataset, header, settings.limits)
         fields = parse_csv_lines(lines, dataset.source.columns)
     else:
         fields = parse_json_lines(lines, dataset.source)

@@ -141,11 +141,16 @@ def unit_key(raw: Column) -> Column:
 
 
 def parse_decimal(raw: Column) -> Column:
-    """A number written with a dot decimal separator (sources here use ``12.5``); NULL otherwise."""
+    """A number written with a dot decimal separator (sources here use ``12.5``); NULL otherwise.
+
+    ``NaN`` and ``Infinity`` (``inf``) come out as such, not NULL, so the NON_FINITE_NUMBER rule
+    names them (a value that was sent, not a missing one); ``1e999`` overflows to infinity alike.
+    """
     from pyspark.sql import functions as F
 
     text = F.trim(raw)
-    return F.when(text.rlike(r"^[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$"), text.cast("double"))
+    number = r"^[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$"
+    return F.when(text.rlike(number) | text.rlike(r"(?i)^[+-]?(nan|inf|infinity)$"), text.cast("double"))
 
 
 TRANSFORM_LINEAGE = (

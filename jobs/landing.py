@@ -16,6 +16,7 @@ from jobs import extract as channels
 from jobs import storage
 from jobs.errors import DataError
 from jobs.extract.file import local_path
+from jobs.guards import header_problem
 from jobs.interval import DataInterval
 from jobs.payload import (
     STATED_ROWS_META,
@@ -27,6 +28,10 @@ from jobs.settings import Settings, get_settings
 from jobs.text import Charset, CharsetEvidence
 
 MULTIPART_THRESHOLD = 64 * 1024 * 1024
+
+
+class UnsafeInputError(DataError):
+    """A payload no parser should read (see :mod:`jobs.guards`); refused before it is landed."""
 
 
 class LandingConflictError(DataError):
@@ -73,6 +78,22 @@ def _digest_count_charset(
     decided = [(first, e.decision) for first, e in zip(starts, evidence, strict=True)]
     runs = [run for i, run in enumerate(decided) if i == 0 or run[1] != decided[i - 1][1]]
     return sha.hexdigest(), max(lines - (1 if has_header else 0), 0), tuple(runs)
+
+
+def _refuse_unsafe_header(dataset: Dataset, path: Path, settings: Settings) -> None:
+    """Refuse, before it is landed, a CSV whose header no parser should split (10⁶ columns, one huge line)."""
+    limit = settings.limits.max_record_chars
+    with path.open("rb") as fh:
+        header = fh.readline(limit + 1)
+    problem = header_problem(header.count(b",") + 1, settings.limits)
+    if len(header) > limit:
+        problem = f"the header line is longer than {limit} bytes (LAKEHOUSE_MAX_RECORD_CHARS)"
+    if problem:
+        raise UnsafeInputError(
+            f"{dataset.name}: {path.name}: {problem}. Nothing was landed. The registered source has "
+            f"{len(dataset.source.columns) if dataset.source else 0} columns: ask the source to resend the file in "
+            "the agreed layout."
+        )
 
 
 def _runs_meta(runs: tuple[tuple[int, Charset], ...]) -> str:
@@ -144,6 +165,8 @@ def land(dataset: Dataset, interval: DataInterval, settings: Settings | None = N
         extracted = channels.extract(dataset, interval, settings, staging)
         if extracted.format not in (None, fmt):
             raise ValueError(f"{dataset.name}: the {channel} adapter staged {extracted.format}, the source says {fmt}")
+    if fmt == "csv":
+        _refuse_unsafe_header(dataset, extracted.path, settings)
     sha256, data_rows, charsets = _digest_count_charset(extracted.path, fmt == "csv", extracted.parts)
     ingested_at = datetime.now(UTC).isoformat()
     metadata = {

@@ -9,6 +9,7 @@ derived from these entries, so adding a dataset means adding one entry and its t
 
 from __future__ import annotations
 
+import dataclasses
 import importlib
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
@@ -21,7 +22,7 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:
     from pyspark.sql.types import StructType
 
-RULESET_VERSION = "2026.11.1"
+RULESET_VERSION = "2026.12.1"
 """Bumped whenever a row rule or gate check changes meaning; recorded with every score."""
 
 
@@ -127,6 +128,38 @@ def undecidable_text_rule() -> RowRule:
         Criterion.CLEAN,
         "Text looks legacy-encoded (TCVN3/VNI) and no decoding of it is certain.",
     )
+
+
+# (reason code, the ``_parse_error`` prefix bronze writes, description): see jobs/guards.py, which
+# writes these prefixes, and jobs.settings.InputLimits for the limits.
+_GUARDS: tuple[tuple[str, str, str], ...] = (
+    (
+        "RECORD_TOO_LARGE",
+        "record too large",
+        "The record (e.g. a 10 MB field) is longer than LAKEHOUSE_MAX_RECORD_CHARS.",
+    ),
+    ("TOO_MANY_FIELDS", "too many fields", "The CSV record has more fields than LAKEHOUSE_MAX_FIELDS."),
+    ("NESTING_TOO_DEEP", "nesting too deep", "The JSON record is nested deeper than LAKEHOUSE_MAX_JSON_DEPTH."),
+    ("INVALID_ENCODING", "invalid UTF-8", "The record has bytes that are not UTF-8 in a UTF-8 file."),
+    ("NON_FINITE_NUMBER", "non-finite number", "A number is NaN or infinite."),
+)
+
+
+def input_guard_rules(fields: tuple[Field, ...]) -> tuple[RowRule, ...]:
+    """Rules every landed dataset gets first: a record bronze's guards refused to parse (too large,
+    too many fields, too deep, bad bytes) and a DOUBLE field that is NaN or infinite (``NaN``,
+    ``Infinity``, ``1e999``, or a finite value an unit factor overflowed); ``1e308`` itself is finite and
+    left to the dataset's range rules. All of them for every source: a dataset whose channel lands JSON
+    lines may be replayed from a CSV export (``jobs.extract.file``)."""
+    rules = [
+        RowRule(code, f"_parse_error LIKE '{prefix}:%'", Criterion.CORRECT, text) for code, prefix, text in _GUARDS
+    ]
+    doubles = [f.name for f in fields if f.type.upper() in ("DOUBLE", "FLOAT")]
+    if doubles:  # NaN or ±Infinity in a CSV field too, not only a bare NaN in JSON (above): one reason
+        last = rules.pop()
+        typed = " OR ".join(f"isnan(`{c}`) OR abs(`{c}`) = double('infinity')" for c in doubles)
+        rules.append(dataclasses.replace(last, when=f"{last.when} OR {typed}"))
+    return tuple(rules)
 
 
 @dataclass(frozen=True)
@@ -255,6 +288,12 @@ class Dataset:
     replace_key: str | None = None
     grants: tuple[Ministry, ...] = ()  # other ministries explicitly granted read of an INTERNAL dataset
     personal: PersonalData | None = None
+
+    def __post_init__(self) -> None:
+        if self.source is not None:  # hostile-input guards come before the dataset's own rules
+            own = {r.reason for r in self.row_rules}
+            guards = tuple(r for r in input_guard_rules(self.fields) if r.reason not in own)
+            object.__setattr__(self, "row_rules", (*guards, *self.row_rules))
 
     @property
     def pseudonym_fields(self) -> tuple[Field, ...]:

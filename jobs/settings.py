@@ -26,6 +26,32 @@ def _env_bool(name: str, default: bool) -> bool:
     return _env(name, "true" if default else "false").lower() in {"1", "true", "yes", "on"}
 
 
+@dataclass(frozen=True)
+class InputLimits:
+    """How much one hostile input may cost before it is quarantined or refused (all in one place).
+
+    A record (one landed line) longer than ``max_record_chars`` is quarantined (``RECORD_TOO_LARGE``)
+    before any regex or JSON parser sees it, so a 10 MB field cannot exhaust a parser's stack; a
+    CSV record with more than ``max_fields`` fields is quarantined (``TOO_MANY_FIELDS``) and a header
+    with more is refused; a JSON record nested deeper than ``max_json_depth`` is quarantined
+    (``NESTING_TOO_DEEP``; Jackson itself stops at 1,000). A zip (GTFS feed) is refused before
+    anything is extracted when a member declares more than ``max_zip_member_bytes`` uncompressed,
+    all members more than ``max_zip_total_bytes``, or a member above 1 MiB compresses better than
+    ``max_zip_ratio`` : 1; members are then read through a cap, so a size that lies is caught too.
+    """
+
+    max_record_chars: int = field(default_factory=lambda: int(_env("LAKEHOUSE_MAX_RECORD_CHARS", str(4 * 1024 * 1024))))
+    max_fields: int = field(default_factory=lambda: int(_env("LAKEHOUSE_MAX_FIELDS", "1000")))
+    max_json_depth: int = field(default_factory=lambda: int(_env("LAKEHOUSE_MAX_JSON_DEPTH", "64")))
+    max_zip_member_bytes: int = field(
+        default_factory=lambda: int(_env("LAKEHOUSE_MAX_ZIP_MEMBER_BYTES", str(1024 * 1024 * 1024)))
+    )
+    max_zip_total_bytes: int = field(
+        default_factory=lambda: int(_env("LAKEHOUSE_MAX_ZIP_TOTAL_BYTES", str(2 * 1024 * 1024 * 1024)))
+    )
+    max_zip_ratio: int = field(default_factory=lambda: int(_env("LAKEHOUSE_MAX_ZIP_RATIO", "100")))
+
+
 class MissingSettingError(RuntimeError):
     """A required setting is absent; the message says how to provide it."""
 
@@ -78,6 +104,7 @@ class Settings:
         )
     )
     """The CA the source servers' certificates are checked against (infra/gen_tls.py makes a local one)."""
+    limits: InputLimits = field(default_factory=InputLimits)
 
     def __post_init__(self) -> None:
         if self.extract_from not in ("channel", "local"):

@@ -161,7 +161,9 @@ def province_of_row(frame: DataFrame, dataset: Dataset) -> Column:
     line = F.col("_raw_line")
     raw = F.when(  # a batch is CSV or JSON lines (landing records which; a local replay may differ)
         F.ltrim(line).startswith("{"), F.get_json_object(line, dataset.source.json_path(col))
-    ).otherwise(F.from_csv(line, schema, {"mode": "PERMISSIVE", "escape": '"'})[col])
+    ).otherwise(
+        F.from_csv(F.when(F.col("_parse_error").isNull(), line), schema, {"mode": "PERMISSIVE", "escape": '"'})[col]
+    )
     return F.coalesce(conformed, F.when(F.col("_parse_error").isNull(), F.nullif(F.trim(raw), F.lit(""))))
 
 

@@ -456,7 +456,7 @@ def decode_as(raw: bytes, charset: Charset) -> str | None:
 class CharsetEvidence:
     """Evidence from every line of one file; :attr:`decision` is the charset to read it with.
 
-    UTF-8 unless the bytes are not UTF-8. A UTF-8 file whose every non-ASCII line is again UTF-8
+    UTF-8 unless most non-ASCII lines are not UTF-8. A UTF-8 file whose every non-ASCII line is again UTF-8
     once written back as cp1252 was saved through a cp1252 reader (real Vietnamese such as "ộ" has
     no cp1252 byte, so this never holds for it). Bytes that are not UTF-8 are read in each legacy
     charset, and the one whose text has the least mojibake and fewest impossible syllables wins.
@@ -465,22 +465,31 @@ class CharsetEvidence:
     """
 
     def __init__(self) -> None:
-        self.utf8 = True
+        self.utf8_lines = 0  # non-ASCII lines that are valid UTF-8
+        self.bad_lines = 0  # lines that are not
         self.via_cp1252: bool | None = None  # None: no non-ASCII line seen yet
         self.badness: dict[Charset, float] = dict.fromkeys(_LEGACY, 0.0)
 
     def add(self, line: bytes) -> None:
         """First pass: take one line (any line ending); ASCII lines say nothing."""
-        if not self.utf8 or line.isascii():
+        if line.isascii():
             return
         try:
             text = line.decode("utf-8")
         except UnicodeDecodeError:
-            self.utf8 = False
+            self.bad_lines += 1
             return
+        self.utf8_lines += 1
         if self.via_cp1252 is not False:
             inner = _cp1252_bytes(text)
             self.via_cp1252 = inner is not None and decode_as(inner, "utf-8") is not None
+
+    @property
+    def utf8(self) -> bool:
+        """UTF-8 when most non-ASCII lines are: a few bad lines in a UTF-8 file (hostile or damaged bytes)
+        are those lines' problem (bronze quarantines them as INVALID_ENCODING), never a reason to read
+        every good line of the file in a legacy charset."""
+        return self.bad_lines == 0 or self.utf8_lines > self.bad_lines
 
     @property
     def needs_legacy_pass(self) -> bool:

@@ -17,6 +17,9 @@ FTP directory, not the transmission file; the batch's file list (name, size) is 
 ``files.json`` for :func:`after_landing`, and its count and digest go into the landed
 ``source-version``. Files that arrive after the interval's batch was landed stay in the directory
 (landing is never overwritten); a 0-byte file is treated as an upload in progress and left for later.
+A listed name that is not a plain file name (``../``, ``/``, a backslash, NUL or control characters:
+:func:`jobs.guards.unsafe_name`) is refused: never fetched, never written, named in the log and in
+``files.json``; the other files of the day are landed as usual.
 """
 
 from __future__ import annotations
@@ -35,6 +38,7 @@ from typing import TYPE_CHECKING
 from jobs.errors import DataError
 from jobs.extract import Extracted, formatted
 from jobs.extract.retry import with_retries
+from jobs.guards import refused_names
 from jobs.interval import DataInterval
 from jobs.payload import SourceMissingError
 from jobs.registry import Dataset
@@ -197,10 +201,18 @@ def extract(dataset: Dataset, interval: DataInterval, settings: Settings, stagin
                 )
             processed = set(_list(ftp, f"{directory}/{PROCESSED}") or {})
             manifest = listing.pop(MANIFEST, None)
+            refused = refused_names(listing)
+            if refused:
+                log.warning("%s: %s: refused file names (never fetched): %s", dataset.name, url, refused)
+            state["refused"] = refused
             wanted = {
                 name: size
                 for name, size in listing.items()
-                if size > 0 and name not in processed and not name.startswith(".") and not name.endswith(".part")
+                if size > 0
+                and name not in processed
+                and name not in refused
+                and not name.startswith(".")
+                and not name.endswith(".part")
             }
             for name, size in sorted(wanted.items()):
                 target = files_dir / name
@@ -219,12 +231,16 @@ def extract(dataset: Dataset, interval: DataInterval, settings: Settings, stagin
             "retries, so files pushed later are picked up."
         )
     listing = [{"name": p.name, "size": p.stat().st_size} for p in files]
-    (staging / LISTING).write_text(json.dumps({"directory": directory, "files": listing}), encoding="utf-8")
+    refused = dict(state.get("refused") or {})  # type: ignore[call-overload]
+    (staging / LISTING).write_text(
+        json.dumps({"directory": directory, "files": listing, "refused": refused}), encoding="utf-8"
+    )
     out = staging / f"{dataset.name}_{interval.local_start_date:%Y%m%d}.csv"
     parts = _concatenate(files, out, url)
     stated = _manifest_rows(staging / MANIFEST, url) if state.get("manifest") else None
     digest = hashlib.sha256(json.dumps(listing, sort_keys=True).encode()).hexdigest()[:16]
-    return Extracted(out, url, stated, f"{len(files)} files, listing sha256 {digest}", format="csv", parts=parts)
+    version = f"{len(files)} files, listing sha256 {digest}" + (f", {len(refused)} names refused" if refused else "")
+    return Extracted(out, url, stated, version, format="csv", parts=parts)
 
 
 def after_landing(dataset: Dataset, interval: DataInterval, settings: Settings, batch: LandedBatch) -> None:

@@ -37,10 +37,11 @@ from pathlib import Path, PurePosixPath
 from jobs import extract as channels
 from jobs.errors import DataError
 from jobs.extract import Extracted, formatted
+from jobs.guards import CappedReader, check_zip
 from jobs.interval import DataInterval
 from jobs.payload import SourceMissingError
 from jobs.registry import Channel, Dataset
-from jobs.settings import Settings
+from jobs.settings import InputLimits, Settings
 
 log = logging.getLogger(__name__)
 
@@ -85,8 +86,11 @@ def _header(zf: zipfile.ZipFile, name: str) -> list[str]:
     return [h.strip() for h in next(csv.reader([first]), [])]
 
 
-def check_structure(zip_path: Path, required_fields: dict[str, tuple[str, ...]]) -> dict[str, str]:
-    """Refuse a feed without a required file or a required column; returns basename → archive name."""
+def check_structure(
+    zip_path: Path, required_fields: dict[str, tuple[str, ...]], limits: InputLimits | None = None
+) -> dict[str, str]:
+    """Refuse a feed that is unsafe to open (:func:`jobs.guards.check_zip`: a bomb, ``../`` or absolute
+    entry names), or lacks a required file or column; returns basename → archive name."""
     try:
         zf = zipfile.ZipFile(zip_path)
     except zipfile.BadZipFile as err:
@@ -94,6 +98,7 @@ def check_structure(zip_path: Path, required_fields: dict[str, tuple[str, ...]])
             f"GTFS feed {zip_path.name} is not a zip archive ({err}); ask the publisher to resend the feed."
         ) from err
     with zf:
+        check_zip(zf, f"GTFS feed {zip_path.name}", limits or InputLimits())
         members = _members(zf)
         missing = [f for f in REQUIRED_FILES if f not in members]
         if not any(f in members for f in CALENDAR_FILES):
@@ -129,12 +134,15 @@ def _feed_version(zip_path: Path, sha256: str) -> tuple[str, str]:
     return sha256, "sha256"
 
 
-def validate_feed(zip_path: Path, required_fields: dict[str, tuple[str, ...]]) -> FeedReport:
-    """Structure first (fatal), then gtfs-kit's reading of the tables (row problems reported)."""
+def validate_feed(
+    zip_path: Path, required_fields: dict[str, tuple[str, ...]], limits: InputLimits | None = None
+) -> FeedReport:
+    """Safety and structure first (fatal; nothing is unzipped before), then gtfs-kit's reading of the
+    tables (row problems reported)."""
     import gtfs_kit
     from gtfs_kit.helpers import timestr_to_seconds
 
-    check_structure(zip_path, required_fields)
+    check_structure(zip_path, required_fields, limits)
     sha256 = _sha256(zip_path)
     version, version_from = _feed_version(zip_path, sha256)
     report = FeedReport(sha256, version, version_from)
@@ -211,26 +219,34 @@ def fetch_feed(dataset: Dataset, interval: DataInterval, settings: Settings) -> 
             report = FeedReport(**cached)
         else:
             required = dataset.source.options.get("required_fields") or {}  # from the registry entry
-            report = validate_feed(zip_path, {str(m): tuple(f) for m, f in dict(required).items()})
+            report = validate_feed(zip_path, {str(m): tuple(f) for m, f in dict(required).items()}, settings.limits)
             report_path.write_text(json.dumps(asdict(report)), encoding="utf-8")
     return zip_path, source_name, report
 
 
-def write_member(zip_path: Path, member: str, columns: tuple[str, ...], version: str, out: Path) -> int:
+def write_member(
+    zip_path: Path, member: str, columns: tuple[str, ...], version: str, out: Path, limits: InputLimits | None = None
+) -> int:
     """Write ``member`` as CSV with ``columns`` (the first, ``feed_version``, filled with ``version``);
-    returns the records written. Atomic: a crash leaves no partial file under ``out``."""
+    returns the records written. Atomic: a crash leaves no partial file under ``out``. The member is
+    streamed through a cap (``limits.max_zip_member_bytes``), so a member that inflates past the
+    limit whatever its header says is refused, never written out whole."""
+    limits = limits or InputLimits()
     data_columns = columns[1:]
     tmp = out.with_name(out.name + ".part")
     count = 0
     with zipfile.ZipFile(zip_path) as zf:
+        check_zip(zf, f"GTFS feed {zip_path.name}", limits)
         members = _members(zf)
         if member not in members:
             raise GtfsFeedError(
                 f"GTFS feed {zip_path.name} has no {member}; its files: {sorted(members)}. Ask the publisher to "
                 "add it, or remove the dataset reading it from the registry."
             )
+        what = f"GTFS feed {zip_path.name}: {member}"
         with zf.open(members[member]) as raw, tmp.open("w", encoding="utf-8", newline="") as fh:
-            reader = csv.reader(io.TextIOWrapper(raw, encoding="utf-8-sig", newline=""))
+            capped = io.BufferedReader(CappedReader(raw, limits.max_zip_member_bytes, what))
+            reader = csv.reader(io.TextIOWrapper(capped, encoding="utf-8-sig", newline=""))
             header = [h.strip() for h in next(reader, [])]
             at = {c: header.index(c) for c in data_columns if c in header}
             writer = csv.writer(fh, lineterminator="\n")
@@ -255,5 +271,5 @@ def extract(dataset: Dataset, interval: DataInterval, settings: Settings, stagin
     zip_path, source_name, report = fetch_feed(dataset, interval, settings)
     staging.mkdir(parents=True, exist_ok=True)
     out = staging / member.replace(".txt", ".csv")
-    write_member(zip_path, member, dataset.source.columns, report.feed_version, out)
+    write_member(zip_path, member, dataset.source.columns, report.feed_version, out, settings.limits)
     return Extracted(out, f"{source_name}#{member}", None, report.feed_version, "csv")

@@ -102,11 +102,14 @@ def test_mixed_ftp_day_decodes_only_the_legacy_transmission_as_legacy(tmp_path: 
     assert all(error is None for _, _, error in lines)
 
 
-def test_the_same_day_decided_as_one_object_is_what_the_issue_describes(tmp_path: Path) -> None:
-    """Without per-transmission parts the whole day is one legacy file and the UTF-8 lines go wrong."""
+def test_the_same_day_decided_as_one_object_cannot_read_its_legacy_lines(tmp_path: Path) -> None:
+    """Without per-transmission parts the day is one file, decided by most of its lines (UTF-8 here):
+    its TCVN3 lines are then bytes that are not UTF-8 (quarantined, not read), hence the parts."""
     payload, _ = _mixed_day(tmp_path)
     _, _, runs = _digest_count_charset(payload, True)
-    assert len(runs) == 1 and runs[0][1] != "utf-8"
+    assert runs == ((1, "utf-8"),)
+    lines = _decoded_lines(payload.read_bytes(), runs)
+    assert [error is not None for _, _, error in lines] == [False] * 3 + [True] * 2 + [False] * 2
 
 
 def test_a_line_invalid_in_its_files_charset_is_an_error_not_mojibake() -> None:
