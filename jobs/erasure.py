@@ -14,6 +14,16 @@ from the lake, driven by the registry (``Dataset.personal`` and ``Field(pseudony
   held the subject cannot be read; an audit row (pseudonym, never the raw value) goes to
   ``audit/erasure``.
 
+Raw values are matched in every written form, not only the normalized one: a phone with any
+prefix (``+84``, ``0084``, ``84``, ``0``) and separators, an identifier (a plate ``29A-123.45``,
+``29a 123.45``, ``29A12345``) in any case with separators anywhere (:func:`privacy.value_pattern`).
+
+Order, so that a crash at any point leaves a state a rerun can finish: an intent row goes to
+``audit/erasure_intent`` first (erasure id, subject pseudonyms, steps; no raw value); then landing,
+bronze, quarantine, silver, VACUUM; the restricted link, which a rerun needs to find the raw forms
+again, is deleted last; then the audit row and the intent's ``completed`` row. ``LAKEHOUSE_FAULT_AFTER
+=erase:<step>`` (test hook, see :data:`FAULT_ENV`) stops the process after a step.
+
 Rerunning the same erasure changes nothing and still audits (0 rows). One writer per table: run it
 while the sector's DAG is not running. All writes go through Spark, like the pipeline's.
 """
@@ -21,7 +31,9 @@ while the sector's DAG is not running. All writes go through Spark, like the pip
 from __future__ import annotations
 
 import json
+import os
 import re
+import sys
 import uuid
 from collections.abc import Iterable
 from dataclasses import asdict, dataclass, field
@@ -87,6 +99,7 @@ class ErasureResult:
     completed_at: datetime
     old_versions_unreadable_after: datetime
     vacuumed: list[str] = field(default_factory=list)
+    resumed: bool = False  # an earlier run of this erasure stopped before completing; this one finished it
 
     @property
     def rows_total(self) -> int:
@@ -278,6 +291,106 @@ def _write_audit(spark: SparkSession, result: ErasureResult, settings: Settings)
     spark.createDataFrame([row], AUDIT_DDL).write.format("delta").mode("append").save(uri)
 
 
+INTENT_KEY = "audit/erasure_intent"
+INTENT_DDL = (
+    "erasure_id STRING, status STRING, subject_column STRING, subject_pseudonyms ARRAY<STRING>, "
+    "steps ARRAY<STRING>, requested_by STRING, reason STRING, at TIMESTAMP"
+)
+STEPS = ("intent", "landing", "bronze", "quarantine", "silver", "vacuum", "restricted", "audit")
+"""The erasure's steps, in order. The restricted link (the only way from a pseudonym back to the raw
+values) goes last but one: until then a rerun still finds every raw form through it."""
+
+FAULT_ENV = "LAKEHOUSE_FAULT_AFTER"
+"""Test hook: ``LAKEHOUSE_FAULT_AFTER=erase:<step>`` kills the process (exit 137, like the OOM killer)
+right after that step. Inert unless set; the chaos suite uses it to prove a rerun completes."""
+
+
+def _step_done(step: str) -> None:
+    if os.environ.get(FAULT_ENV, "") == f"erase:{step}":
+        sys.stdout.flush()
+        sys.stderr.flush()
+        os._exit(137)
+
+
+def _subject_pseudonyms(subjects: list[Subject], key: bytes) -> set[str]:
+    """The HMAC of each value given, normalized as its column's kind: how an intent is found again."""
+    out = set()
+    for subject in subjects:
+        for _ds, kind in _targets(subject):
+            normalized = privacy.normalize(kind, subject.value)
+            if normalized is None:
+                raise UserFacingError(f"{subject.value!r} is not a valid {kind.value} for {subject.column}")
+            out.add(privacy.hmac_hex(normalized, key))
+    return out
+
+
+def _unfinished_intent(spark: SparkSession, pseudonyms: set[str], settings: Settings) -> tuple[str, datetime] | None:
+    """The id and request time of an earlier erasure of this subject that started and never completed."""
+    from pyspark.sql import functions as F
+
+    uri = settings.s3a_uri(INTENT_KEY)
+    ensure_table(spark, uri, INTENT_DDL)
+    intents = spark.read.format("delta").load(uri)
+    done = intents.where(F.col("status") == "completed").select("erasure_id")
+    open_ = (
+        intents.where(F.col("status") == "started")
+        .join(done, "erasure_id", "left_anti")
+        .where(F.arrays_overlap("subject_pseudonyms", F.array(*[F.lit(p) for p in sorted(pseudonyms)])))
+        .orderBy("at")
+        .collect()
+    )
+    if not open_:
+        return None
+    return str(open_[0]["erasure_id"]), open_[0]["at"].replace(tzinfo=UTC)
+
+
+def _write_intent(
+    spark: SparkSession,
+    erasure_id: str,
+    status: str,
+    subjects: list[Subject],
+    pseudonyms: set[str],
+    requested_by: str,
+    reason: str,
+    settings: Settings,
+) -> None:
+    """One row of the erasure's intent log (pseudonyms only, never a raw value)."""
+    row = (
+        erasure_id,
+        status,
+        ",".join(sorted({s.column for s in subjects})),
+        sorted(pseudonyms),
+        list(STEPS),
+        requested_by,
+        reason,
+        datetime.now(UTC).replace(tzinfo=None),
+    )
+    spark.createDataFrame([row], INTENT_DDL).write.format("delta").mode("append").save(settings.s3a_uri(INTENT_KEY))
+
+
+@dataclass
+class _Target:
+    """One dataset holding the subject: their pseudonyms there and the regex of every raw form."""
+
+    ds: Dataset
+    pseudonyms: set[str]
+    pattern: str
+
+
+def _plan(spark: SparkSession, subjects: list[Subject], key: bytes, settings: Settings) -> list[_Target]:
+    plan = []
+    for subject in subjects:
+        for ds, kind in _targets(subject):
+            normalized = privacy.normalize(kind, subject.value)
+            if normalized is None:
+                raise UserFacingError(f"{subject.value!r} is not a valid {kind.value} for {subject.column}")
+            pseudonyms, values = _subject_values(spark, ds, subject, normalized, key, settings)
+            pattern = privacy.combined_pattern(values)
+            assert pattern is not None
+            plan.append(_Target(ds, pseudonyms, pattern))
+    return plan
+
+
 def erase(
     subjects: list[Subject],
     *,
@@ -286,7 +399,17 @@ def erase(
     requested_by: str = "",
     settings: Settings | None = None,
 ) -> ErasureResult:
-    """Erase one data subject, found by one or more personal values (see the module docstring)."""
+    """Erase one data subject, found by one or more personal values (see the module docstring).
+
+    Crash-safe order: the intent (pseudonyms, steps) is written first; then landing, bronze,
+    quarantine and silver are rewritten and VACUUMed; only then is the restricted link deleted, and
+    the audit row and the intent's completion are written last. A rerun of the same request finds
+    the unfinished intent, takes over its id, and redoes every step (each is idempotent): the raw
+    forms are still reachable through the link, which outlives every other step.
+    """
+    from delta.tables import DeltaTable
+    from pyspark.sql import functions as F
+
     if not subjects:
         raise UserFacingError("name the data subject: --subject COLUMN=VALUE or --subject-phone NUMBER")
     if retention_hours < 0:
@@ -297,71 +420,78 @@ def erase(
         raise UserFacingError(str(err)) from None
     settings = settings or get_settings()
     spark = get_spark()
-    requested_at = datetime.now(UTC)
-    erasure_id = uuid.uuid4().hex
+    subject_pseudonyms = _subject_pseudonyms(subjects, key)
+    plan = _plan(spark, subjects, key, settings)
+    resumed = _unfinished_intent(spark, subject_pseudonyms, settings)
+    if resumed is None:
+        erasure_id, requested_at = uuid.uuid4().hex, datetime.now(UTC)
+        _write_intent(spark, erasure_id, "started", subjects, subject_pseudonyms, requested_by, reason, settings)
+    else:
+        erasure_id, requested_at = resumed
+    _step_done("intent")
+
     changes: list[TableChange] = []
     landing: list[str] = []
-    all_pseudonyms: set[str] = set()
+    for t in plan:
+        landing += _redact_landing(t.ds, t.pattern, erasure_id, requested_at.isoformat(), settings)
+    _step_done("landing")
+
     touched: list[str] = []
-    for subject in subjects:
-        for ds, kind in _targets(subject):
-            assert ds.personal is not None
-            normalized = privacy.normalize(kind, subject.value)
-            if normalized is None:
-                raise UserFacingError(f"{subject.value!r} is not a valid {kind.value} for {subject.column}")
-            pseudonyms, values = _subject_values(spark, ds, subject, normalized, key, settings)
-            all_pseudonyms |= pseudonyms
-            pattern = privacy.combined_pattern(values)
-            assert pattern is not None
+    for step, uri_of, line_column in (
+        ("bronze", bronze_table_uri, "_raw_line"),
+        ("quarantine", quarantine_uri, "raw_line"),
+    ):
+        for t in plan:
+            uri = uri_of(t.ds, settings)
+            if _delta_exists(spark, uri):
+                assert t.ds.personal is not None
+                rows = _redact_delta(spark, uri, line_column, list(t.ds.personal.columns), t.pattern)
+                changes.append(TableChange(f"{step}/{t.ds.sector}/{t.ds.name}", "redacted", rows))
+                touched.append(uri)
+        _step_done(step)
 
-            silver = table_uri(ds, settings)
-            if pseudonyms and _delta_exists(spark, silver):
-                from delta.tables import DeltaTable
-                from pyspark.sql import functions as F
-
-                for f in ds.pseudonym_fields:
-                    rows = _count_then(spark, silver, _in(f.name, pseudonyms))
-                    if rows:
-                        DeltaTable.forPath(spark, silver).update(
-                            condition=_in(f.name, pseudonyms), set={f.name: F.lit(None).cast("string")}
-                        )
-                    changes.append(TableChange(ds.table_path, "pseudonym removed", rows))
-                touched.append(silver)
-
-            restricted = restricted_uri(ds, settings)
-            if _delta_exists(spark, restricted):
-                from delta.tables import DeltaTable
-
-                # By pseudonym only (every restricted row has one): a DELETE's predicate goes into the log.
-                rows = 0
-                for f in ds.pseudonym_fields:
-                    if pseudonyms and (n := _count_then(spark, restricted, _in(f.name, pseudonyms))):
-                        DeltaTable.forPath(spark, restricted).delete(_in(f.name, pseudonyms))
-                        rows += n
-                assert ds.restricted_table_path is not None
-                changes.append(TableChange(ds.restricted_table_path, "deleted", rows))
-                touched.append(restricted)
-
-            personal = list(ds.personal.columns)
-            for uri, line_column, label in (
-                (bronze_table_uri(ds, settings), "_raw_line", f"bronze/{ds.sector}/{ds.name}"),
-                (quarantine_uri(ds, settings), "raw_line", f"quarantine/{ds.sector}/{ds.name}"),
-            ):
-                if _delta_exists(spark, uri):
-                    rows = _redact_delta(spark, uri, line_column, personal, pattern)
-                    changes.append(TableChange(label, "redacted", rows))
-                    touched.append(uri)
-            landing += _redact_landing(ds, pattern, erasure_id, requested_at.isoformat(), settings)
+    for t in plan:
+        silver = table_uri(t.ds, settings)
+        if t.pseudonyms and _delta_exists(spark, silver):
+            for f in t.ds.pseudonym_fields:
+                rows = _count_then(spark, silver, _in(f.name, t.pseudonyms))
+                if rows:
+                    DeltaTable.forPath(spark, silver).update(
+                        condition=_in(f.name, t.pseudonyms), set={f.name: F.lit(None).cast("string")}
+                    )
+                changes.append(TableChange(t.ds.table_path, "pseudonym removed", rows))
+            touched.append(silver)
+    _step_done("silver")
 
     vacuumed = []
     for uri in dict.fromkeys(touched):
         vacuum(spark, uri, retention_hours)
         vacuumed.append(uri)
+    _step_done("vacuum")
+
+    restricted_uris = []
+    for t in plan:
+        restricted = restricted_uri(t.ds, settings)
+        if _delta_exists(spark, restricted):
+            # By pseudonym only (every restricted row has one): a DELETE's predicate goes into the log.
+            rows = 0
+            for f in t.ds.pseudonym_fields:
+                if t.pseudonyms and (n := _count_then(spark, restricted, _in(f.name, t.pseudonyms))):
+                    DeltaTable.forPath(spark, restricted).delete(_in(f.name, t.pseudonyms))
+                    rows += n
+            assert t.ds.restricted_table_path is not None
+            changes.append(TableChange(t.ds.restricted_table_path, "deleted", rows))
+            restricted_uris.append(restricted)
+    for uri in dict.fromkeys(restricted_uris):
+        vacuum(spark, uri, retention_hours)
+        vacuumed.append(uri)
+    _step_done("restricted")
+
     completed_at = datetime.now(UTC)
     result = ErasureResult(
         erasure_id=erasure_id,
         subject_column=",".join(sorted({s.column for s in subjects})),
-        pseudonyms=sorted(all_pseudonyms),
+        pseudonyms=sorted(set().union(*(t.pseudonyms for t in plan))),
         tables=changes,
         landing_objects=landing,
         retention_hours=float(retention_hours),
@@ -371,14 +501,19 @@ def erase(
         completed_at=completed_at,
         old_versions_unreadable_after=completed_at + timedelta(hours=retention_hours),
         vacuumed=vacuumed,
+        resumed=resumed is not None,
     )
     _write_audit(spark, result, settings)
+    _write_intent(spark, erasure_id, "completed", subjects, subject_pseudonyms, requested_by, reason, settings)
+    _step_done("audit")
     return result
 
 
 def describe(result: ErasureResult) -> str:
     """What the operator is told: counts, what was rewritten, when old versions become unreadable."""
     lines = [f"erasure {result.erasure_id} ({result.subject_column}; pseudonyms {', '.join(result.pseudonyms)})"]
+    if result.resumed:
+        lines.append("  resumed an earlier run of this erasure that stopped before completing")
     for t in result.tables:
         lines.append(f"  {t.table:<55} {t.action:<18} {t.rows} row(s)")
     for key in result.landing_objects:

@@ -132,10 +132,33 @@ def phone_pattern(e164: str) -> str:
     return rf"(?<![0-9])(?:\(?(?:\+|00)?84\)?|0){sep}{digits}(?![0-9])"
 
 
+_IDENTIFIER_SEPARATORS = r"[\s.\-]"  # what normalize_identifier removes
+
+
+def _char_class(c: str) -> str:
+    """One character of an identifier in either case (no inline flags: they differ in Java and Python)."""
+    if c.upper() != c.lower() and len(c.upper()) == 1 and len(c.lower()) == 1:
+        return f"[{_regex_literal(c.upper())}{_regex_literal(c.lower())}]"
+    return _regex_literal(c)
+
+
+def identifier_pattern(normalized: str) -> str:
+    """A regex matching this identifier as sources write it: any case, separators anywhere.
+
+    ``29A12345`` matches ``29A-123.45``, ``29a 123.45`` and ``29A12345`` (the plate formats the
+    transport devices send), but not inside a longer identifier. Valid in Python ``re`` and Java regex.
+    """
+    sep = f"{_IDENTIFIER_SEPARATORS}*"
+    body = sep.join(_char_class(c) for c in normalized)
+    return rf"(?<![0-9A-Za-z]){body}(?![0-9A-Za-z])"
+
+
 def value_pattern(kind: PersonalKind, normalized: str) -> str:
     """A regex matching a normalized personal value as it may appear in a raw line."""
     if kind == PersonalKind.PHONE:
         return phone_pattern(normalized)
+    if kind == PersonalKind.IDENTIFIER:
+        return identifier_pattern(normalized)
     spellings = sorted({normalized, unicodedata.normalize("NFD", normalized)}, key=len, reverse=True)
     return "|".join(_regex_literal(s) for s in spellings)
 

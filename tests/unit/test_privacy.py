@@ -124,6 +124,41 @@ def test_spark_and_python_agree_on_the_pattern(spark: SparkSession) -> None:
     assert got == ["a,,,b"] * len(FORMS) + ["a,Lê Văn An,0912345679,b"]
 
 
+# Every way the transport devices write a plate (sample_sources/transport/generate.py: display,
+# compact, lower_space) and the other real layouts (docs/domain.md: 1–2 series letters, 4–5 digits).
+PLATE_FORMS = {
+    "29A12345": ["29A-123.45", "29A12345", "29a 123.45", "29A 123 45", "29-A1-23.45"],
+    "30LD12345": ["30LD-123.45", "30ld 123.45", "30LD12345"],
+    "51F1234": ["51F-1234", "51f 1234", "51F1234"],
+}
+
+
+@pytest.mark.parametrize(("canonical", "form"), [(c, f) for c, forms in PLATE_FORMS.items() for f in forms])
+def test_identifier_pattern_finds_every_written_plate(canonical: str, form: str) -> None:
+    assert privacy.normalize_identifier(form) == canonical
+    pattern = privacy.combined_pattern([(PersonalKind.IDENTIFIER, canonical)])
+    assert pattern is not None
+    line = f'{{"plate":"{form}","driver_id":"446725409279"}}'
+    assert re.sub(pattern, "", line) == '{"plate":"","driver_id":"446725409279"}'
+
+
+@pytest.mark.parametrize("other", ["29A-123.46", "129A-123.45", "29A-123.456", "29B-123.45", "x29A12345"])
+def test_identifier_pattern_leaves_other_plates_alone(other: str) -> None:
+    assert not re.search(privacy.identifier_pattern("29A12345"), f'{{"plate":"{other}"}}')
+
+
+def test_spark_and_python_agree_on_the_plate_pattern(spark: SparkSession) -> None:
+    from pyspark.sql import functions as F
+
+    pattern = privacy.combined_pattern([(PersonalKind.IDENTIFIER, "29A12345")])
+    assert pattern is not None
+    lines = [f'{{"plate":"{form}"}}' for form in PLATE_FORMS["29A12345"]] + ['{"plate":"29A-123.46"}']
+    df = spark.createDataFrame([(x,) for x in lines], "line STRING")
+    got = [r[0] for r in df.select(F.regexp_replace("line", pattern, "")).collect()]
+    assert got == [re.sub(pattern, "", x) for x in lines]
+    assert got == ['{"plate":""}'] * len(PLATE_FORMS["29A12345"]) + ['{"plate":"29A-123.46"}']
+
+
 def test_pseudonym_columns_in_spark_equal_the_python_hmac(spark: SparkSession) -> None:
     ds = REGISTRY["wastewater_facility"]
     bronze = spark.createDataFrame(
