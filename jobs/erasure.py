@@ -21,8 +21,8 @@ prefix (``+84``, ``0084``, ``84``, ``0``) and separators, an identifier (a plate
 Order, so that a crash at any point leaves a state a rerun can finish: an intent row goes to
 ``audit/erasure_intent`` first (erasure id, subject pseudonyms, steps; no raw value); then landing,
 bronze, quarantine, silver, VACUUM; the restricted link, which a rerun needs to find the raw forms
-again, is deleted last; then the audit row and the intent's ``completed`` row. ``LAKEHOUSE_FAULT_AFTER
-=erase:<step>`` (test hook, see :data:`FAULT_ENV`) stops the process after a step.
+again, is deleted last; then the audit row and the intent's ``completed`` row. ``LAKEHOUSE_CRASH_AT
+=erase.after_<step>`` (the crash drills' hook, :func:`jobs.errors.crash_point`) kills the process after a step.
 
 Rerunning the same erasure changes nothing and still audits (0 rows). One writer per table: run it
 while the sector's DAG is not running. All writes go through Spark, like the pipeline's.
@@ -31,9 +31,7 @@ while the sector's DAG is not running. All writes go through Spark, like the pip
 from __future__ import annotations
 
 import json
-import os
 import re
-import sys
 import uuid
 from collections.abc import Iterable
 from dataclasses import asdict, dataclass, field
@@ -42,7 +40,7 @@ from typing import TYPE_CHECKING, Any
 
 from jobs import privacy
 from jobs.bronze import bronze_table_uri
-from jobs.errors import UserFacingError
+from jobs.errors import UserFacingError, crash_point
 from jobs.registry import REGISTRY, Dataset, PersonalKind
 from jobs.settings import MissingSettingError, Settings, get_settings
 from jobs.spark import get_spark
@@ -300,16 +298,10 @@ STEPS = ("intent", "landing", "bronze", "quarantine", "silver", "vacuum", "restr
 """The erasure's steps, in order. The restricted link (the only way from a pseudonym back to the raw
 values) goes last but one: until then a rerun still finds every raw form through it."""
 
-FAULT_ENV = "LAKEHOUSE_FAULT_AFTER"
-"""Test hook: ``LAKEHOUSE_FAULT_AFTER=erase:<step>`` kills the process (exit 137, like the OOM killer)
-right after that step. Inert unless set; the chaos suite uses it to prove a rerun completes."""
-
 
 def _step_done(step: str) -> None:
-    if os.environ.get(FAULT_ENV, "") == f"erase:{step}":
-        sys.stdout.flush()
-        sys.stderr.flush()
-        os._exit(137)
+    """The crash drills' hook (``LAKEHOUSE_CRASH_AT=erase.after_<step>``): a rerun must complete."""
+    crash_point(f"erase.after_{step}")
 
 
 def _subject_pseudonyms(subjects: list[Subject], key: bytes) -> set[str]:

@@ -5,6 +5,12 @@ what to do. Transient failures (store unreachable, a JVM hiccup) stay ordinary e
 and are retried.
 """
 
+from __future__ import annotations
+
+import os
+import signal
+import sys
+
 
 class DataError(RuntimeError):
     """A deterministic problem with the data or its source; the message says how to fix it."""
@@ -33,3 +39,16 @@ class StoreUnreachableError(RuntimeError):
 
 class StoreFullError(RuntimeError):
     """The object store refused a write for lack of disk space; the message says to free space and rerun."""
+
+
+CRASH_AT_ENV = "LAKEHOUSE_CRASH_AT"
+"""Fault injection for the crash drills: the name of a step after which the process kills itself
+(``publish.after_silver``, ``publish.after_quarantine``, ``erase.after_<step>``). Never set in production."""
+
+
+def crash_point(name: str) -> None:
+    """Kill this process here (SIGKILL, as the OOM killer would) if the crash drill names this point."""
+    if os.environ.get(CRASH_AT_ENV) == name:
+        sys.stdout.flush()
+        sys.stderr.flush()
+        os.kill(os.getpid(), signal.SIGKILL)

@@ -20,8 +20,6 @@ line is ever both in silver and open in quarantine.
 
 from __future__ import annotations
 
-import os
-import signal
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -30,7 +28,7 @@ from datetime import date
 from typing import TYPE_CHECKING, Any
 
 from jobs import storage
-from jobs.errors import DataError
+from jobs.errors import DataError, crash_point
 from jobs.privacy import statistics_only_on, write_restricted
 from jobs.registry import Dataset
 from jobs.settings import Settings, get_settings
@@ -45,10 +43,6 @@ from jobs.tables import (
 
 if TYPE_CHECKING:
     from pyspark.sql import Column, DataFrame, SparkSession
-
-CRASH_AT_ENV = "LAKEHOUSE_CRASH_AT"
-"""Fault injection for the crash drills: the name of a publish step after which the process kills
-itself (``publish.after_silver``, ``publish.after_quarantine``). Never set in production."""
 
 TXN_APP_ID_CONF = "spark.databricks.delta.write.txnAppId"
 TXN_VERSION_CONF = "spark.databricks.delta.write.txnVersion"
@@ -79,12 +73,6 @@ def app_id(dataset: Dataset, batch_id: str, table: str) -> str:
 
 def staged_uri(dataset: Dataset, batch_id: str, part: str, settings: Settings) -> str:
     return settings.s3a_uri(staging_key(dataset, batch_id, part))
-
-
-def crash_point(name: str) -> None:
-    """Kill this process here if the crash drill asks for it (see ``CRASH_AT_ENV``)."""
-    if os.environ.get(CRASH_AT_ENV) == name:
-        os.kill(os.getpid(), signal.SIGKILL)
 
 
 # --------------------------------------------------------------------------- write

@@ -8,8 +8,8 @@ extra (0,0) ping of that vehicle so quarantine holds the plate too). At full sca
 from the generator (``--rows 3000``). The environment facility and transport position pipelines
 run on the real store, Spark and Delta.
 
-Then ``python -m jobs.cli erase`` runs as a subprocess with ``LAKEHOUSE_FAULT_AFTER=erase:<step>``
-(exit 137 after that step), then once without the fault: at full scale for each subject and each
+Then ``python -m jobs.cli erase`` runs as a subprocess with ``LAKEHOUSE_CRASH_AT=erase.after_<step>``
+(SIGKILL after that step), then once without the fault: at full scale for each subject and each
 step in turn, at small scale once for both subjects, killed after the link is deleted. After
 each crash the intent is open and, until the ``restricted`` step, the link to the person is still
 there. At the end every object of the bucket (landing files, Delta data files, ``_delta_log`` JSON
@@ -42,7 +42,8 @@ import pytest
 from tests.chaos.scenario import REPO, ScenarioRow, scale
 from tests.lakehouse_fixtures import FIXTURE_DAY, copy_fixture_sources, lake_bucket
 
-pytestmark = [pytest.mark.integration, pytest.mark.timeout(3600)]
+# Not in `make test` yet: two erase runs (VACUUM of every table) take minutes; `make chaos` runs it.
+pytestmark = [pytest.mark.integration, pytest.mark.chaos_only, pytest.mark.timeout(3600)]
 
 TEST_KEY = "chaos-erasure-pseudonym-key-0123456789abcdef"
 STEPS = ("intent", "landing", "bronze", "quarantine", "silver", "vacuum", "restricted", "audit")
@@ -216,9 +217,9 @@ def tables(bucket: str) -> dict[str, list[str]]:
 
 def erase(args: list[str], fault: str | None) -> subprocess.CompletedProcess[str]:
     env = dict(os.environ)
-    env.pop("LAKEHOUSE_FAULT_AFTER", None)
+    env.pop("LAKEHOUSE_CRASH_AT", None)
     if fault:
-        env["LAKEHOUSE_FAULT_AFTER"] = f"erase:{fault}"
+        env["LAKEHOUSE_CRASH_AT"] = f"erase.after_{fault}"
     cmd = [sys.executable, "-m", "jobs.cli", "erase", *args, "--retention", "0", "--requested-by", "chaos"]
     return subprocess.run(cmd, env=env, cwd=REPO, capture_output=True, text=True, timeout=900)
 
@@ -284,7 +285,7 @@ def _check(bucket: str, subjects: dict[str, Any], traces: Traces, chaos_row: Sce
         for step in CRASHES:
             done = erase(args, step)
             runs.append(f"{label} killed after {step}: exit {done.returncode}")
-            assert done.returncode == 137, (label, step, done.stdout[-2000:], done.stderr[-4000:])
+            assert done.returncode == -9, (label, step, done.stdout[-2000:], done.stderr[-4000:])
             if step != "audit":
                 assert len(_open_intents()) == 1, (label, step)
             if STEPS.index(step) < STEPS.index("restricted"):  # the link outlives every earlier step
