@@ -61,8 +61,17 @@ class Settings:
     mqtt_port: int = field(default_factory=lambda: int(_env("LAKEHOUSE_MQTT_PORT", "1884")))
     mqtt_user: str = field(default_factory=lambda: _env("LAKEHOUSE_MQTT_USER", "lakehouse"))
     mqtt_password: str = field(default_factory=lambda: _env("LAKEHOUSE_MQTT_PASSWORD", ""))
+    lease_seconds: float = field(default_factory=lambda: float(_env("LAKEHOUSE_LEASE_SECONDS", "120")))
+    """How long a writer's lease on a table (``jobs.lease``) lasts unless renewed; renewed every third of
+    it while the writer runs, so this bounds how long a killed writer blocks the table."""
+    lease_wait_seconds: float = field(default_factory=lambda: float(_env("LAKEHOUSE_LEASE_WAIT_SECONDS", "900")))
+    """How long a writer waits for another's lease before giving up with a message naming the holder."""
 
     def __post_init__(self) -> None:
+        if self.lease_seconds <= 0 or self.lease_wait_seconds < 0:
+            raise MissingSettingError(
+                "LAKEHOUSE_LEASE_SECONDS must be > 0 and LAKEHOUSE_LEASE_WAIT_SECONDS >= 0 (seconds)."
+            )
         if self.extract_from not in ("channel", "local"):
             raise MissingSettingError(
                 f"LAKEHOUSE_EXTRACT_FROM={self.extract_from!r}: use 'channel' (each source over HTTP/FTP/MQTT) "
