@@ -207,8 +207,9 @@ def publish_open_data(names: list[str] | None = None) -> list[dict[str, Any]]:
 def run_dataset(dataset_name: str, start: str, end: str, run_id: str = "manual") -> dict[str, Any]:
     """All silver steps for one dataset, in order: land, bronze, write (stage), audit (gate), publish
     (for the CLI and tests; DAGs call the steps)."""
-    landed = land_batch(dataset_name, start, end)
-    bronze = load_bronze_batch(dataset_name, landed)
-    refined = refine_batch(dataset_name, bronze["batch_id"], start, end)
-    audited = gate_batch(dataset_name, refined, start, end, run_id)
-    return publish_batch(dataset_name, audited) | {"refined": refined}
+    with _writer(dataset_name, "run_dataset"):  # one lease across the steps: nothing falls between them
+        landed = land_batch(dataset_name, start, end)
+        bronze = load_bronze_batch(dataset_name, landed)
+        refined = refine_batch(dataset_name, bronze["batch_id"], start, end)
+        audited = gate_batch(dataset_name, refined, start, end, run_id)
+        return publish_batch(dataset_name, audited) | {"refined": refined}
