@@ -14,7 +14,9 @@ bucket, written only by conditional PUTs, which the store serializes for us:
 
 Expiry is judged on the store's clock (the lease object's ``Last-Modified`` against the ``Date`` of
 the response that read it), so holders and takers on different hosts need no synchronized clocks. A
-holder killed without releasing blocks the resource for at most the lease time (``LAKEHOUSE_LEASE_SECONDS``).
+holder killed without releasing blocks the resource for at most the lease time (``LAKEHOUSE_LEASE_SECONDS``);
+on its own host (``LAKEHOUSE_LEASE_HOST``) a lease whose process is gone is taken over at once, so a
+retry after a crash does not wait.
 
 Resources: ``dataset/<name>`` covers every table of one dataset (bronze, staged, silver, quarantine,
 restricted); ``quality`` covers the shared ``quality/`` tables that CLI commands append to with Spark
@@ -26,7 +28,6 @@ from __future__ import annotations
 
 import json
 import os
-import socket
 import threading
 import time
 from collections.abc import Iterator
@@ -98,8 +99,22 @@ def _now_iso() -> str:
     return datetime.now(UTC).isoformat(timespec="seconds")
 
 
+def _gone(lease: Lease, settings: Settings) -> bool:
+    """The lease's process is known to be dead: it was taken on this host and no process has its pid."""
+    if lease.host != settings.lease_host or lease.pid == os.getpid():
+        return False
+    try:
+        os.kill(lease.pid, 0)
+    except ProcessLookupError:
+        return True
+    except PermissionError:  # alive, someone else's
+        return False
+    return False
+
+
 def _read(resource: str, settings: Settings) -> _Seen:
-    """The lease as it is now, and whether it is free (absent, released or expired on the store's clock)."""
+    """The lease as it is now, and whether it is free: absent, released, expired on the store's clock, or
+    held by a process of this host that no longer exists (killed: no need to wait for the expiry)."""
     from botocore.exceptions import ClientError
 
     try:
@@ -115,7 +130,8 @@ def _read(resource: str, settings: Settings) -> _Seen:
     except (ValueError, TypeError):  # not ours or truncated: treat as expired, take it over conditionally
         return _Seen(None, got["ETag"], True, None)
     expires = got["LastModified"] + timedelta(seconds=lease.seconds)
-    return _Seen(lease, got["ETag"], lease.released or server_now >= expires, expires)
+    free = lease.released or server_now >= expires or _gone(lease, settings)
+    return _Seen(lease, got["ETag"], free, expires)
 
 
 def _put(resource: str, lease: Lease, settings: Settings, *, if_match: str | None) -> str | None:
@@ -197,7 +213,7 @@ def _acquire(resource: str, holder: str, settings: Settings, wait_seconds: float
             lease = Lease(
                 resource=resource,
                 holder=holder,
-                host=socket.gethostname(),
+                host=settings.lease_host,
                 pid=os.getpid(),
                 acquired_at=now.isoformat(timespec="seconds"),
                 expires_at=(now + timedelta(seconds=seconds)).isoformat(timespec="seconds"),
@@ -206,7 +222,7 @@ def _acquire(resource: str, holder: str, settings: Settings, wait_seconds: float
             etag = _put(resource, lease, settings, if_match=seen.etag)
             if etag is not None:
                 if seen.lease is not None and not seen.lease.released:
-                    print(f"lease {resource}: took over the expired lease of {seen.lease.describe()}")
+                    print(f"lease {resource}: took over the lease of {seen.lease.describe()} (expired or process gone)")
                 return _Held(resource, holder, etag, lease, settings)
             continue  # another taker won between our read and our write: read again
         assert seen.lease is not None and seen.expires is not None

@@ -9,6 +9,7 @@ secrets from ``.state/secrets.env``; nothing here holds a credential.
 from __future__ import annotations
 
 import os
+import socket
 from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
@@ -66,6 +67,9 @@ class Settings:
     it while the writer runs, so this bounds how long a killed writer blocks the table."""
     lease_wait_seconds: float = field(default_factory=lambda: float(_env("LAKEHOUSE_LEASE_WAIT_SECONDS", "900")))
     """How long a writer waits for another's lease before giving up with a message naming the holder."""
+    lease_host: str = field(default_factory=lambda: _env("LAKEHOUSE_LEASE_HOST", socket.gethostname()))
+    """The name this host's writers put in their leases. A lease of this host whose process is gone is
+    taken over at once; give each host (container, pod) a distinct name, which hostnames usually are."""
 
     def __post_init__(self) -> None:
         if self.lease_seconds <= 0 or self.lease_wait_seconds < 0:

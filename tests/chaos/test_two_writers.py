@@ -267,7 +267,9 @@ def test_killed_holder_expires_and_the_next_writer_proceeds(lake: dict[str, Any]
     resource = dataset_resource(AIR)
     silver_key, quarantine = REGISTRY[AIR].table_path, quarantine_key(REGISTRY[AIR])
     before = {k: _version(k) for k in (silver_key, quarantine)}
-    steward = _cli(*_release_args(NO_VALUE, "value=3.0"))
+    # as if on another host (another Airflow worker, a steward's laptop): its death is not visible
+    # here, so only the lease's expiry frees the tables (on the same host a dead pid frees them at once)
+    steward = _cli(*_release_args(NO_VALUE, "value=3.0"), env={**os.environ, "LAKEHOUSE_LEASE_HOST": "steward-laptop"})
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline:
         lease = current(resource)

@@ -127,6 +127,30 @@ def test_an_expired_lease_is_taken_over_by_exactly_one(bucket: str, monkeypatch:
     assert sorted(e for e in events if e.endswith("-start")) == ["taker0-start", "taker1-start", "taker2-start"]
 
 
+def test_a_dead_holder_on_this_host_is_taken_over_at_once(bucket: str) -> None:
+    """A writer killed on this host (SIGKILL: no release) does not make the retry wait for the expiry."""
+    import signal
+    import subprocess
+    import sys
+
+    from jobs.lease import current, hold
+
+    code = (
+        "import time; from jobs.lease import hold\n"
+        "with hold('dataset/k', holder='doomed'):\n    print('held', flush=True); time.sleep(120)"
+    )
+    child = subprocess.Popen([sys.executable, "-c", code], stdout=subprocess.PIPE, text=True, env=dict(os.environ))
+    assert child.stdout is not None and child.stdout.readline().strip() == "held"
+    os.kill(child.pid, signal.SIGKILL)
+    child.wait()
+    seen = current("dataset/k")
+    assert seen is not None and seen["pid"] == child.pid and not seen["released"]
+    started = time.monotonic()
+    with hold("dataset/k", holder="retry", wait_seconds=5):
+        took = time.monotonic() - started
+    assert took < 2.0  # the lease runs 120 s by default: it was not waited for
+
+
 def test_renewal_keeps_a_long_holder(bucket: str, monkeypatch: pytest.MonkeyPatch) -> None:
     from jobs.lease import current, hold
 
