@@ -28,6 +28,7 @@ from jobs.settings import Settings, get_settings
 from jobs.text import Charset, CharsetEvidence
 
 MULTIPART_THRESHOLD = 64 * 1024 * 1024
+PART_SIZE = 32 * 1024 * 1024  # 5 MiB..5 GiB per part; 10,000 parts at most, so up to ~312 GiB per payload
 
 
 class UnsafeInputError(DataError):
@@ -36,6 +37,42 @@ class UnsafeInputError(DataError):
 
 class LandingConflictError(DataError):
     """The source changed after its batch was landed; landing is never overwritten."""
+
+
+def upload_if_absent(key: str, path: Path, metadata: dict[str, str], settings: Settings) -> bool:
+    """Land a large payload in a multipart upload that completes only if no object has the key
+    (``CompleteMultipartUpload`` with ``If-None-Match: *``), so a second landing of the same batch is
+    refused exactly like the one-PUT path below the threshold. Returns False when the key existed.
+
+    Nothing is visible under the key until the upload completes; a failed or refused upload is
+    aborted, so no parts are left behind (and none are billed).
+    """
+    from botocore.exceptions import ClientError
+
+    client = storage.s3_client(settings)
+    upload = client.create_multipart_upload(Bucket=settings.bucket, Key=key, Metadata=metadata)["UploadId"]
+    try:
+        parts = []
+        with path.open("rb") as fh:
+            number = 1
+            while chunk := fh.read(PART_SIZE):
+                etag = client.upload_part(
+                    Bucket=settings.bucket, Key=key, UploadId=upload, PartNumber=number, Body=chunk
+                )["ETag"]
+                parts.append({"ETag": etag, "PartNumber": number})
+                number += 1
+        client.complete_multipart_upload(
+            Bucket=settings.bucket, Key=key, UploadId=upload, MultipartUpload={"Parts": parts}, IfNoneMatch="*"
+        )
+    except ClientError as err:
+        client.abort_multipart_upload(Bucket=settings.bucket, Key=key, UploadId=upload)
+        if err.response.get("Error", {}).get("Code") in {"PreconditionFailed", "412", "ConditionalRequestConflict"}:
+            return False
+        raise
+    except BaseException:
+        client.abort_multipart_upload(Bucket=settings.bucket, Key=key, UploadId=upload)
+        raise
+    return True
 
 
 def source_path(dataset: Dataset, interval: DataInterval, settings: Settings) -> Path:
@@ -183,10 +220,11 @@ def land(dataset: Dataset, interval: DataInterval, settings: Settings | None = N
     metadata |= extracted.books  # e.g. MQTT: late-rows (sent in an earlier interval), clock-ahead-rows
     path = extracted.path
     if path.stat().st_size <= MULTIPART_THRESHOLD:
-        if not storage.put_if_absent(key, path.read_bytes(), metadata, settings):
-            return land(dataset, interval, settings)  # another writer won the race: use its batch
+        landed = storage.put_if_absent(key, path.read_bytes(), metadata, settings)
     else:
-        storage.s3_client(settings).upload_file(str(path), settings.bucket, key, ExtraArgs={"Metadata": metadata})
+        landed = upload_if_absent(key, path, metadata, settings)
+    if not landed:
+        return land(dataset, interval, settings)  # another writer won the race: use its batch
     batch = LandedBatch(
         dataset.name,
         batch_id,

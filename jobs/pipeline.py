@@ -7,6 +7,7 @@ through XCom. Each is idempotent for its data interval.
 
 from __future__ import annotations
 
+from contextlib import AbstractContextManager
 from datetime import date
 from typing import Any
 
@@ -17,6 +18,7 @@ from jobs.bronze import bronze_table_uri, load_bronze, read_bronze_batch
 from jobs.gold import build, read_table
 from jobs.interval import DataInterval
 from jobs.landing import land
+from jobs.lease import dataset_resource, hold
 from jobs.payload import LandedBatch
 from jobs.privacy import statistics_only_on
 from jobs.publish import publish
@@ -33,16 +35,23 @@ def land_batch(dataset_name: str, start: str, end: str) -> dict[str, Any]:
     return land(REGISTRY[dataset_name], DataInterval.parse(start, end)).to_dict()
 
 
+def _writer(dataset_name: str, step: str) -> AbstractContextManager[None]:
+    """The lease on the dataset's tables for one step (``jobs.lease``): a steward's command or an
+    erasure writing the same tables waits for the step, and the step for them."""
+    return hold(dataset_resource(dataset_name), holder=f"pipeline step {step} of {dataset_name}")
+
+
 @translating_store_errors
 def load_bronze_batch(dataset_name: str, landed: dict[str, Any]) -> dict[str, Any]:
     """landing → bronze: parse with the registered columns, add lineage."""
     batch = LandedBatch(**landed)
     dataset, spark = REGISTRY[dataset_name], get_spark()
-    if dataset.personal is not None:  # raw personal values must not reach the Delta log's statistics
-        with statistics_only_on(spark, bronze_table_uri(dataset, get_settings()), ["_source_line"]):
+    with _writer(dataset_name, "bronze"):
+        if dataset.personal is not None:  # raw personal values must not reach the Delta log's statistics
+            with statistics_only_on(spark, bronze_table_uri(dataset, get_settings()), ["_source_line"]):
+                rows = load_bronze(spark, dataset, batch)
+        else:
             rows = load_bronze(spark, dataset, batch)
-    else:
-        rows = load_bronze(spark, dataset, batch)
     return {"batch_id": batch.batch_id, "bronze_rows": rows}
 
 
@@ -51,10 +60,11 @@ def refine_batch(dataset_name: str, batch_id: str, start: str, end: str) -> dict
     """bronze → staged silver + quarantine (write): typed, conformed, staged; books must balance."""
     spark, settings = get_spark(), get_settings()
     dataset = REGISTRY[dataset_name]
-    check_not_discarded(dataset, batch_id, settings)
-    inputs = {name: read_table(spark, REGISTRY[name], settings) for name in dataset.inputs}
-    bronze = read_bronze_batch(spark, dataset, batch_id, settings)
-    result = refine(spark, dataset, bronze, inputs, {"interval": DataInterval.parse(start, end)}, settings)
+    with _writer(dataset_name, "silver"):
+        check_not_discarded(dataset, batch_id, settings)
+        inputs = {name: read_table(spark, REGISTRY[name], settings) for name in dataset.inputs}
+        bronze = read_bronze_batch(spark, dataset, batch_id, settings)
+        result = refine(spark, dataset, bronze, inputs, {"interval": DataInterval.parse(start, end)}, settings)
     return result.to_dict()
 
 
@@ -62,7 +72,8 @@ def refine_batch(dataset_name: str, batch_id: str, start: str, end: str) -> dict
 def gate_batch(dataset_name: str, refined: dict[str, Any], start: str, end: str, run_id: str) -> dict[str, Any]:
     """staged batch → gate (audit): GX checks per criterion; a critical failure holds the batch and raises."""
     interval = DataInterval.parse(start, end)
-    result = run_gate(get_spark(), REGISTRY[dataset_name], refined["batch_id"], interval, refined, run_id)
+    with _writer(dataset_name, "gate"):
+        result = run_gate(get_spark(), REGISTRY[dataset_name], refined["batch_id"], interval, refined, run_id)
     start_utc, end_utc = interval.as_strings()
     return {
         **result.to_dict(),
@@ -85,12 +96,13 @@ def publish_batch(dataset_name: str, gate_result: dict[str, Any]) -> dict[str, A
     spark, settings = get_spark(), get_settings()
     dataset = REGISTRY[dataset_name]
     batch_id = gate_result["batch_id"]
-    check_not_discarded(dataset, batch_id, settings)
     interval = DataInterval.parse(gate_result["data_interval_start"], gate_result["data_interval_end"])
-    published = publish(
-        spark, dataset, batch_id, int(gate_result["staged_version"]), interval.local_start_date, settings
-    )
-    mark_published(spark, dataset, batch_id, settings)
+    with _writer(dataset_name, "publish"):
+        check_not_discarded(dataset, batch_id, settings)
+        published = publish(
+            spark, dataset, batch_id, int(gate_result["staged_version"]), interval.local_start_date, settings
+        )
+        mark_published(spark, dataset, batch_id, settings)
     return {**gate_result, "published": published.to_dict()}
 
 
@@ -203,8 +215,9 @@ def publish_open_data(names: list[str] | None = None) -> list[dict[str, Any]]:
 def run_dataset(dataset_name: str, start: str, end: str, run_id: str = "manual") -> dict[str, Any]:
     """All silver steps for one dataset, in order: land, bronze, write (stage), audit (gate), publish
     (for the CLI and tests; DAGs call the steps)."""
-    landed = land_batch(dataset_name, start, end)
-    bronze = load_bronze_batch(dataset_name, landed)
-    refined = refine_batch(dataset_name, bronze["batch_id"], start, end)
-    audited = gate_batch(dataset_name, refined, start, end, run_id)
-    return publish_batch(dataset_name, audited) | {"refined": refined}
+    with _writer(dataset_name, "run_dataset"):  # one lease across the steps: nothing falls between them
+        landed = land_batch(dataset_name, start, end)
+        bronze = load_bronze_batch(dataset_name, landed)
+        refined = refine_batch(dataset_name, bronze["batch_id"], start, end)
+        audited = gate_batch(dataset_name, refined, start, end, run_id)
+        return publish_batch(dataset_name, audited) | {"refined": refined}

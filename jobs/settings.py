@@ -9,6 +9,7 @@ secrets from ``.state/secrets.env``; nothing here holds a credential.
 from __future__ import annotations
 
 import os
+import socket
 import ssl
 from dataclasses import dataclass, field
 from functools import lru_cache
@@ -105,8 +106,20 @@ class Settings:
     )
     """The CA the source servers' certificates are checked against (infra/gen_tls.py makes a local one)."""
     limits: InputLimits = field(default_factory=InputLimits)
+    lease_seconds: float = field(default_factory=lambda: float(_env("LAKEHOUSE_LEASE_SECONDS", "120")))
+    """How long a writer's lease on a table (``jobs.lease``) lasts unless renewed; renewed every third of
+    it while the writer runs, so this bounds how long a killed writer blocks the table."""
+    lease_wait_seconds: float = field(default_factory=lambda: float(_env("LAKEHOUSE_LEASE_WAIT_SECONDS", "900")))
+    """How long a writer waits for another's lease before giving up with a message naming the holder."""
+    lease_host: str = field(default_factory=lambda: _env("LAKEHOUSE_LEASE_HOST", socket.gethostname()))
+    """The name this host's writers put in their leases. A lease of this host whose process is gone is
+    taken over at once; give each host (container, pod) a distinct name, which hostnames usually are."""
 
     def __post_init__(self) -> None:
+        if self.lease_seconds <= 0 or self.lease_wait_seconds < 0:
+            raise MissingSettingError(
+                "LAKEHOUSE_LEASE_SECONDS must be > 0 and LAKEHOUSE_LEASE_WAIT_SECONDS >= 0 (seconds)."
+            )
         if self.extract_from not in ("channel", "local"):
             raise MissingSettingError(
                 f"LAKEHOUSE_EXTRACT_FROM={self.extract_from!r}: use 'channel' (each source over HTTP/FTP/MQTT) "

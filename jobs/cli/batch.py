@@ -110,10 +110,23 @@ def run_show(args: argparse.Namespace) -> int:
     return 0
 
 
+def _writing(batch_id: str, action: str, steward: str) -> Any:
+    """The leases a decision on ``batch_id`` needs (``jobs.lease``): its dataset's tables and the
+    shared quality tables, so a DAG task or another command never commits to them at the same time."""
+    from jobs.batches import find
+    from jobs.lease import QUALITY, dataset_resource, hold
+
+    row = find(batch_id)
+    resources = [QUALITY] + ([dataset_resource(row["dataset"])] if row is not None else [])
+    return hold(*resources, holder=f"lakehouse batch {action} {batch_id} by {steward}")
+
+
 def run_release(args: argparse.Namespace) -> int:
     from jobs.batches import certified_extra, release
 
-    decision = release(args.batch_id, args.reason, args.steward or getpass.getuser())
+    steward = args.steward or getpass.getuser()
+    with _writing(args.batch_id, "release", steward):
+        decision = release(args.batch_id, args.reason, steward)
     extra = certified_extra(decision)
     emitted = emit_certified_event(decision.dataset, extra)
     if args.json:
@@ -131,7 +144,9 @@ def run_release(args: argparse.Namespace) -> int:
 def run_discard(args: argparse.Namespace) -> int:
     from jobs.batches import discard
 
-    decision = discard(args.batch_id, args.reason, args.steward or getpass.getuser())
+    steward = args.steward or getpass.getuser()
+    with _writing(args.batch_id, "discard", steward):
+        decision = discard(args.batch_id, args.reason, steward)
     if args.json:
         print(json.dumps(decision.to_dict(), ensure_ascii=False, indent=2))
         return 0

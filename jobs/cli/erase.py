@@ -49,16 +49,22 @@ def _login() -> str:
 
 def run(args: argparse.Namespace) -> int:
     from jobs.erasure import DEFAULT_RETENTION_HOURS, Subject, audit_json, describe, erase, subjects_for_kind
-    from jobs.registry import PersonalKind
+    from jobs.lease import QUALITY, dataset_resource, hold
+    from jobs.registry import REGISTRY, PersonalKind
 
     subjects = [Subject.parse(s) for s in args.subject]
     if args.subject_phone:
         subjects += subjects_for_kind(PersonalKind.PHONE, args.subject_phone)
-    result = erase(
-        subjects,
-        retention_hours=DEFAULT_RETENTION_HOURS if args.retention is None else args.retention,
-        reason=args.reason,
-        requested_by=args.requested_by or _login(),
-    )
+    requested_by = args.requested_by or _login()
+    # Erasure rewrites every table of each dataset with personal data and appends to the quality
+    # audit: it holds their leases (jobs.lease), so a DAG task or a second erasure waits for it.
+    personal = [dataset_resource(ds.name) for ds in REGISTRY if ds.personal is not None]
+    with hold(*personal, QUALITY, holder=f"lakehouse erase requested by {requested_by}"):
+        result = erase(
+            subjects,
+            retention_hours=DEFAULT_RETENTION_HOURS if args.retention is None else args.retention,
+            reason=args.reason,
+            requested_by=requested_by,
+        )
     print(audit_json(result) if args.json else describe(result))
     return 0

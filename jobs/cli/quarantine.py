@@ -103,6 +103,7 @@ def print_rows(rows: list[dict[str, Any]], shown: list[dict[str, Any]], describe
 
 
 def run_release(args: argparse.Namespace) -> int:
+    from jobs.lease import QUALITY, dataset_resource, hold
     from jobs.quarantine import (
         RowId,
         Selection,
@@ -120,13 +121,10 @@ def run_release(args: argparse.Namespace) -> int:
         province=args.province,
         batch=args.batch,
     )
-    result = release(
-        selection,
-        parse_corrections(args.corrections, dataset),
-        args.accept,
-        args.note,
-        args.steward or getpass.getuser(),
-    )
+    steward = args.steward or getpass.getuser()
+    # One writer per table: the dataset's silver and quarantine, and quality/releases (jobs.lease).
+    with hold(dataset_resource(dataset.name), QUALITY, holder=f"lakehouse quarantine release by {steward}"):
+        result = release(selection, parse_corrections(args.corrections, dataset), args.accept, args.note, steward)
     if args.json:
         print(to_json(result.to_dict()))
         return 0 if result.rows_still_failing == 0 else 1
