@@ -37,7 +37,7 @@ from tests.lakehouse_fixtures import FIXTURE_DAY, copy_fixture_sources, lake_buc
 
 REPO = Path(__file__).resolve().parents[2]
 MQTT_SH = REPO / "infra" / "mqtt" / "mqtt.sh"
-HTTP_PORT, FTP_PORT, MQTT_PORT = 19150, 19151, 19152  # this scenario's range: 19150-19159
+HTTP_PORT, FTP_PORT, MQTT_PORT, MQTT_DEVICE_PORT = 19150, 19151, 19152, 19153  # this scenario's range: 19150-19159
 DAY = FIXTURE_DAY
 NEXT_DAY = DAY + timedelta(days=1)
 INTERVAL = DataInterval.for_local_day(DAY)
@@ -106,6 +106,8 @@ def broker(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Broker]:
         "LAKEHOUSE_MQTT_PORT": str(MQTT_PORT),
         "LAKEHOUSE_MQTT_USER": "lakehouse",
         "LAKEHOUSE_MQTT_PASSWORD": secrets.token_urlsafe(16),
+        "LAKEHOUSE_MQTT_DEVICE_PORT": str(MQTT_DEVICE_PORT),
+        "LAKEHOUSE_MQTT_PUBLISHER_PASSWORD": secrets.token_urlsafe(16),
     }
     saved = {k: os.environ.get(k) for k in mqtt_env}
     os.environ.update(mqtt_env)
@@ -465,10 +467,12 @@ def test_mqtt_device_clock_ahead_is_batched_by_arrival(
     from paho.mqtt.packettypes import PacketTypes
     from paho.mqtt.properties import Properties
 
-    from jobs.extract.mqtt import connect_client, drain, register
+    from jobs.extract.mqtt import drain, register
     from jobs.landing import land
     from jobs.settings import get_settings
     from jobs.storage import head
+    from sample_sources.env import SourceEnv
+    from sample_sources.servers.mqtt_publisher import connect_client
 
     ds = variant("clock", require_manifest=False)
     register(ds, get_settings())
@@ -476,20 +480,19 @@ def test_mqtt_device_clock_ahead_is_batched_by_arrival(
     n = sized(50, 5_000)
     start = datetime.now(UTC).replace(microsecond=0) - timedelta(seconds=1)
     wrong = (datetime.now(UTC) + timedelta(days=3)).astimezone(LOCAL)
-    conn = connect_client(get_settings(), client_id="device-clock-ahead", durable=False, max_inflight=1000)
-    conn.client.loop_start()
+    # the sources' gateway login on the device listener (the lander's may not publish data)
+    client = connect_client(SourceEnv().mqtt_publisher(), client_id="device-clock-ahead", max_inflight=1000)
+    client.loop_start()
     infos = []
     for i in range(n):
         props = Properties(PacketTypes.PUBLISH)
         props.UserProperty = [("message_id", f"ahead:{i}"), ("sent_at", wrong.isoformat())]
         body = {"station_id": "AQ-01-0001", "parameter": "PM2.5", "value": f"a{i}", "measured_at": wrong.isoformat()}
-        infos.append(
-            conn.client.publish(f"{ds.source.options['topic']}/AQ-01-0001", json.dumps(body), 1, properties=props)
-        )
+        infos.append(client.publish(f"{ds.source.options['topic']}/AQ-01-0001", json.dumps(body), 1, properties=props))
     for info in infos:
         info.wait_for_publish(30)
-    conn.client.disconnect()
-    conn.client.loop_stop()
+    client.disconnect()
+    client.loop_stop()
     drained = drain(ds, get_settings())  # arrival at the lander: now, inside the interval below
     assert drained.clock_ahead == n
     end = datetime.now(UTC).replace(microsecond=0) + timedelta(seconds=2)
