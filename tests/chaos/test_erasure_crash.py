@@ -45,7 +45,7 @@ from tests.lakehouse_fixtures import FIXTURE_DAY, copy_fixture_sources, lake_buc
 # Not in `make test` yet: two erase runs (VACUUM of every table) take minutes; `make chaos` runs it.
 pytestmark = [pytest.mark.integration, pytest.mark.chaos_only, pytest.mark.timeout(3600)]
 
-TEST_KEY = "chaos-erasure-pseudonym-key-0123456789abcdef"
+TEST_KEY = "chaos-erasure-pseudonym-key-0123456789abcdef"  # pragma: allowlist secret (a test key)
 STEPS = ("intent", "landing", "bronze", "quarantine", "silver", "vacuum", "restricted", "audit")
 # Full: each subject in its own request, killed after every step in turn (one bucket: each run
 # resumes the last). Small: both subjects in one request, killed after the link is gone (the last
