@@ -31,7 +31,9 @@ pytestmark = [pytest.mark.integration, pytest.mark.timeout(1800)]
 
 DAY = date(2026, 11, 23)
 PORT = 19140
-FS_SIZE = "64m"
+# MinIO refuses an upload of unknown size (a streamed PUT) unless 1 GiB is free (its
+# `diskAssumeUnknownSize`), so a smaller disk is "full" before the test fills it: 1.5 GiB of tmpfs.
+FS_SIZE = "1536m"
 
 
 @contextmanager
@@ -101,6 +103,24 @@ def _fill(mount: Path) -> Path:
     return filler
 
 
+def _wait_until_the_store_sees_space(bucket: str, seconds: float = 90) -> None:
+    """MinIO re-reads its drives' free space every few seconds: wait until a write goes through again."""
+    from botocore.exceptions import ClientError
+
+    from jobs.storage import s3_client
+
+    deadline = time.monotonic() + seconds
+    while True:
+        try:
+            s3_client().put_object(Bucket=bucket, Key="_probe/space", Body=b"x")
+            s3_client().delete_object(Bucket=bucket, Key="_probe/space")
+            return
+        except ClientError as err:
+            if "StorageFull" not in str(err) or time.monotonic() > deadline:
+                raise
+            time.sleep(1)
+
+
 def test_disk_full(lake: tuple[Path, Path, faults.Readings], chaos_row: ScenarioRow) -> None:
     from jobs.pipeline import publish_batch
     from jobs.settings import get_settings
@@ -125,6 +145,7 @@ def test_disk_full(lake: tuple[Path, Path, faults.Readings], chaos_row: Scenario
     assert faults.books(settings, readings) == (0, 0, 0)
 
     filler.unlink()  # the operator frees space
+    _wait_until_the_store_sees_space(settings.bucket)
     rerun = publish_batch(faults.AIR, audited)
     assert rerun["published"]["silver_rows"] == readings.good
     silver, quarantined, duplicated = faults.books(settings, readings)
