@@ -42,7 +42,7 @@ $(foreach v,$(PIPELINE_SECRETS) $(MINISTRY_SECRETS) $(ROOT_SECRETS),$(eval $(ADM
 MINISTRY_UC := $(if $(LAKEHOUSE_MINISTRY),$(shell printf %s '$(LAKEHOUSE_MINISTRY)' | tr a-z A-Z))
 lakehouse: export LAKEHOUSE_MINISTRY_$(MINISTRY_UC)_ACCESS_KEY := $(LAKEHOUSE_MINISTRY_$(MINISTRY_UC)_ACCESS_KEY)
 lakehouse: export LAKEHOUSE_MINISTRY_$(MINISTRY_UC)_SECRET_KEY := $(LAKEHOUSE_MINISTRY_$(MINISTRY_UC)_SECRET_KEY)
-export LAKEHOUSE_S3_ENDPOINT ?= http://127.0.0.1:$(S3_PORT)
+export LAKEHOUSE_S3_ENDPOINT ?= https://127.0.0.1:$(S3_PORT)
 export LAKEHOUSE_S3_PORT := $(S3_PORT)
 export LAKEHOUSE_STATE_DIR := $(STATE)
 export LAKEHOUSE_JARS_DIR := $(JARS_DIR)
@@ -100,11 +100,11 @@ $(STATE)/secrets.env: FORCE
 	@$(PYTHON_BASE) infra/gen_secrets.py $@
 FORCE:
 
-tls: venv ## Local CA + the local servers' certificate into .state/tls (infra/gen_tls.py; once, idempotent)
+tls: venv ## Local CA, the local servers' certificate (store, sources) and the CA's Java truststore into .state/tls (infra/gen_tls.py; idempotent)
 	@$(PY) infra/gen_tls.py $(STATE)/tls
 
 # Installers run as sub-makes, not prerequisites: a prerequisite would inherit the store's root keys.
-store: ## Start the local S3 store (127.0.0.1:$(S3_PORT)), create the bucket and the pipeline's identity
+store: ## Start the local S3 store (https://127.0.0.1:$(S3_PORT), local CA), create the bucket and the pipeline's identity
 	@$(MAKE) --no-print-directory setup
 	infra/store/store.sh start
 	$(PY) infra/store/bootstrap.py

@@ -2,11 +2,16 @@
 
 Usage: python infra/gen_tls.py .state/tls
 
-Why: the source channels (MQTT broker, HTTPS API, FTPS drop) are encrypted and their clients verify
-the server against a CA they were given, as with a real ministry's servers. A fresh CA per machine
-means no private key is ever committed. Writes ``ca.crt`` (what clients trust), ``ca.key``,
-``server.crt`` / ``server.key`` (for 127.0.0.1 and localhost). Idempotent: existing files are kept
-while the server certificate is valid for another 30 days (then both are renewed).
+Why: the object store (MinIO) and the source channels (MQTT broker, HTTPS API, FTPS drop) are
+encrypted and their clients verify the server against a CA they were given, as with a real
+ministry's servers. A fresh CA per machine means no private key is ever committed. Writes ``ca.crt``
+(what clients trust), ``ca.key``, ``server.crt`` / ``server.key`` (for 127.0.0.1 and localhost), and
+``truststore.p12``: the same CA as a Java truststore (PKCS#12 holding that one certificate as a
+trusted entry) for Spark's S3A client, which takes its trust from the JVM
+(``javax.net.ssl.trustStore``, set by ``jobs/spark.py``). The truststore holds no key and is
+written unencrypted, so the JVM reads it with no password: none exists to pass anywhere.
+Idempotent: existing files are kept while the server certificate is valid for another 30 days
+(then all are renewed); the truststore is rewritten whenever it does not hold exactly ``ca.crt``.
 """
 
 from __future__ import annotations
@@ -20,9 +25,12 @@ from pathlib import Path
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
+from cryptography.hazmat.primitives.serialization import pkcs12
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 
 FILES = ("ca.crt", "ca.key", "server.crt", "server.key")
+TRUSTSTORE = "truststore.p12"
+TRUSTSTORE_ALIAS = b"vn-lakehouse-local-ca"
 RENEW_BEFORE = dt.timedelta(days=30)
 
 
@@ -56,10 +64,33 @@ def _pem_key(key: ec.EllipticCurvePrivateKey) -> bytes:
     )
 
 
+def truststore_certificates(path: Path) -> list[x509.Certificate]:
+    """The trusted certificates of a truststore written by :func:`write_truststore` (no password)."""
+    return [entry.certificate for entry in pkcs12.load_pkcs12(path.read_bytes(), None).additional_certs]
+
+
+def write_truststore(directory: Path) -> bool:
+    """(Re)write ``truststore.p12`` from ``ca.crt`` unless it already holds exactly that CA; True when written."""
+    ca = x509.load_pem_x509_certificate((directory / "ca.crt").read_bytes())
+    target = directory / TRUSTSTORE
+    if target.is_file():
+        try:
+            if truststore_certificates(target) == [ca]:
+                return False
+        except ValueError:
+            pass  # unreadable: rewrite it
+    data = pkcs12.serialize_java_truststore(
+        [pkcs12.PKCS12Certificate(ca, TRUSTSTORE_ALIAS)], serialization.NoEncryption()
+    )
+    _write(target, data, private=False)
+    return True
+
+
 def generate(directory: Path) -> bool:
-    """Create the CA and the server certificate unless valid ones exist; True when (re)generated."""
+    """Create the CA and the server certificate unless valid ones exist, and the truststore of that
+    CA unless it holds it already; True when anything was (re)generated."""
     if _still_valid(directory):
-        return False
+        return write_truststore(directory)
     directory.mkdir(parents=True, exist_ok=True)
     directory.chmod(0o700)
     now = dt.datetime.now(dt.UTC) - dt.timedelta(minutes=5)
@@ -102,10 +133,11 @@ def generate(directory: Path) -> bool:
     _write(directory / "server.key", _pem_key(key), private=True)
     _write(directory / "server.crt", server.public_bytes(serialization.Encoding.PEM), private=False)
     _write(directory / "ca.crt", ca.public_bytes(serialization.Encoding.PEM), private=False)
+    write_truststore(directory)
     return True
 
 
 if __name__ == "__main__":
     target = Path(sys.argv[1] if len(sys.argv) > 1 else ".state/tls")
     if generate(target):
-        print(f"generated a local CA and the servers' certificate into {target}")
+        print(f"generated the local CA, the servers' certificate and the CA's Java truststore into {target}")

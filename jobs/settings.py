@@ -27,6 +27,12 @@ def _env_bool(name: str, default: bool) -> bool:
     return _env(name, "true" if default else "false").lower() in {"1", "true", "yes", "on"}
 
 
+def _tls_ca() -> Path:
+    """``LAKEHOUSE_TLS_CA``, by default ``<state dir>/tls/ca.crt`` (made by infra/gen_tls.py)."""
+    state = Path(_env("LAKEHOUSE_STATE_DIR", str(REPO_ROOT / ".state")))
+    return Path(_env("LAKEHOUSE_TLS_CA", str(state / "tls" / "ca.crt")))
+
+
 @dataclass(frozen=True)
 class InputLimits:
     """How much one hostile input may cost before it is quarantined or refused (all in one place).
@@ -61,7 +67,7 @@ class MissingSettingError(RuntimeError):
 class Settings:
     """Where the lakehouse lives and how to reach it."""
 
-    s3_endpoint: str = field(default_factory=lambda: _env("LAKEHOUSE_S3_ENDPOINT", "http://127.0.0.1:9000"))
+    s3_endpoint: str = field(default_factory=lambda: _env("LAKEHOUSE_S3_ENDPOINT", "https://127.0.0.1:9900"))
     s3_access_key: str = field(default_factory=lambda: _env("LAKEHOUSE_S3_ACCESS_KEY", ""))
     s3_secret_key: str = field(default_factory=lambda: _env("LAKEHOUSE_S3_SECRET_KEY", ""))
     s3_region: str = field(default_factory=lambda: _env("LAKEHOUSE_S3_REGION", "us-east-1"))
@@ -97,14 +103,18 @@ class Settings:
     mqtt_user: str = field(default_factory=lambda: _env("LAKEHOUSE_MQTT_USER", "lakehouse"))
     mqtt_password: str = field(default_factory=lambda: _env("LAKEHOUSE_MQTT_PASSWORD", ""))
     http_token: str = field(default_factory=lambda: _env("LAKEHOUSE_HTTP_TOKEN", ""))
-    tls_ca: Path = field(
-        default_factory=lambda: Path(
-            _env(
-                "LAKEHOUSE_TLS_CA", str(Path(_env("LAKEHOUSE_STATE_DIR", str(REPO_ROOT / ".state"))) / "tls" / "ca.crt")
-            )
-        )
+    tls_ca: Path = field(default_factory=lambda: _tls_ca())
+    """The CA the source servers' and the store's certificates are checked against (infra/gen_tls.py
+    makes a local one)."""
+    s3_ca: str = field(default_factory=lambda: _env("LAKEHOUSE_S3_CA", ""))
+    """The CA the store's certificate is checked against (an https endpoint): a PEM file, empty for
+    ``tls_ca`` (the local CA MinIO's certificate is signed by), or ``system`` for the platform's trust
+    (a store with a publicly trusted certificate). Never "no check"."""
+    s3_truststore: Path = field(
+        default_factory=lambda: Path(_env("LAKEHOUSE_S3_TRUSTSTORE", str(_tls_ca().with_name("truststore.p12"))))
     )
-    """The CA the source servers' certificates are checked against (infra/gen_tls.py makes a local one)."""
+    """The same CA as a Java truststore (PKCS#12, no password) for Spark's S3A client: ``truststore.p12``
+    next to ``tls_ca`` by default, written by infra/gen_tls.py (`make tls`)."""
     limits: InputLimits = field(default_factory=InputLimits)
     lease_seconds: float = field(default_factory=lambda: float(_env("LAKEHOUSE_LEASE_SECONDS", "120")))
     """How long a writer's lease on a table (``jobs.lease``) lasts unless renewed; renewed every third of
@@ -156,6 +166,62 @@ class Settings:
         return self.s3_endpoint.startswith("https://")
 
     @property
+    def s3_ca_file(self) -> Path | None:
+        """The CA file every store client checks the store's certificate against; None for a plain-HTTP
+        endpoint or ``LAKEHOUSE_S3_CA=system`` (the platform's trust). Raises with the fix when missing."""
+        if not self.s3_ssl or self.s3_ca.lower() == "system":
+            return None
+        path = Path(self.s3_ca) if self.s3_ca else self.tls_ca
+        if not path.is_file():
+            raise MissingSettingError(
+                f"no CA certificate at {path} to check the store's certificate against: run `make tls` (it "
+                "generates the local CA MinIO's certificate is signed by into .state/tls), or point "
+                "LAKEHOUSE_S3_CA at your store's CA (`system` for a publicly trusted one)."
+            )
+        return path
+
+    @property
+    def s3_verify(self) -> str | bool:
+        """boto3's ``verify``: the store's CA file, or True (the platform's trust); never False."""
+        ca = self.s3_ca_file
+        return str(ca) if ca is not None else True
+
+    def s3_jvm_trust_options(self) -> dict[str, str]:
+        """JVM system properties that make Spark's S3A client (AWS SDK, JSSE) trust the store's CA:
+        the truststore of ``s3_truststore``; none for a plain-HTTP or a publicly trusted store."""
+        if self.s3_ca_file is None:
+            return {}
+        if not self.s3_truststore.is_file():
+            raise MissingSettingError(
+                f"no Java truststore at {self.s3_truststore} for Spark to check the store's certificate: run "
+                "`make tls` (infra/gen_tls.py writes it next to the local CA), or point LAKEHOUSE_S3_TRUSTSTORE "
+                "at a PKCS#12 truststore holding your store's CA."
+            )
+        from cryptography import x509
+        from cryptography.hazmat.primitives.serialization import pkcs12
+
+        ca = x509.load_pem_x509_certificate(self.s3_ca_file.read_bytes())
+        held = [c.certificate for c in pkcs12.load_pkcs12(self.s3_truststore.read_bytes(), None).additional_certs]
+        if ca not in held:
+            raise MissingSettingError(
+                f"the Java truststore {self.s3_truststore} does not hold the store's CA ({self.s3_ca_file}): run "
+                "`make tls` to rewrite it, or set LAKEHOUSE_S3_TRUSTSTORE to a truststore holding that CA."
+            )
+        return {"javax.net.ssl.trustStore": str(self.s3_truststore), "javax.net.ssl.trustStoreType": "PKCS12"}
+
+    def trust_store_ca_in_rustls(self) -> None:
+        """Make delta-rs (and DuckDB reading through it) check the store against its CA.
+
+        delta-rs 1.6 (object_store 0.13, rustls) has no storage option for a CA (delta-io/delta-rs#4246);
+        its verifier loads its roots from ``SSL_CERT_FILE`` when it builds a client. So this process's
+        ``SSL_CERT_FILE`` is set to the store's CA: every later rustls or OpenSSL-default client in it
+        trusts only that CA, as the pipeline's clients should. Nothing changes for a publicly trusted store.
+        """
+        ca = self.s3_ca_file
+        if ca is not None:
+            os.environ["SSL_CERT_FILE"] = str(ca)
+
+    @property
     def gx_root(self) -> Path:
         """Great Expectations project (suites, results, Data Docs) for this deployment."""
         return Path(_env("LAKEHOUSE_GX_ROOT", str(self.state_dir / "gx")))
@@ -178,8 +244,10 @@ class Settings:
         return f"s3://{self.bucket}/{key.lstrip('/')}"
 
     def delta_rs_storage_options(self) -> dict[str, str]:
-        """Options for delta-rs (`deltalake`) to open tables on this store."""
+        """Options for delta-rs (`deltalake`) to open tables on this store (its CA: see
+        :meth:`trust_store_ca_in_rustls`, done here)."""
         self.require_credentials()
+        self.trust_store_ca_in_rustls()
         return {
             "AWS_ENDPOINT_URL": self.s3_endpoint,
             "AWS_ACCESS_KEY_ID": self.s3_access_key,

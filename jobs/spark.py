@@ -52,7 +52,8 @@ SECRET_S3A_OPTIONS = frozenset({"fs.s3a.access.key", "fs.s3a.secret.key"})
 
 
 def s3a_options(settings: Settings) -> dict[str, str]:
-    """Hadoop S3A options for the configured store (plain S3: endpoint, keys, region, path style)."""
+    """Hadoop S3A options for the configured store (plain S3: endpoint, keys, region, path style; TLS
+    for an https endpoint, checked against the JVM's truststore: see ``get_spark``)."""
     settings.require_credentials()
     options = {
         "endpoint": settings.s3_endpoint,
@@ -106,6 +107,14 @@ def get_spark(app_name: str = "lakehouse", *, with_s3: bool = True, settings: Se
         .config("spark.databricks.delta.stateReconstructionValidation.enabled", "false")
     )
     s3a = s3a_options(settings) if with_s3 else {}
+    # S3A (AWS SDK v2, JSSE) has no CA option of its own: it trusts what the JVM trusts, so an https
+    # store's CA comes as the JVM's truststore (a file path and its type: no password exists, none is
+    # passed). On the driver's and the executors' command lines, for the JVMs started from here.
+    trust = settings.s3_jvm_trust_options() if with_s3 else {}
+    if trust:
+        java_options = " ".join(f"'-D{key}={value}'" for key, value in trust.items())  # Spark unquotes them
+        builder = builder.config("spark.driver.extraJavaOptions", java_options)
+        builder = builder.config("spark.executor.extraJavaOptions", java_options)
     # Builder confs reach the JVM as `--conf k=v` on spark-submit's command line, which every local
     # user can read in /proc/*/cmdline: the keys go only into the running session's Hadoop
     # configuration below (Delta and S3A read it from there; executors get it with each job).
@@ -117,5 +126,12 @@ def get_spark(app_name: str = "lakehouse", *, with_s3: bool = True, settings: Se
     hadoop_conf = spark.sparkContext._jsc.hadoopConfiguration()  # type: ignore[union-attr]
     for key, value in s3a.items():
         hadoop_conf.set(key, value)
+    # Such a session's JVM also started without the truststore: set it before S3A opens its first
+    # connection (JSSE reads these properties when the AWS SDK builds its TLS context).
+    if trust:
+        system = spark.sparkContext._jvm.java.lang.System  # type: ignore[union-attr]
+        for key, value in trust.items():
+            if system.getProperty(key) != value:
+                system.setProperty(key, value)
     spark.sparkContext.setLogLevel("WARN")
     return spark

@@ -1,7 +1,7 @@
 """Plain-S3 object access (boto3): speaks to any S3-compatible store, MinIO by default.
 
-Nothing here may depend on the store being MinIO: endpoint, keys, region and path style come
-from settings.
+Nothing here may depend on the store being MinIO: endpoint, keys, region, path style and the CA
+its certificate is checked against come from settings.
 """
 
 from __future__ import annotations
@@ -34,6 +34,7 @@ def s3_client(settings: Settings | None = None) -> S3Client:
         aws_access_key_id=settings.s3_access_key,
         aws_secret_access_key=settings.s3_secret_key,
         region_name=settings.s3_region,
+        verify=settings.s3_verify,  # an https store's certificate, checked against its CA
         config=Config(
             s3={"addressing_style": "path" if settings.s3_path_style else "virtual"},
             # exponential backoff (≤ 20 s a pause) over the same number of attempts S3A retries

@@ -91,18 +91,12 @@ def ministry_identities(bucket: str) -> Iterator[dict[str, Settings]]:
     ``make store`` does for the real lake (policies from the registry); removed afterwards.
     Yields settings by ministry code, with the ministry's keys."""
     import dataclasses
-    from urllib.parse import urlparse
 
-    from minio import MinioAdmin
-    from minio.credentials import StaticProvider
-
-    from infra.store.bootstrap import provision_ministries, remove_ministries
+    from infra.store.bootstrap import admin_client, provision_ministries, remove_ministries
     from jobs.settings import get_settings
 
     writer = get_settings()
-    endpoint = urlparse(writer.s3_endpoint)
-    root = StaticProvider(os.environ["MINIO_ROOT_USER"], os.environ["MINIO_ROOT_PASSWORD"])
-    admin = MinioAdmin(endpoint=endpoint.netloc, credentials=root, secure=endpoint.scheme == "https")
+    admin = admin_client(writer, os.environ["MINIO_ROOT_USER"], os.environ["MINIO_ROOT_PASSWORD"])
     suffix = "-" + uuid.uuid4().hex[:6]
     credentials = provision_ministries(admin, bucket, writer.opendata_bucket, user_suffix=suffix)
     try:

@@ -4,8 +4,9 @@ Runs with the root credentials (the only place that uses them); every job then r
 ``LAKEHOUSE_S3_ACCESS_KEY`` identity, limited by policy to the lake and open-data buckets. Each
 ministry gets a read-only identity ``ministry-<code>`` whose policy (``jobs.access.policy_for``,
 derived from the registry) allows exactly the tables it may read. Uses the MinIO
-admin API through the Apache-2.0 ``minio`` Python SDK; another S3 store would get its writer
-identity from its own admin tooling, and the pipeline would not notice. Idempotent.
+admin API through the Apache-2.0 ``minio`` Python SDK, over TLS checked against the store's CA
+(``http_client``); another S3 store would get its writer identity from its own admin tooling, and
+the pipeline would not notice. Idempotent.
 """
 
 from __future__ import annotations
@@ -15,12 +16,38 @@ import os
 import sys
 from urllib.parse import urlparse
 
+import urllib3
 from minio import Minio, MinioAdmin
 from minio.credentials import StaticProvider
 
 from jobs.access import credential_env, policy_for
 from jobs.registry import Ministry
 from jobs.settings import Settings
+
+
+def http_client(settings: Settings) -> urllib3.PoolManager:
+    """What the MinIO SDK talks through: the store's certificate checked against ``settings.s3_ca_file``
+    (the local CA), never unchecked. The SDK's own default would take ``SSL_CERT_FILE`` or certifi's
+    bundle; its timeouts and retries are kept."""
+    ca = settings.s3_ca_file
+    return urllib3.PoolManager(
+        timeout=urllib3.Timeout(connect=300, read=300),
+        maxsize=10,
+        cert_reqs="CERT_REQUIRED",
+        ca_certs=str(ca) if ca is not None else None,  # None: the platform's trust (LAKEHOUSE_S3_CA=system)
+        retries=urllib3.Retry(total=5, backoff_factor=0.2, status_forcelist=[500, 502, 503, 504]),
+    )
+
+
+def admin_client(settings: Settings, access_key: str, secret_key: str) -> MinioAdmin:
+    """MinIO's admin API at ``settings.s3_endpoint`` as the given identity, over TLS checked against its CA."""
+    endpoint = urlparse(settings.s3_endpoint)
+    return MinioAdmin(
+        endpoint=endpoint.netloc,
+        credentials=StaticProvider(access_key, secret_key),
+        secure=endpoint.scheme == "https",
+        http_client=http_client(settings),
+    )
 
 
 def _attach(admin: MinioAdmin, policy_name: str, user: str) -> None:
@@ -83,19 +110,24 @@ def public_read_policy(bucket: str) -> dict[str, object]:
 
 
 def main() -> None:
-    endpoint = os.environ.get("LAKEHOUSE_S3_ENDPOINT", "http://127.0.0.1:9900")
-    bucket = os.environ.get("LAKEHOUSE_BUCKET", "lakehouse")
-    opendata = Settings(bucket=bucket).opendata_bucket
+    settings = Settings()  # endpoint (https://127.0.0.1:<port> from make), bucket and the store's CA
+    bucket = settings.bucket
+    opendata = settings.opendata_bucket
     root_user, root_password = os.environ["MINIO_ROOT_USER"], os.environ["MINIO_ROOT_PASSWORD"]
     writer, writer_secret = os.environ["LAKEHOUSE_S3_ACCESS_KEY"], os.environ["LAKEHOUSE_S3_SECRET_KEY"]
-    parsed = urlparse(endpoint)
-    secure = parsed.scheme == "https"
-    client = Minio(parsed.netloc, access_key=root_user, secret_key=root_password, secure=secure)
+    parsed = urlparse(settings.s3_endpoint)
+    client = Minio(
+        parsed.netloc,
+        access_key=root_user,
+        secret_key=root_password,
+        secure=parsed.scheme == "https",
+        http_client=http_client(settings),
+    )
     for name in (bucket, opendata):
         if not client.bucket_exists(name):
             client.make_bucket(name)
     client.set_bucket_policy(opendata, json.dumps(public_read_policy(opendata)))
-    admin = MinioAdmin(endpoint=parsed.netloc, credentials=StaticProvider(root_user, root_password), secure=secure)
+    admin = admin_client(settings, root_user, root_password)
     policy_name = f"{bucket}-pipeline-writer"
     policy = {
         "Version": "2012-10-17",

@@ -1,9 +1,10 @@
 """Scenario 5: the store's disk fills up during a publish.
 
-A dedicated MinIO (port 19140) keeps its data on a small tmpfs this test mounts. The batch is
-landed and audited there; then a filler file takes every free byte of the filesystem, and
-the publish task (child process) must fail with a ``StoreFullError`` that says to free space and
-rerun, with no Delta commit visible; after the filler is deleted the rerun is clean and exact.
+A dedicated MinIO (port 19140, HTTPS with the local certificate like the real store) keeps its data
+on a small tmpfs this test mounts. The batch is landed and audited there; then a filler file takes
+every free byte of the filesystem, and the publish task (child process) must fail with a
+``StoreFullError`` that says to free space and rerun, with no Delta commit visible; after the filler
+is deleted the rerun is clean and exact.
 """
 
 from __future__ import annotations
@@ -11,6 +12,7 @@ from __future__ import annotations
 import errno
 import os
 import shutil
+import ssl
 import subprocess
 import time
 import urllib.request
@@ -22,6 +24,7 @@ from pathlib import Path
 
 import pytest
 
+from jobs.settings import Settings
 from tests.chaos import faults
 from tests.chaos.scenario import ScenarioRow, sized
 from tests.lakehouse_fixtures import REPO, lake_bucket
@@ -36,24 +39,38 @@ PORT = 19140
 FS_SIZE = "1536m"
 
 
+def _certs_dir(target: Path) -> Path:
+    """MinIO's ``--certs-dir`` as infra/store/store.sh makes it: the local servers' certificate
+    (127.0.0.1, signed by the local CA of infra/gen_tls.py) and that CA."""
+    tls = Settings().tls_ca.parent
+    (target / "CAs").mkdir(parents=True, exist_ok=True)
+    shutil.copyfile(tls / "server.crt", target / "public.crt")
+    shutil.copyfile(tls / "server.key", target / "private.key")
+    (target / "private.key").chmod(0o600)
+    shutil.copyfile(tls / "ca.crt", target / "CAs" / "ca.crt")
+    return target
+
+
 @contextmanager
 def small_disk_store(mount: Path) -> Iterator[str]:
     """MinIO on a fresh ``FS_SIZE`` tmpfs at ``mount``, provisioned like ``make store``; yields its URL.
     Stopped and unmounted afterwards, whatever happened."""
     mount.mkdir(parents=True)
     subprocess.run(["mount", "-t", "tmpfs", "-o", f"size={FS_SIZE}", "tmpfs", str(mount)], check=True)
-    url = f"http://127.0.0.1:{PORT}"
+    url = f"https://127.0.0.1:{PORT}"
     server = None
     try:
         env = {**os.environ, "MINIO_BROWSER": "off", "MINIO_UPDATE": "off"}
         log = (mount.parent / "minio.log").open("wb")
+        certs = _certs_dir(mount.parent / f"{mount.name}-certs")  # off the tmpfs the test fills
         address, console = f"127.0.0.1:{PORT}", f"127.0.0.1:{PORT + 1}"
-        command = [str(REPO / ".tools" / "bin" / "minio"), "server", "--quiet", "--address", address]
-        command += ["--console-address", console, str(mount / "data")]
+        command = [str(REPO / ".tools" / "bin" / "minio"), "server", "--quiet", "--certs-dir", str(certs)]
+        command += ["--address", address, "--console-address", console, str(mount / "data")]
         server = subprocess.Popen(command, env=env, stdout=log, stderr=subprocess.STDOUT)
+        tls = ssl.create_default_context(cafile=Settings().tls_ca)  # over TLS like the real store, checked
         for _ in range(240):
             try:
-                urllib.request.urlopen(f"{url}/minio/health/live", timeout=2)
+                urllib.request.urlopen(f"{url}/minio/health/live", timeout=2, context=tls)
                 break
             except OSError:
                 assert server.poll() is None, (mount.parent / "minio.log").read_text()
@@ -86,6 +103,7 @@ def lake(tmp_path: Path) -> Iterator[tuple[Path, Path, faults.Readings]]:
             else:
                 os.environ["LAKEHOUSE_S3_ENDPOINT"] = saved
     shutil.rmtree(mount, ignore_errors=True)
+    shutil.rmtree(mount.parent / f"{mount.name}-certs", ignore_errors=True)
 
 
 def _fill(mount: Path) -> Path:

@@ -26,7 +26,6 @@ from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlparse
 
 import httpx
 import pyarrow as pa
@@ -88,10 +87,9 @@ def _denied(call: Callable[[], Any]) -> bool:
 def test_store_least_privilege(lake: Lake, chaos_row: ScenarioRow) -> None:
     """Ministry moc on mae's INTERNAL table, the pipeline writer on the admin API, anonymous reads
     outside open data: each refused by MinIO; mae itself and anonymous open data work."""
-    from minio import MinioAdmin
-    from minio.credentials import StaticProvider
     from minio.error import MinioAdminException
 
+    from infra.store.bootstrap import admin_client
     from jobs.storage import s3_client
 
     moc, mae, writer = s3_client(lake.ministries["moc"]), s3_client(lake.ministries["mae"]), lake.writer
@@ -108,12 +106,7 @@ def test_store_least_privilege(lake: Lake, chaos_row: ScenarioRow) -> None:
     refused += _denied(lambda: moc.put_object(Bucket=bucket, Key=f"{INTERNAL}/forged.parquet", Body=b"x"))
 
     # 2. the pipeline writer on the store's admin API (users, policies, server info).
-    endpoint = urlparse(writer.s3_endpoint)
-    as_writer = MinioAdmin(
-        endpoint=endpoint.netloc,
-        credentials=StaticProvider(writer.s3_access_key, writer.s3_secret_key),
-        secure=endpoint.scheme == "https",
-    )
+    as_writer = admin_client(writer, writer.s3_access_key, writer.s3_secret_key)
     forged_users = [f"chaos-{uuid.uuid4().hex[:8]}" for _ in range(sized(2, 10))]
     admin_calls: list[Callable[[], Any]] = [as_writer.user_list, as_writer.policy_list, as_writer.info]
     admin_calls += [lambda u=u: as_writer.user_add(u, secrets.token_urlsafe(24)) for u in forged_users]
@@ -124,11 +117,7 @@ def test_store_least_privilege(lake: Lake, chaos_row: ScenarioRow) -> None:
             call()
         except MinioAdminException as err:
             refused += err._code == "403" and "AccessDenied" in err._body
-    root = MinioAdmin(
-        endpoint=endpoint.netloc,
-        credentials=StaticProvider(os.environ["MINIO_ROOT_USER"], os.environ["MINIO_ROOT_PASSWORD"]),
-        secure=endpoint.scheme == "https",
-    )
+    root = admin_client(writer, os.environ["MINIO_ROOT_USER"], os.environ["MINIO_ROOT_PASSWORD"])
     users = json.loads(root.user_list())
     assert not any(u in users for u in forged_users), "the writer created a user"
 
@@ -137,7 +126,8 @@ def test_store_least_privilege(lake: Lake, chaos_row: ScenarioRow) -> None:
     open_key = f"_chaos/least_privilege/{uuid.uuid4().hex}.txt"
     s3_client(writer).put_object(Bucket=REAL.opendata_bucket, Key=open_key, Body=b"open")
     try:
-        with httpx.Client(base_url=writer.s3_endpoint, verify=False) as anon:
+        store_tls = ssl.create_default_context(cafile=writer.s3_ca_file)  # the store over TLS, checked
+        with httpx.Client(base_url=writer.s3_endpoint, verify=store_tls) as anon:
             for url in [f"/{bucket}/{k}" for k in keys] + [f"/{bucket}?list-type=2", f"/{REAL.bucket}?list-type=2"]:
                 attempts += 1
                 r = anon.get(url)

@@ -11,7 +11,6 @@ import os
 from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
-from urllib.parse import urlparse
 
 import pyarrow as pa
 import pytest
@@ -102,12 +101,9 @@ def lake(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Lake]:
         with ministry_identities(bucket) as ministries:
             suffix = ministries["moc"].s3_access_key.removeprefix("ministry-moc")
             yield Lake(writer, ministries, suffix)
-    from minio import MinioAdmin
-    from minio.credentials import StaticProvider
+    from infra.store.bootstrap import admin_client
 
-    endpoint = urlparse(writer.s3_endpoint)
-    root = StaticProvider(os.environ["MINIO_ROOT_USER"], os.environ["MINIO_ROOT_PASSWORD"])
-    admin = MinioAdmin(endpoint=endpoint.netloc, credentials=root, secure=endpoint.scheme == "https")
+    admin = admin_client(writer, os.environ["MINIO_ROOT_USER"], os.environ["MINIO_ROOT_PASSWORD"])
     users = admin.user_list()
     assert f"ministry-moc{suffix}" not in users  # cleaned up
 
@@ -192,6 +188,7 @@ def test_open_data_bucket_is_public_read() -> None:
         "s3",
         endpoint_url=settings.s3_endpoint,
         region_name=settings.s3_region,
+        verify=settings.s3_verify,
         config=Config(signature_version=UNSIGNED, s3={"addressing_style": "path"}),
     )
     assert anonymous.list_objects_v2(Bucket=settings.opendata_bucket)["ResponseMetadata"]["HTTPStatusCode"] == 200
