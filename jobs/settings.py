@@ -189,7 +189,8 @@ class Settings:
     def s3_jvm_trust_options(self) -> dict[str, str]:
         """JVM system properties that make Spark's S3A client (AWS SDK, JSSE) trust the store's CA:
         the truststore of ``s3_truststore``; none for a plain-HTTP or a publicly trusted store."""
-        if self.s3_ca_file is None:
+        ca_file = self.s3_ca_file
+        if ca_file is None:
             return {}
         if not self.s3_truststore.is_file():
             raise MissingSettingError(
@@ -200,11 +201,11 @@ class Settings:
         from cryptography import x509
         from cryptography.hazmat.primitives.serialization import pkcs12
 
-        ca = x509.load_pem_x509_certificate(self.s3_ca_file.read_bytes())
+        ca = x509.load_pem_x509_certificate(ca_file.read_bytes())
         held = [c.certificate for c in pkcs12.load_pkcs12(self.s3_truststore.read_bytes(), None).additional_certs]
         if ca not in held:
             raise MissingSettingError(
-                f"the Java truststore {self.s3_truststore} does not hold the store's CA ({self.s3_ca_file}): run "
+                f"the Java truststore {self.s3_truststore} does not hold the store's CA ({ca_file}): run "
                 "`make tls` to rewrite it, or set LAKEHOUSE_S3_TRUSTSTORE to a truststore holding that CA."
             )
         return {"javax.net.ssl.trustStore": str(self.s3_truststore), "javax.net.ssl.trustStoreType": "PKCS12"}
