@@ -19,6 +19,8 @@ RUN_DATE    ?= 2026-11-26
 ROWS        ?= 20000
 SEED        ?= 42
 TESTS       ?= tests
+CHAOS_SCALE ?= full
+CHAOS_ARGS  ?=
 # Reference data first (every sector conforms to it), then each sector's silver DAG and its gold DAG.
 DAGS_IN_ORDER := reference environment_iot environment_gold agriculture agriculture_gold transport transport_gold
 
@@ -165,11 +167,11 @@ test: ## Import layering contracts, then unit, integration (real store + Spark +
 	AIRFLOW_HOME=$(STATE)/airflow-test $(MAKE) --no-print-directory airflow-init
 	AIRFLOW_HOME=$(STATE)/airflow-test infra/with-store.sh $(PY) -m pytest $(TESTS) -m "not chaos_only"
 
-chaos: ## Fault and attack scenarios at full size (real store, Spark, Airflow, sources); prints the table
+chaos: ## Fault and attack scenarios at full size (real store, Spark, Airflow, sources); prints the table (CHAOS_SCALE=small, CHAOS_ARGS="-k name")
 	@$(MAKE) --no-print-directory setup chromium mqtt-install
 	AIRFLOW_HOME=$(STATE)/airflow-test $(MAKE) --no-print-directory airflow-init
 	@rm -f $(ROOT)/test-output/chaos.jsonl
-	status=0; LAKEHOUSE_CHAOS_SCALE=full AIRFLOW_HOME=$(STATE)/airflow-test infra/with-store.sh \
+	status=0; LAKEHOUSE_CHAOS_SCALE=$(CHAOS_SCALE) AIRFLOW_HOME=$(STATE)/airflow-test infra/with-store.sh \
 	  $(PY) -m pytest tests/chaos $(CHAOS_ARGS) || status=$$?; \
 	$(PY) -m tests.chaos.table; exit $$status
 

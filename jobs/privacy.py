@@ -26,7 +26,7 @@ import pandas as pd  # at module level: Spark resolves the pandas UDFs' type hin
 
 from jobs.registry import Dataset, PersonalKind
 from jobs.settings import MissingSettingError, Settings
-from jobs.tables import ensure_restricted_table, restricted_column
+from jobs.tables import STATS_COLUMNS_PROPERTY, ensure_restricted_table, limit_statistics, restricted_column
 
 if TYPE_CHECKING:
     from pyspark.sql import DataFrame, SparkSession
@@ -220,9 +220,6 @@ def with_personal_columns(typed: DataFrame, bronze: DataFrame, dataset: Dataset)
     return filled.select(*typed.columns, *[c for c in personal.columns if c.startswith(PERSONAL_PREFIX)])
 
 
-STATS_COLUMNS_PROPERTY = "delta.dataSkippingStatsColumns"
-
-
 @contextmanager
 def statistics_only_on(spark: SparkSession, uri: str, columns: list[str]) -> Iterator[None]:
     """Write to ``uri`` with Delta column statistics limited to ``columns`` (non-personal ones).
@@ -235,9 +232,7 @@ def statistics_only_on(spark: SparkSession, uri: str, columns: list[str]) -> Ite
 
     wanted = ",".join(columns)
     if DeltaTable.isDeltaTable(spark, uri):
-        properties = DeltaTable.forPath(spark, uri).detail().collect()[0]["properties"] or {}
-        if properties.get(STATS_COLUMNS_PROPERTY) != wanted:
-            spark.sql(f"ALTER TABLE delta.`{uri}` SET TBLPROPERTIES ('{STATS_COLUMNS_PROPERTY}' = '{wanted}')")
+        limit_statistics(spark, uri, columns)
         yield
         return
     default = f"spark.databricks.delta.properties.defaults.{STATS_COLUMNS_PROPERTY.removeprefix('delta.')}"

@@ -92,7 +92,7 @@ def stage(
     for frame, part in targets:
         uri = staged_uri(dataset, batch_id, part, settings)
         writer = frame.write.format("delta").mode("overwrite").option("overwriteSchema", "true")
-        if dataset.personal is not None and part == "silver":  # raw personal values: no column statistics
+        if dataset.personal is not None:  # raw personal values (both parts): no column statistics
             with statistics_only_on(spark, uri, ["_source_line"]):
                 writer.save(uri)
         else:

@@ -156,9 +156,30 @@ def ensure_table(
     writer.save(uri)
 
 
+STATS_COLUMNS_PROPERTY = "delta.dataSkippingStatsColumns"
+# Quarantine columns that may carry a record's raw values (a plate, a phone) get no min/max statistics:
+# Delta writes those into its log, which outlives an erasure's redaction and VACUUM.
+QUARANTINE_STATS_COLUMNS = tuple(
+    n for n in ddl_names(QUARANTINE_DDL) if n not in ("dataset", "raw_line", "detail", "corrections", "accepted_rules")
+)  # ``dataset`` is the partition column: Delta keeps no statistics of it anyway
+
+
+def limit_statistics(spark: SparkSession, uri: str, columns: tuple[str, ...] | list[str]) -> None:
+    """Set the existing table's statistics columns to ``columns`` unless they already are (one
+    metadata commit, once); later commits record min/max only for them."""
+    from delta.tables import DeltaTable
+
+    wanted = ",".join(columns)
+    properties = DeltaTable.forPath(spark, uri).detail().collect()[0]["properties"] or {}
+    if properties.get(STATS_COLUMNS_PROPERTY) != wanted:
+        spark.sql(f"ALTER TABLE delta.`{uri}` SET TBLPROPERTIES ('{STATS_COLUMNS_PROPERTY}' = '{wanted}')")
+
+
 def ensure_quarantine_table(spark: SparkSession, uri: str) -> None:
-    """Create the quarantine table, or evolve an older one to today's columns."""
+    """Create the quarantine table, or evolve an older one to today's columns; statistics only on
+    the columns that never hold a record's raw values."""
     ensure_table(spark, uri, QUARANTINE_DDL, ("dataset",))
+    limit_statistics(spark, uri, QUARANTINE_STATS_COLUMNS)
 
 
 def ensure_silver_table(spark: SparkSession, dataset: Dataset, settings: Settings) -> str:
