@@ -27,7 +27,8 @@ DAGS_IN_ORDER := reference environment_iot environment_gold agriculture agricult
 # Generated on first use (gitignored). Each recipe gets only the keys it needs, as environment
 # variables (never on a command line): nothing by default, even when the caller's shell has them.
 -include $(STATE)/secrets.env
-PIPELINE_SECRETS := LAKEHOUSE_S3_ACCESS_KEY LAKEHOUSE_S3_SECRET_KEY LAKEHOUSE_PSEUDONYM_KEY LAKEHOUSE_FTP_PASSWORD LAKEHOUSE_MQTT_PASSWORD \
+PIPELINE_SECRETS := LAKEHOUSE_S3_ACCESS_KEY LAKEHOUSE_S3_SECRET_KEY LAKEHOUSE_PSEUDONYM_KEY LAKEHOUSE_PSEUDONYM_KEYS \
+  LAKEHOUSE_PSEUDONYM_KEY_ID LAKEHOUSE_FTP_PASSWORD LAKEHOUSE_MQTT_PASSWORD \
   LAKEHOUSE_MQTT_PUBLISHER_PASSWORD LAKEHOUSE_HTTP_TOKEN
 MINISTRY_SECRETS := $(sort $(filter LAKEHOUSE_MINISTRY_%_KEY,$(.VARIABLES)))
 ROOT_SECRETS     := MINIO_ROOT_USER MINIO_ROOT_PASSWORD
@@ -35,11 +36,13 @@ unexport $(PIPELINE_SECRETS) $(MINISTRY_SECRETS) $(ROOT_SECRETS)
 # The pipeline's identity (writer keys, pseudonym key, source logins): DAG runs, the Airflow UI, the
 # benchmarks, the source servers and the operator's CLI. Never a ministry's keys or the store's root.
 PIPELINE_TARGETS := run airflow bench bench-sources bench-query sources operator
-$(foreach v,$(PIPELINE_SECRETS),$(eval $(PIPELINE_TARGETS): export $(v) := $$($(v))))
+# Only the names the secrets file defines: one from before keyrings has LAKEHOUSE_PSEUDONYM_KEY and
+# not LAKEHOUSE_PSEUDONYM_KEYS / _KEY_ID, a newer one the reverse (jobs/privacy.py).
+$(foreach v,$(PIPELINE_SECRETS),$(if $($(v)),$(eval $(PIPELINE_TARGETS): export $(v) := $$($(v)))))
 # Everything only to what starts and provisions the store (its root, the writer and every ministry's
 # identity) and to the tests, which provision throw-away ministry identities.
 ADMIN_TARGETS := store test chaos
-$(foreach v,$(PIPELINE_SECRETS) $(MINISTRY_SECRETS) $(ROOT_SECRETS),$(eval $(ADMIN_TARGETS): export $(v) := $$($(v))))
+$(foreach v,$(PIPELINE_SECRETS) $(MINISTRY_SECRETS) $(ROOT_SECRETS),$(if $($(v)),$(eval $(ADMIN_TARGETS): export $(v) := $$($(v)))))
 # A ministry's CLI (`make lakehouse LAKEHOUSE_MINISTRY=mae ARGS='query "…"'`): that ministry's pair only.
 MINISTRY_UC := $(if $(LAKEHOUSE_MINISTRY),$(shell printf %s '$(LAKEHOUSE_MINISTRY)' | tr a-z A-Z))
 lakehouse: export LAKEHOUSE_MINISTRY_$(MINISTRY_UC)_ACCESS_KEY := $(LAKEHOUSE_MINISTRY_$(MINISTRY_UC)_ACCESS_KEY)

@@ -28,8 +28,10 @@ GENERATED: dict[str, Callable[[], str]] = {
     "MINIO_ROOT_PASSWORD": _password,
     "LAKEHOUSE_S3_ACCESS_KEY": lambda: "pipeline-" + secrets.token_hex(6),
     "LAKEHOUSE_S3_SECRET_KEY": _password,
-    # HMAC key of personal-data pseudonyms (jobs/privacy.py); changing it breaks every pseudonym.
-    "LAKEHOUSE_PSEUDONYM_KEY": lambda: secrets.token_hex(32),
+    # The pseudonym keyring (jobs/privacy.py): id:secret master keys and the current id. Rotate with
+    # `lakehouse keys rotate`; never drop a key id that pseudonyms in the lake still carry.
+    "LAKEHOUSE_PSEUDONYM_KEYS": lambda: "k1:" + secrets.token_hex(32),
+    "LAKEHOUSE_PSEUDONYM_KEY_ID": lambda: "k1",
     # The local source servers' logins (sample_sources/servers, infra/mqtt): FTP drop and MQTT broker.
     "LAKEHOUSE_FTP_PASSWORD": _password,
     "LAKEHOUSE_MQTT_PASSWORD": _password,  # the lander's login on the broker
@@ -51,7 +53,13 @@ def main(path: Path) -> None:
             key, sep, value = line.partition("=")
             if sep and not key.startswith("#"):
                 current[key.strip()] = value.strip()
-    missing = {k: make() for k, make in GENERATED.items() if k not in current}
+    wanted = dict(GENERATED)
+    if "LAKEHOUSE_PSEUDONYM_KEY" in current and "LAKEHOUSE_PSEUDONYM_KEYS" not in current:
+        # A file from before keyrings: its single key (the keyring's `legacy` id) made the lake's pseudonyms,
+        # so no new key is added behind the operator's back (README: "Pseudonym keys" says how to rotate).
+        for name in ("LAKEHOUSE_PSEUDONYM_KEYS", "LAKEHOUSE_PSEUDONYM_KEY_ID"):
+            wanted.pop(name)
+    missing = {k: make() for k, make in wanted.items() if k not in current}
     if not missing:
         return
     path.parent.mkdir(parents=True, exist_ok=True)

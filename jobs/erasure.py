@@ -4,7 +4,8 @@ Given one personal value (``contact_phone=0912 345 678``), every trace of the su
 from the lake, driven by the registry (``Dataset.personal`` and ``Field(pseudonym_of=...)``):
 
 * restricted table: the subject's rows (every validity period) are **deleted**;
-* silver: pseudonym fields equal to the subject's pseudonym are set to NULL. The row describes a
+* silver: pseudonym fields equal to one of the subject's pseudonyms (under every key of the keyring,
+  whatever key id a row carries) are set to NULL, with their key id. The row describes a
   facility (a vehicle…), not the person: deleting it would break references and the books;
 * bronze, quarantine and landing: the subject's values are **redacted** from the raw lines (the
   field becomes empty), so each line and the books (landed = silver + quarantined + duplicates)
@@ -41,7 +42,7 @@ from typing import TYPE_CHECKING, Any
 from jobs import privacy
 from jobs.bronze import bronze_table_uri
 from jobs.errors import UserFacingError, crash_point
-from jobs.registry import REGISTRY, Dataset, PersonalKind
+from jobs.registry import REGISTRY, Dataset, PersonalKind, key_id_column
 from jobs.settings import MissingSettingError, Settings, get_settings
 from jobs.spark import get_spark
 from jobs.storage import list_keys, s3_client
@@ -152,14 +153,20 @@ def _in(column: str, values: Iterable[str]) -> Column:
 
 
 def _subject_values(
-    spark: SparkSession, ds: Dataset, subject: Subject, normalized: str, key: bytes, settings: Settings
+    spark: SparkSession, ds: Dataset, subject: Subject, normalized: str, ring: privacy.Keyring, settings: Settings
 ) -> tuple[set[str], set[tuple[PersonalKind, str]]]:
-    """The subject's pseudonyms in ``ds`` and every personal value the restricted table holds for them."""
+    """The subject's pseudonyms in ``ds`` (under every key of the keyring: rows may carry any key id)
+    and every personal value the restricted table holds for them."""
     from pyspark.sql import functions as F
 
     assert ds.personal is not None
     kind = ds.personal.columns[subject.column]
-    pseudonyms = {privacy.hmac_hex(normalized, key) for f in ds.pseudonym_fields if f.pseudonym_of == subject.column}
+    pseudonyms = {
+        privacy.hmac_hex(normalized, key)
+        for f in ds.pseudonym_fields
+        if f.pseudonym_of == subject.column
+        for key in ring.all_keys(ds.name, subject.column).values()
+    }
     values = {(kind, normalized)}
     uri = restricted_uri(ds, settings)
     if _delta_exists(spark, uri):
@@ -304,15 +311,16 @@ def _step_done(step: str) -> None:
     crash_point(f"erase.after_{step}")
 
 
-def _subject_pseudonyms(subjects: list[Subject], key: bytes) -> set[str]:
-    """The HMAC of each value given, normalized as its column's kind: how an intent is found again."""
+def _subject_pseudonyms(subjects: list[Subject], ring: privacy.Keyring) -> set[str]:
+    """The HMAC of each value given, normalized as its column's kind, under each dataset's keys (every
+    key id of the keyring): how an intent is found again."""
     out = set()
     for subject in subjects:
-        for _ds, kind in _targets(subject):
+        for ds, kind in _targets(subject):
             normalized = privacy.normalize(kind, subject.value)
             if normalized is None:
                 raise UserFacingError(f"{subject.value!r} is not a valid {kind.value} for {subject.column}")
-            out.add(privacy.hmac_hex(normalized, key))
+            out |= {privacy.hmac_hex(normalized, k) for k in ring.all_keys(ds.name, subject.column).values()}
     return out
 
 
@@ -369,14 +377,14 @@ class _Target:
     pattern: str
 
 
-def _plan(spark: SparkSession, subjects: list[Subject], key: bytes, settings: Settings) -> list[_Target]:
+def _plan(spark: SparkSession, subjects: list[Subject], ring: privacy.Keyring, settings: Settings) -> list[_Target]:
     plan = []
     for subject in subjects:
         for ds, kind in _targets(subject):
             normalized = privacy.normalize(kind, subject.value)
             if normalized is None:
                 raise UserFacingError(f"{subject.value!r} is not a valid {kind.value} for {subject.column}")
-            pseudonyms, values = _subject_values(spark, ds, subject, normalized, key, settings)
+            pseudonyms, values = _subject_values(spark, ds, subject, normalized, ring, settings)
             pattern = privacy.combined_pattern(values)
             assert pattern is not None
             plan.append(_Target(ds, pseudonyms, pattern))
@@ -407,13 +415,13 @@ def erase(
     if retention_hours < 0:
         raise UserFacingError("--retention is a number of hours >= 0")
     try:
-        key = privacy.pseudonym_key()
+        ring = privacy.keyring()
     except MissingSettingError as err:
         raise UserFacingError(str(err)) from None
     settings = settings or get_settings()
     spark = get_spark()
-    subject_pseudonyms = _subject_pseudonyms(subjects, key)
-    plan = _plan(spark, subjects, key, settings)
+    subject_pseudonyms = _subject_pseudonyms(subjects, ring)
+    plan = _plan(spark, subjects, ring, settings)
     resumed = _unfinished_intent(spark, subject_pseudonyms, settings)
     if resumed is None:
         erasure_id, requested_at = uuid.uuid4().hex, datetime.now(UTC)
@@ -445,11 +453,16 @@ def erase(
     for t in plan:
         silver = table_uri(t.ds, settings)
         if t.pseudonyms and _delta_exists(spark, silver):
+            columns = set(spark.read.format("delta").load(silver).columns)
             for f in t.ds.pseudonym_fields:
+                cleared = {f.name: F.lit(None).cast("string")}
+                if key_id_column(f.name) in columns:  # a silver table of an earlier version has none
+                    cleared[key_id_column(f.name)] = F.lit(None).cast("string")
                 rows = _count_then(spark, silver, _in(f.name, t.pseudonyms))
                 if rows:
                     DeltaTable.forPath(spark, silver).update(
-                        condition=_in(f.name, t.pseudonyms), set={f.name: F.lit(None).cast("string")}
+                        condition=_in(f.name, t.pseudonyms),
+                        set=cleared,  # type: ignore[arg-type]
                     )
                 changes.append(TableChange(t.ds.table_path, "pseudonym removed", rows))
             touched.append(silver)

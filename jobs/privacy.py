@@ -2,10 +2,24 @@
 
 Datasets declare their personal source columns in the registry (``Dataset.personal``) and the
 silver fields that pseudonymize them (``Field(pseudonym_of=...)``). A pseudonym is the hex
-HMAC-SHA256, under the deployment's secret ``LAKEHOUSE_PSEUDONYM_KEY``, of the normalized value
-(a phone in E.164, ``+84…``): stable across batches so silver can be joined on it, useless without
-the key. The raw (normalized) values go only to ``restricted/<sector>/<table>`` (no ministry
-identity can read that prefix); silver carries the pseudonym, gold neither.
+HMAC-SHA256 of the normalized value (a phone in E.164, ``+84…``) under a key *derived* for that
+dataset and identifier kind (the personal source column: ``contact_phone``, ``plate``, ``driver_id``)
+from a master key of the deployment's keyring (:class:`Keyring`)::
+
+    derived = HMAC-SHA256(master, "lakehouse-pseudonym/v1/<dataset>/<column>")
+    pseudonym = hex HMAC-SHA256(derived, normalized value)
+
+so the same phone gives different pseudonyms in two datasets (unlinkable without the key owner),
+while staying stable across batches of one dataset, so silver can be joined on it. Each pseudonym
+field has a key id field beside it (``<field>_key_id``, added by the registry) naming the master key.
+``lakehouse keys rotate`` (:mod:`jobs.keys`) re-pseudonymizes silver and the restricted table
+under a new key id. The raw (normalized) values go only to ``restricted/<sector>/<table>`` (no
+ministry identity can read that prefix); silver carries the pseudonym, gold neither.
+
+Keys come from the environment only: ``LAKEHOUSE_PSEUDONYM_KEYS`` (``id:secret,id:secret``) and
+``LAKEHOUSE_PSEUDONYM_KEY_ID`` (the current id). The single key of earlier versions,
+``LAKEHOUSE_PSEUDONYM_KEY``, still works: it joins the keyring as the id ``legacy``, whose pseudonyms
+are HMAC-SHA256 under the master itself (not derived), exactly what a lake built before keyrings holds.
 
 Pure helpers first (no Spark), then the Spark side used by :func:`jobs.silver.refine`.
 """
@@ -17,38 +31,113 @@ import hmac
 import os
 import re
 import unicodedata
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from contextlib import contextmanager
+from dataclasses import dataclass
 from datetime import date
 from typing import TYPE_CHECKING
 
 import pandas as pd  # at module level: Spark resolves the pandas UDFs' type hints from these globals
 
-from jobs.registry import Dataset, PersonalKind
+from jobs.registry import Dataset, PersonalKind, key_id_column
 from jobs.settings import MissingSettingError, Settings
 from jobs.tables import STATS_COLUMNS_PROPERTY, ensure_restricted_table, limit_statistics, restricted_column
 
 if TYPE_CHECKING:
     from pyspark.sql import DataFrame, SparkSession
 
-PSEUDONYM_KEY_ENV = "LAKEHOUSE_PSEUDONYM_KEY"
+PSEUDONYM_KEY_ENV = "LAKEHOUSE_PSEUDONYM_KEY"  # the single key of earlier versions: the keyring's `legacy`
+PSEUDONYM_KEYS_ENV = "LAKEHOUSE_PSEUDONYM_KEYS"  # id:secret,id:secret
+PSEUDONYM_KEY_ID_ENV = "LAKEHOUSE_PSEUDONYM_KEY_ID"  # the id new pseudonyms are written under
+LEGACY_KEY_ID = "legacy"
+DERIVATION_LABEL = "lakehouse-pseudonym/v1"
+MIN_SECRET_CHARS = 32
+_KEY_ID_RE = re.compile(r"^[a-z0-9][a-z0-9_.-]{0,31}$")
 PERSONAL_PREFIX = "_personal_"  # helper columns carrying normalized personal values through refine
 _PHONE_SEPARATORS = r"[ .\-()]"
 _NSN_RE = re.compile(r"^[1-9][0-9]{8,9}$")  # Vietnamese national number: mobile 9 digits, landline 10
+_FIX = (
+    "Run `make setup` (it generates a keyring into .state/secrets.env), then `set -a; . .state/secrets.env; set +a`; "
+    "in production export the deployment's keys from its secret store."
+)
 
 
-def pseudonym_key() -> bytes:
-    """The HMAC key, from the environment only; fails with the fix when it is missing or weak."""
-    value = os.environ.get(PSEUDONYM_KEY_ENV, "").strip()
-    if not value:
+def derive_key(master: bytes, dataset: str, column: str) -> bytes:
+    """The key of one dataset's pseudonyms of one identifier kind (personal source column), HKDF-expand style."""
+    return hmac.new(master, f"{DERIVATION_LABEL}/{dataset}/{column}".encode(), hashlib.sha256).digest()
+
+
+@dataclass(frozen=True)
+class Keyring:
+    """The deployment's master pseudonym keys by id, and the id new pseudonyms are written under."""
+
+    masters: Mapping[str, bytes]
+    current_id: str
+
+    def key(self, key_id: str, dataset: str, column: str) -> bytes:
+        """The HMAC key of ``dataset``'s ``column`` under master ``key_id`` (``legacy``: the master itself)."""
+        if key_id not in self.masters:
+            raise MissingSettingError(
+                f"pseudonym key id {key_id!r} is not in the keyring ({', '.join(sorted(self.masters))}); add it to "
+                f"{PSEUDONYM_KEYS_ENV} as {key_id}:<secret>"
+            )
+        master = self.masters[key_id]
+        return master if key_id == LEGACY_KEY_ID else derive_key(master, dataset, column)
+
+    def current(self, dataset: str, column: str) -> bytes:
+        return self.key(self.current_id, dataset, column)
+
+    def all_keys(self, dataset: str, column: str) -> dict[str, bytes]:
+        """Every key the keyring holds for ``dataset``'s ``column``: an erasure matches rows under any of them."""
+        return {kid: self.key(kid, dataset, column) for kid in sorted(self.masters)}
+
+
+def _secret(name: str, value: str) -> bytes:
+    if len(value) < MIN_SECRET_CHARS:
         raise MissingSettingError(
-            f"{PSEUDONYM_KEY_ENV} is not set: personal data cannot be pseudonymized. Run `make setup` (it "
-            "generates it into .state/secrets.env), then `set -a; . .state/secrets.env; set +a`; in production "
-            "export the deployment's key from its secret store. Never change it: pseudonyms would no longer match."
+            f"{name} is too short ({len(value)} characters; use at least {MIN_SECRET_CHARS}, e.g. "
+            "`python -c 'import secrets; print(secrets.token_hex(32))'`)."
         )
-    if len(value) < 32:
-        raise MissingSettingError(f"{PSEUDONYM_KEY_ENV} is too short ({len(value)} characters; use at least 32).")
     return value.encode("utf-8")
+
+
+def keyring() -> Keyring:
+    """The keyring, from the environment only; fails with the fix when it is missing, malformed or weak."""
+    masters: dict[str, bytes] = {}
+    legacy = os.environ.get(PSEUDONYM_KEY_ENV, "").strip()
+    if legacy:
+        masters[LEGACY_KEY_ID] = _secret(PSEUDONYM_KEY_ENV, legacy)
+    listed = os.environ.get(PSEUDONYM_KEYS_ENV, "").strip()
+    for item in filter(None, (part.strip() for part in listed.split(","))):
+        key_id, sep, secret = item.partition(":")
+        key_id = key_id.strip()
+        if not sep or not _KEY_ID_RE.match(key_id) or key_id == LEGACY_KEY_ID:
+            raise MissingSettingError(
+                f"{PSEUDONYM_KEYS_ENV} takes id:secret pairs separated by commas; an id is 1-32 of a-z 0-9 _ . - "
+                f"(not {LEGACY_KEY_ID!r}, which names {PSEUDONYM_KEY_ENV}); got an entry with id {key_id[:32]!r}"
+            )
+        if key_id in masters:
+            raise MissingSettingError(f"{PSEUDONYM_KEYS_ENV} names key id {key_id!r} twice")
+        masters[key_id] = _secret(f"{PSEUDONYM_KEYS_ENV} ({key_id})", secret.strip())
+    if not masters:
+        raise MissingSettingError(
+            f"{PSEUDONYM_KEYS_ENV} is not set: personal data cannot be pseudonymized. {_FIX} Never drop a key "
+            "id that pseudonyms in the lake still carry: rotate them first (`lakehouse keys rotate`)."
+        )
+    current = os.environ.get(PSEUDONYM_KEY_ID_ENV, "").strip()
+    if not current:
+        if listed:
+            raise MissingSettingError(
+                f"{PSEUDONYM_KEY_ID_ENV} is not set: say which key of {PSEUDONYM_KEYS_ENV} new pseudonyms are "
+                f"written under (one of {', '.join(sorted(masters))})."
+            )
+        current = LEGACY_KEY_ID
+    if current not in masters:
+        raise MissingSettingError(
+            f"{PSEUDONYM_KEY_ID_ENV}={current} is not in the keyring ({', '.join(sorted(masters))}); add "
+            f"{current}:<secret> to {PSEUDONYM_KEYS_ENV} or set the id of a key it holds."
+        )
+    return Keyring(masters, current)
 
 
 def normalize_phone(raw: str | None) -> str | None:
@@ -186,8 +275,9 @@ def _hmac_with(key: bytes) -> Callable[[str | None], str | None]:
     return apply
 
 
-def personal_columns(bronze: DataFrame, dataset: Dataset, key: bytes) -> DataFrame:
-    """``_source_line``, the dataset's pseudonym fields and ``_personal_<column>`` normalized values.
+def personal_columns(bronze: DataFrame, dataset: Dataset, ring: Keyring) -> DataFrame:
+    """``_source_line``, the dataset's pseudonym fields (under the keyring's current key, with their key
+    id fields) and ``_personal_<column>`` normalized values.
 
     Python runs once per distinct raw value (pandas UDF), then joins back, as
     :func:`jobs.conform.repaired_text` does: contacts repeat, their spellings are few.
@@ -204,8 +294,12 @@ def personal_columns(bronze: DataFrame, dataset: Dataset, key: bytes) -> DataFra
         extra = []
         for field in dataset.pseudonym_fields:
             if field.pseudonym_of == column:
+                key = ring.current(dataset.name, column)
                 hasher = pandas_udf(_series_udf(_hmac_with(key)), "string")  # type: ignore[call-overload]
                 extra.append(hasher("_norm").alias(field.name))
+                extra.append(
+                    F.when(F.col("_norm").isNotNull(), F.lit(ring.current_id)).alias(key_id_column(field.name))
+                )
         distinct = distinct.select("_raw", F.col("_norm").alias(PERSONAL_PREFIX + column), *extra)
         out = out.join(F.broadcast(distinct), out[column].eqNullSafe(distinct["_raw"]), "left").drop("_raw", column)
     return out
@@ -214,10 +308,12 @@ def personal_columns(bronze: DataFrame, dataset: Dataset, key: bytes) -> DataFra
 def with_personal_columns(typed: DataFrame, bronze: DataFrame, dataset: Dataset) -> DataFrame:
     """The transform's output with its pseudonym fields filled and the normalized personal values
     added (joined by source line); a transform leaves pseudonym fields NULL, it never sees the key."""
-    personal = personal_columns(bronze, dataset, pseudonym_key())
-    placeholders = [f.name for f in dataset.pseudonym_fields if f.name in typed.columns]
+    personal = personal_columns(bronze, dataset, keyring())
+    filled_by_us = [c for f in dataset.pseudonym_fields for c in (f.name, key_id_column(f.name))]
+    placeholders = [c for c in filled_by_us if c in typed.columns]
     filled = typed.drop(*placeholders).join(personal, "_source_line", "left")
-    return filled.select(*typed.columns, *[c for c in personal.columns if c.startswith(PERSONAL_PREFIX)])
+    kept = [*typed.columns, *(c for c in filled_by_us if c not in typed.columns)]
+    return filled.select(*kept, *[c for c in personal.columns if c.startswith(PERSONAL_PREFIX)])
 
 
 @contextmanager
@@ -262,6 +358,7 @@ def write_restricted(
     rows = silver.select(
         *dataset.natural_key,
         *[p for p in pseudonyms if p not in dataset.natural_key],  # a pseudonym may be part of the key
+        *[key_id_column(p) for p in pseudonyms],
         *[F.col(src).alias(dst) for dst, src in personal],
         F.lit(as_of.isoformat()).cast("date").alias("valid_from"),
         F.lit(None).cast("date").alias("valid_to"),

@@ -94,6 +94,27 @@ class Field:
     nullable: bool = True
     classification: Classification = Classification.PUBLIC
     pseudonym_of: str | None = None  # keyed HMAC of this personal source column (see PersonalData)
+    key_id_of: str | None = None  # the pseudonym field whose key id this column holds (added by Dataset)
+
+
+KEY_ID_SUFFIX = "_key_id"
+
+
+def key_id_column(pseudonym_field: str) -> str:
+    """The column beside a pseudonym naming the keyring key it was computed under (jobs/privacy.py)."""
+    return f"{pseudonym_field}{KEY_ID_SUFFIX}"
+
+
+def key_id_field(pseudonym: Field) -> Field:
+    """The registered key id field of a pseudonym field: every schema, doc and suite gets it from here."""
+    return Field(
+        key_id_column(pseudonym.name),
+        "STRING",
+        f"Mã khóa giả danh của {pseudonym.name}",
+        f"Id of the pseudonym key {pseudonym.name} was computed under (`lakehouse keys rotate`)",
+        classification=Classification.INTERNAL,
+        key_id_of=pseudonym.name,
+    )
 
 
 @dataclass(frozen=True)
@@ -290,6 +311,13 @@ class Dataset:
     personal: PersonalData | None = None
 
     def __post_init__(self) -> None:
+        names = {f.name for f in self.fields}
+        with_key_ids: list[Field] = []
+        for f in self.fields:  # each pseudonym gets its key id column right after it, from one place
+            with_key_ids.append(f)
+            if f.pseudonym_of is not None and key_id_column(f.name) not in names:
+                with_key_ids.append(key_id_field(f))
+        object.__setattr__(self, "fields", tuple(with_key_ids))
         if self.source is not None:  # hostile-input guards come before the dataset's own rules
             own = {r.reason for r in self.row_rules}
             guards = tuple(r for r in input_guard_rules(self.fields) if r.reason not in own)
@@ -298,6 +326,10 @@ class Dataset:
     @property
     def pseudonym_fields(self) -> tuple[Field, ...]:
         return tuple(f for f in self.fields if f.pseudonym_of is not None)
+
+    @property
+    def key_id_fields(self) -> tuple[Field, ...]:
+        return tuple(f for f in self.fields if f.key_id_of is not None)
 
     @property
     def restricted_table_path(self) -> str | None:
@@ -408,6 +440,13 @@ def _check_personal(ds: Dataset) -> None:
             )
         if f.classification != Classification.PERSONAL or f.type != "STRING":
             raise ValueError(f"{ds.name}.{f.name}: a pseudonym is PERSONAL data of type STRING (hex HMAC)")
+    by_name = {f.name: f for f in ds.fields}
+    expected_key_ids = {key_id_column(p.name): key_id_field(p) for p in ds.pseudonym_fields}
+    for name in {f.name for f in ds.key_id_fields} | set(expected_key_ids):
+        if by_name.get(name) != expected_key_ids.get(name):
+            raise ValueError(f"{ds.name}.{name}: key id columns are added by the registry; do not declare them")
+    if ds.layer == Layer.GOLD and (ds.pseudonym_fields or ds.key_id_fields):
+        raise ValueError(f"{ds.name}: gold tables never carry pseudonyms or their key ids; aggregate them away")
     if ds.personal and not ds.pseudonym_fields:
         raise ValueError(f"{ds.name}: declares personal columns but no pseudonym field to key them by")
     rank = list(Classification)  # public < internal < personal < sensitive

@@ -232,6 +232,7 @@ def restricted_columns(dataset: Dataset) -> list[tuple[str, str]]:
     types = {f.name: f.type for f in dataset.fields}
     cols = [(k, types[k]) for k in dataset.natural_key]
     cols += [(f.name, "STRING") for f in dataset.pseudonym_fields if f.name not in dataset.natural_key]
+    cols += [(f.name, "STRING") for f in dataset.key_id_fields]
     cols += [(restricted_column(c, k), "STRING") for c, k in dataset.personal.columns.items()]
     cols += [
         ("valid_from", "DATE"),
@@ -247,12 +248,15 @@ def ensure_restricted_table(spark: SparkSession, dataset: Dataset, settings: Set
     """Create the restricted table once, with column statistics only on non-personal columns.
 
     Delta writes min/max statistics of the first columns into its log; personal values there
-    would outlive an erasure's VACUUM, so only the key and validity dates get statistics.
+    would outlive an erasure's VACUUM, so only the key and validity dates get statistics. A table
+    written by an earlier version gets the columns it lacks (the key ids: NULL = ``legacy``).
     """
     from delta.tables import DeltaTable
 
     uri = restricted_uri(dataset, settings)
-    if not DeltaTable.isDeltaTable(spark, uri):
+    if DeltaTable.isDeltaTable(spark, uri):
+        ensure_table(spark, uri, ", ".join(f"`{n}` {t}" for n, t in restricted_columns(dataset)))
+    else:
         ddl = ", ".join(f"`{n}` {t}" for n, t in restricted_columns(dataset))
         stats = ",".join([*dataset.natural_key, "valid_from", "valid_to"])
         spark.sql(

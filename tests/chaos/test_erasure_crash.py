@@ -240,7 +240,11 @@ def test_erasure_crash(chaos_row: ScenarioRow, tmp_path: Path) -> None:
     from jobs.interval import DataInterval
     from jobs.pipeline import run_dataset
 
-    saved = {k: os.environ.get(k) for k in ("LAKEHOUSE_PSEUDONYM_KEY", "LAKEHOUSE_EXTRACT_FROM")}
+    keyring = ("LAKEHOUSE_PSEUDONYM_KEYS", "LAKEHOUSE_PSEUDONYM_KEY_ID")
+    saved = {k: os.environ.get(k) for k in ("LAKEHOUSE_PSEUDONYM_KEY", "LAKEHOUSE_EXTRACT_FROM", *keyring)}
+    # The single key of a secrets file from before keyrings (key id `legacy`: HMAC under the key itself).
+    for k in keyring:
+        os.environ.pop(k, None)
     os.environ.update(LAKEHOUSE_PSEUDONYM_KEY=TEST_KEY, LAKEHOUSE_EXTRACT_FROM="local")
     subjects = _prepare_sources(tmp_path)
     traces = Traces(subjects)

@@ -126,7 +126,12 @@ def lake(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
     from jobs.settings import get_settings
     from jobs.storage import list_keys, s3_client
 
-    saved_key = os.environ.get("LAKEHOUSE_PSEUDONYM_KEY")
+    names = ("LAKEHOUSE_PSEUDONYM_KEY", "LAKEHOUSE_PSEUDONYM_KEYS", "LAKEHOUSE_PSEUDONYM_KEY_ID")
+    saved_keys = {k: os.environ.get(k) for k in names}
+    # The single key of a secrets file from before keyrings (key id `legacy`: HMAC under the key itself,
+    # so EXPECTED_ID holds); the keyring and rotation are tested in test_key_rotation.py.
+    for k in names:
+        os.environ.pop(k, None)
     os.environ["LAKEHOUSE_PSEUDONYM_KEY"] = TEST_KEY
     root = tmp_path_factory.mktemp("privacy")
     sources = copy_fixture_sources(root / "sources")
@@ -177,10 +182,11 @@ def lake(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
                 if any(b["Name"] == opendata for b in client.list_buckets()["Buckets"]):
                     client.delete_bucket(Bucket=opendata)
     finally:
-        if saved_key is None:
-            os.environ.pop("LAKEHOUSE_PSEUDONYM_KEY", None)
-        else:
-            os.environ["LAKEHOUSE_PSEUDONYM_KEY"] = saved_key
+        for k, v in saved_keys.items():
+            if v is None:
+                os.environ.pop(k, None)
+            else:
+                os.environ[k] = v
 
 
 @pytest.fixture(scope="module")
@@ -248,7 +254,7 @@ def test_no_raw_contact_in_silver_gold_quality_or_open_data(lake: dict[str, Any]
 def test_silver_carries_the_keyed_hmac_of_the_e164_phone(lake: dict[str, Any]) -> None:
     (row,) = lake["before"]["silver"]
     assert row["facility_id"] == CONTACT["facility_id"]
-    assert row["contact_id"] == EXPECTED_ID
+    assert row["contact_id"] == EXPECTED_ID and row["contact_id_key_id"] == "legacy"
     assert not {"contact_name", "contact_phone"} & set(row)
 
 
@@ -270,6 +276,7 @@ def test_restricted_table_holds_the_raw_values(lake: dict[str, Any]) -> None:
 def test_erasure_leaves_the_facility_without_its_officer(erased: dict[str, Any]) -> None:
     (row,) = erased["after"]["silver"]
     assert row["facility_id"] == CONTACT["facility_id"] and row["contact_id"] is None
+    assert row["contact_id_key_id"] is None
     assert erased["after"]["restricted"] == []
     (bronze,) = erased["after"]["bronze"]
     assert bronze["contact_name"] is None and bronze["contact_phone"] is None

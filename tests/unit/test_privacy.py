@@ -1,8 +1,8 @@
-"""Personal data: phone/name normalization, keyed pseudonyms, raw-value patterns, registry rules.
+"""Personal data: phone/name normalization, keyed pseudonyms, the keyring, raw-value patterns, registry rules.
 
-The HMAC vector was computed outside Python (``printf '+84912345678' | openssl dgst -sha256 -hmac
-KEY``) and is checked against the standard library too, so a change in normalization or hashing
-shows up here first.
+The HMAC vectors were computed outside Python (``printf '+84912345678' | openssl dgst -sha256 -hmac
+KEY``; the derived key's below) and are checked against the standard library too, so a change in
+normalization, key derivation or hashing shows up here first.
 """
 
 from __future__ import annotations
@@ -75,15 +75,121 @@ def test_names_become_nfc_with_single_spaces() -> None:
     assert privacy.normalize_identifier("51g-123.45") == "51G12345"
 
 
-def test_key_comes_from_the_environment_with_a_clear_error(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.delenv(privacy.PSEUDONYM_KEY_ENV, raising=False)
-    with pytest.raises(MissingSettingError, match="make setup"):
-        privacy.pseudonym_key()
-    monkeypatch.setenv(privacy.PSEUDONYM_KEY_ENV, "short")
-    with pytest.raises(MissingSettingError, match="at least 32"):
-        privacy.pseudonym_key()
-    monkeypatch.setenv(privacy.PSEUDONYM_KEY_ENV, KEY.decode())
-    assert privacy.pseudonym_key() == KEY
+KEY_ENVS = (privacy.PSEUDONYM_KEY_ENV, privacy.PSEUDONYM_KEYS_ENV, privacy.PSEUDONYM_KEY_ID_ENV)
+# Computed outside Python: derived = `printf lakehouse-pseudonym/v1/wastewater_facility/contact_phone |
+# openssl dgst -sha256 -mac HMAC -macopt key:KEY -binary`, then `printf +84912345678 | openssl dgst
+# -sha256 -mac HMAC -macopt hexkey:<derived>`.
+OPENSSL_DERIVED = "8b2fb55f7de05dacffb03cda28e34af94abfe8d7924db8be08f6b1bd9e55dc65"
+OPENSSL_DERIVED_HMAC = "29ab4d00b35b405aa06f2babb14dc947a91b2ce5db96627a955bf11a4f1aea1a"
+
+
+def _independent_pseudonym(master: bytes, dataset: str, column: str, value: str) -> str:
+    """The documented derivation, written again here with hmac/hashlib only (not the code under test)."""
+    derived = hmac.new(master, f"lakehouse-pseudonym/v1/{dataset}/{column}".encode(), hashlib.sha256).digest()
+    return hmac.new(derived, value.encode(), hashlib.sha256).hexdigest()
+
+
+@pytest.fixture
+def keys_env(monkeypatch: pytest.MonkeyPatch) -> pytest.MonkeyPatch:
+    for name in KEY_ENVS:
+        monkeypatch.delenv(name, raising=False)
+    return monkeypatch
+
+
+def test_derived_key_matches_a_known_answer_vector(keys_env: pytest.MonkeyPatch) -> None:
+    assert _independent_pseudonym(KEY, "wastewater_facility", "contact_phone", PHONE_E164) == OPENSSL_DERIVED_HMAC
+    assert privacy.derive_key(KEY, "wastewater_facility", "contact_phone").hex() == OPENSSL_DERIVED
+    keys_env.setenv(privacy.PSEUDONYM_KEYS_ENV, f"k1:{KEY.decode()}")
+    keys_env.setenv(privacy.PSEUDONYM_KEY_ID_ENV, "k1")
+    ring = privacy.keyring()
+    key = ring.current("wastewater_facility", "contact_phone")
+    for form in FORMS:
+        assert privacy.pseudonymize(PersonalKind.PHONE, form, key) == OPENSSL_DERIVED_HMAC, form
+
+
+def test_pseudonyms_differ_across_datasets_and_kinds(keys_env: pytest.MonkeyPatch) -> None:
+    keys_env.setenv(privacy.PSEUDONYM_KEYS_ENV, f"k1:{KEY.decode()},k2:{'z' * 40}")
+    keys_env.setenv(privacy.PSEUDONYM_KEY_ID_ENV, "k2")
+    ring = privacy.keyring()
+    assert ring.current_id == "k2" and sorted(ring.masters) == ["k1", "k2"]
+    plate = "29A12345"
+    pairs = [("vehicle_position", "plate"), ("vehicle_position", "driver_id"), ("other_dataset", "plate")]
+    got = {pair: privacy.hmac_hex(plate, ring.key("k1", *pair)) for pair in pairs}
+    for pair, value in got.items():
+        assert value == _independent_pseudonym(KEY, *pair, plate), pair
+    assert len(set(got.values())) == 3  # same value: another dataset or kind, another pseudonym
+    # and another key id, another pseudonym
+    assert privacy.hmac_hex(plate, ring.current("vehicle_position", "plate")) != got[("vehicle_position", "plate")]
+    assert set(ring.all_keys("vehicle_position", "plate")) == {"k1", "k2"}
+
+
+def test_legacy_single_key_keeps_the_pseudonyms_an_existing_lake_holds(keys_env: pytest.MonkeyPatch) -> None:
+    """A secrets file from before keyrings (LAKEHOUSE_PSEUDONYM_KEY only): id `legacy`, HMAC under the key itself."""
+    keys_env.setenv(privacy.PSEUDONYM_KEY_ENV, KEY.decode())
+    ring = privacy.keyring()
+    assert ring.current_id == privacy.LEGACY_KEY_ID
+    assert privacy.hmac_hex(PHONE_E164, ring.current("wastewater_facility", "contact_phone")) == OPENSSL_HMAC
+    keys_env.setenv(privacy.PSEUDONYM_KEYS_ENV, f"k2:{'z' * 40}")  # a new key added beside it: say which is current
+    with pytest.raises(MissingSettingError, match=privacy.PSEUDONYM_KEY_ID_ENV):
+        privacy.keyring()
+    keys_env.setenv(privacy.PSEUDONYM_KEY_ID_ENV, "k2")
+    ring = privacy.keyring()
+    assert sorted(ring.masters) == ["k2", "legacy"] and ring.current_id == "k2"
+    assert privacy.hmac_hex(PHONE_E164, ring.key("legacy", "wastewater_facility", "contact_phone")) == OPENSSL_HMAC
+
+
+@pytest.mark.parametrize(
+    ("env", "message"),
+    [
+        ({}, "make setup"),
+        ({privacy.PSEUDONYM_KEY_ENV: "short"}, "at least 32"),
+        ({privacy.PSEUDONYM_KEYS_ENV: "k1:short", privacy.PSEUDONYM_KEY_ID_ENV: "k1"}, "at least 32"),
+        ({privacy.PSEUDONYM_KEYS_ENV: "k1" + "x" * 40, privacy.PSEUDONYM_KEY_ID_ENV: "k1"}, "id:secret"),
+        ({privacy.PSEUDONYM_KEYS_ENV: "K 1:" + "x" * 40, privacy.PSEUDONYM_KEY_ID_ENV: "K 1"}, "id:secret"),
+        ({privacy.PSEUDONYM_KEYS_ENV: "legacy:" + "x" * 40, privacy.PSEUDONYM_KEY_ID_ENV: "legacy"}, "id:secret"),
+        ({privacy.PSEUDONYM_KEYS_ENV: f"k1:{'x' * 40},k1:{'y' * 40}", privacy.PSEUDONYM_KEY_ID_ENV: "k1"}, "twice"),
+        ({privacy.PSEUDONYM_KEYS_ENV: "k1:" + "x" * 40}, privacy.PSEUDONYM_KEY_ID_ENV),
+        ({privacy.PSEUDONYM_KEYS_ENV: "k1:" + "x" * 40, privacy.PSEUDONYM_KEY_ID_ENV: "k9"}, "not in the keyring"),
+    ],
+)
+def test_keyring_comes_from_the_environment_with_a_clear_error(
+    keys_env: pytest.MonkeyPatch, env: dict[str, str], message: str
+) -> None:
+    for name, value in env.items():
+        keys_env.setenv(name, value)
+    with pytest.raises(MissingSettingError, match=message) as err:
+        privacy.keyring()
+    assert "x" * 32 not in str(err.value)  # a secret is never echoed
+
+
+def test_key_id_fields_come_from_the_registry_beside_each_pseudonym() -> None:
+    for ds in REGISTRY:
+        pseudonyms = [f.name for f in ds.pseudonym_fields]
+        key_ids = [f.name for f in ds.key_id_fields]
+        assert key_ids == [f"{p}_key_id" for p in pseudonyms], ds.name
+        for p in pseudonyms:  # right after its pseudonym, in every schema the registry derives
+            names = ds.column_names
+            assert names[names.index(p) + 1] == f"{p}_key_id"
+            assert f"`{p}_key_id` STRING" in tables.silver_ddl(ds)
+        if ds.personal is not None:
+            assert [n for n, _ in tables.restricted_columns(ds) if n.endswith("_key_id")] == key_ids
+        if ds.layer == Layer.GOLD:
+            assert not pseudonyms and not key_ids
+    assert REGISTRY["vehicle_position"].column_names[:4] == [
+        "vehicle_id",
+        "vehicle_id_key_id",
+        "driver_key",
+        "driver_key_key_id",
+    ]
+    again = replace(REGISTRY["wastewater_facility"], name="copy")  # no second key id column
+    assert [f.name for f in again.key_id_fields] == ["contact_id_key_id"]
+
+
+def test_a_hand_declared_key_id_column_is_refused() -> None:
+    ds = REGISTRY["wastewater_facility"]
+    own = Field("contact_id_key_id", "STRING", "x", "x")
+    with pytest.raises(ValueError, match="added by the registry"):
+        Registry().add(replace(ds, name="hand", fields=(*(f for f in ds.fields if f.key_id_of is None), own)))
 
 
 @pytest.mark.parametrize("form", FORMS)
@@ -165,13 +271,23 @@ def test_pseudonym_columns_in_spark_equal_the_python_hmac(spark: SparkSession) -
         [(2, "Đỗ Quốc Sơn", "0912 345 678"), (3, "Lê Văn An", "not a phone"), (4, None, None)],
         "_source_line LONG, contact_name STRING, contact_phone STRING",
     )
-    rows = {r["_source_line"]: r for r in privacy.personal_columns(bronze, ds, KEY).collect()}
-    assert rows[2]["contact_id"] == OPENSSL_HMAC
+    ring = privacy.Keyring({"k1": KEY}, "k1")
+    rows = {r["_source_line"]: r for r in privacy.personal_columns(bronze, ds, ring).collect()}
+    assert rows[2]["contact_id"] == OPENSSL_DERIVED_HMAC and rows[2]["contact_id_key_id"] == "k1"
+    assert rows[3]["contact_id_key_id"] is None  # no pseudonym, no key id
     assert rows[2]["_personal_contact_phone"] == PHONE_E164
     assert rows[2]["_personal_contact_name"] == "Đỗ Quốc Sơn"
     assert rows[3]["contact_id"] is None and rows[3]["_personal_contact_name"] == "Lê Văn An"
     assert rows[4]["contact_id"] is None and rows[4]["_personal_contact_name"] is None
-    assert set(rows[2].asDict()) == {"_source_line", "contact_id", "_personal_contact_name", "_personal_contact_phone"}
+    assert set(rows[2].asDict()) == {
+        "_source_line",
+        "contact_id",
+        "contact_id_key_id",
+        "_personal_contact_name",
+        "_personal_contact_phone",
+    }
+    legacy = privacy.personal_columns(bronze, ds, privacy.Keyring({"legacy": KEY}, "legacy")).collect()
+    assert {r["contact_id"] for r in legacy if r["_source_line"] == 2} == {OPENSSL_HMAC}
 
 
 # ----------------------------------------------------------------------------------- registry rules
@@ -190,8 +306,8 @@ def test_the_facility_list_declares_its_personal_columns() -> None:
     assert tables.restricted_columns(ds)[:4] == [
         ("facility_id", "STRING"),
         ("contact_id", "STRING"),
+        ("contact_id_key_id", "STRING"),
         ("contact_name", "STRING"),
-        ("contact_phone_e164", "STRING"),
     ]
 
 
@@ -211,7 +327,7 @@ def test_registry_refuses_personal_fields_in_gold() -> None:
 
 def test_registry_refuses_inconsistent_personal_declarations() -> None:
     ds = REGISTRY["wastewater_facility"]
-    base = [f for f in ds.fields if f.name != "contact_id"]
+    base = [f for f in ds.fields if f.name != "contact_id" and f.key_id_of is None]
     cases = {
         "is not a personal column declared": replace(
             ds, fields=(*base, replace(ds.pseudonym_fields[0], pseudonym_of="contact_email"))
