@@ -56,8 +56,11 @@ PINGS = Path(f"transport/vehicle_positions/positions_{FIXTURE_DAY:%Y%m%d}.jsonl"
 DATASETS = ("wastewater_facility", "vehicle_position")
 
 
-def _hmac(value: str) -> str:
-    return hmac.new(TEST_KEY.encode(), value.encode(), hashlib.sha256).hexdigest()
+def _pseudonym(dataset: str, column: str, value: str) -> str:
+    """The documented scheme (README, Personal data): HMAC-SHA256 under the key derived for the
+    dataset's personal column from the keyring's master key."""
+    derived = hmac.new(TEST_KEY.encode(), f"lakehouse-pseudonym/v1/{dataset}/{column}".encode(), hashlib.sha256)
+    return hmac.new(derived.digest(), value.encode(), hashlib.sha256).hexdigest()
 
 
 def _compact(text: str) -> str:
@@ -129,7 +132,11 @@ def _prepare_sources(root: Path) -> dict[str, Any]:
         "plate": plate,
         "plate_forms": plate_forms,
         "driver": driver,
-        "pseudonyms": {_hmac(f"+84{national}"), _hmac(plate), _hmac(driver)},
+        "pseudonyms": {
+            _pseudonym("wastewater_facility", "contact_phone", f"+84{national}"),
+            _pseudonym("vehicle_position", "plate", plate),
+            _pseudonym("vehicle_position", "driver_id", driver),
+        },
         "records_in": len(rows) + len(lines),
         "exact_duplicates": len(lines) - len(set(lines)),
     }
@@ -242,10 +249,10 @@ def test_erasure_crash(chaos_row: ScenarioRow, tmp_path: Path) -> None:
 
     keyring = ("LAKEHOUSE_PSEUDONYM_KEYS", "LAKEHOUSE_PSEUDONYM_KEY_ID")
     saved = {k: os.environ.get(k) for k in ("LAKEHOUSE_PSEUDONYM_KEY", "LAKEHOUSE_EXTRACT_FROM", *keyring)}
-    # The single key of a secrets file from before keyrings (key id `legacy`: HMAC under the key itself).
-    for k in keyring:
-        os.environ.pop(k, None)
-    os.environ.update(LAKEHOUSE_PSEUDONYM_KEY=TEST_KEY, LAKEHOUSE_EXTRACT_FROM="local")
+    os.environ.pop("LAKEHOUSE_PSEUDONYM_KEY", None)  # a keyring, as `make setup` writes it
+    os.environ.update(
+        LAKEHOUSE_PSEUDONYM_KEYS=f"c1:{TEST_KEY}", LAKEHOUSE_PSEUDONYM_KEY_ID="c1", LAKEHOUSE_EXTRACT_FROM="local"
+    )
     subjects = _prepare_sources(tmp_path)
     traces = Traces(subjects)
     try:
@@ -276,6 +283,9 @@ def _check(bucket: str, subjects: dict[str, Any], traces: Traces, chaos_row: Sce
         assert form in landing_forms, form  # every written form really landed
     assert len(subjects["plate_forms"]) >= 3
     before = tables(bucket)
+    silver_rows = [r for t, rows in before.items() if t.startswith("silver/") for r in rows]
+    for pseudonym in subjects["pseudonyms"]:  # the scan's pseudonyms are the ones silver really holds
+        assert any(pseudonym in r for r in silver_rows), pseudonym
     mentions = {t: [r for r in rows if traces(r)] for t, rows in before.items()}
     others = {t: Counter(r for r in rows if not traces(r)) for t, rows in before.items()}
 
