@@ -19,7 +19,7 @@ from pathlib import Path
 
 BIN = Path(sys.executable).parent
 # Generated or vendored data with no credentials by construction (large, and noisy for entropy plugins).
-EXCLUDE = r"(^|/)(package-lock\.json|requirements\.lock|\.secrets\.baseline)$"
+EXCLUDE = r"(^|/)(package-lock\.json|requirements\.lock|\.secrets\.baseline|infra/advisories/pypi-osv\.json)$"
 
 
 def tracked_files(root: Path) -> list[str]:
