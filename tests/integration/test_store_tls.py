@@ -25,6 +25,7 @@ import pytest
 from cryptography import x509
 
 from jobs.settings import Settings
+from tests.infra_scripts import load_infra_script
 from tests.lakehouse_fixtures import REPO, lake_bucket
 
 pytestmark = pytest.mark.integration
@@ -44,13 +45,8 @@ class Store:
 
 
 def _gen_tls() -> Any:
-    """infra/gen_tls.py, the script `make tls` runs (not a package)."""
-    sys.path.insert(0, str(REPO / "infra"))
-    try:
-        import gen_tls
-    finally:
-        sys.path.remove(str(REPO / "infra"))
-    return gen_tls
+    """infra/gen_tls.py, the script `make tls` runs."""
+    return load_infra_script("gen_tls")
 
 
 @pytest.fixture(scope="module")

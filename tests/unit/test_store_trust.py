@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import dataclasses
 import os
-import sys
 from pathlib import Path
 from typing import Any
 
@@ -13,17 +12,14 @@ import pytest
 from cryptography import x509
 
 from jobs.settings import MissingSettingError, Settings
+from tests.infra_scripts import load_infra_script
 
 REPO = Path(__file__).resolve().parents[2]
 
 
 def _gen_tls() -> Any:
-    sys.path.insert(0, str(REPO / "infra"))
-    try:
-        import gen_tls
-    finally:
-        sys.path.remove(str(REPO / "infra"))
-    return gen_tls
+    """infra/gen_tls.py, the script `make tls` runs."""
+    return load_infra_script("gen_tls")
 
 
 @pytest.fixture(scope="module")

@@ -7,20 +7,16 @@ connection fields to readers (CVE-2025-54831, the database's bound is written ``
 
 from __future__ import annotations
 
-import importlib.util
 import json
-import sys
 from pathlib import Path
 
 import pytest
 from packaging.version import Version
 
+from tests.infra_scripts import load_infra_script
+
 REPO = Path(__file__).resolve().parents[3]
-_spec = importlib.util.spec_from_file_location("audit_deps", REPO / "infra" / "audit_deps.py")
-assert _spec and _spec.loader
-audit = importlib.util.module_from_spec(_spec)
-sys.modules["audit_deps"] = audit
-_spec.loader.exec_module(audit)
+audit = load_infra_script("audit_deps")
 
 SNAPSHOT = json.loads((REPO / "infra" / "advisories" / "pypi-osv.json").read_text(encoding="utf-8"))
 
