@@ -168,7 +168,7 @@ test: ## Import layering contracts, then unit, integration (real store + Spark +
 	$(VENV)/bin/lint-imports --no-cache
 	@$(MAKE) --no-print-directory security
 	AIRFLOW_HOME=$(STATE)/airflow-test $(MAKE) --no-print-directory airflow-init
-	AIRFLOW_HOME=$(STATE)/airflow-test infra/with-store.sh $(PY) -m pytest $(TESTS) -m "not chaos_only"
+	AIRFLOW_HOME=$(STATE)/airflow-test infra/with-store.sh $(PY) -m pytest $(TESTS)
 
 chaos: ## Fault and attack scenarios at full size (real store, Spark, Airflow, sources); prints the table (CHAOS_SCALE=small, CHAOS_ARGS="-k name")
 	@$(MAKE) --no-print-directory setup chromium mqtt-install

@@ -127,7 +127,7 @@ def _outcomes(
         meta = r.expectation_config.meta or {}
         res = r.result or {}
         observed = res.get("observed_value")
-        sample = [str(v) for v in (res.get("partial_unexpected_list") or [])[:5]]
+        sample = [clip_sample(str(v)) for v in (res.get("partial_unexpected_list") or [])[:5]]
         element_count = res.get("element_count")
         if element_count is not None and res.get("missing_count"):
             element_count -= res["missing_count"]  # GX ignores NULLs in map checks; so does the score
@@ -274,6 +274,14 @@ def _reference(spark: SparkSession, dataset: Dataset, settings: Settings) -> Dat
 
 
 _UNIQUENESS = ("ExpectColumnValuesToBeUnique", "ExpectCompoundColumnsToBeUnique")
+SAMPLE_CHARS = 300  # a sample value is for a person to recognize: a hostile 10 MB line must not fill the message
+
+
+def clip_sample(value: str) -> str:
+    """``value`` cut to ``SAMPLE_CHARS`` characters, saying how long it was (error messages, quality/checks)."""
+    if len(value) <= SAMPLE_CHARS:
+        return value
+    return f"{value[:SAMPLE_CHARS]}… ({len(value):,} characters)"
 
 
 def _samples(
@@ -324,6 +332,8 @@ def _samples(
             columns = [str(check.kwargs[k]) for k in ("column", "column_A", "column_B") if k in check.kwargs]
             rows = built[check.frame].where(condition).select(*columns).limit(5).collect()
             outcome.sample = [", ".join(str(v) for v in r) for r in rows]
+    for outcome in outcomes:
+        outcome.sample = [clip_sample(s) for s in outcome.sample]
     _withhold_personal_samples(dataset, outcomes, by_id)
 
 

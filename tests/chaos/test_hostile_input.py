@@ -140,7 +140,7 @@ def test_hostile_csv_records(chaos_row: ScenarioRow, sources: Path) -> None:
     kinds: list[tuple[bytes, str]] = []
     for i in range(big):
         kinds.append((line(600 + i, "1", b'"' + b"x" * TEN_MB + b'"'), "RECORD_TOO_LARGE"))
-        kinds.append((b"AQ-01-0001" + b"," * (MILLION - 1), "TOO_MANY_FIELDS"))
+        kinds.append((f"AQ-01-{i + 1:04d}".encode() + b"," * (MILLION - 1), "TOO_MANY_FIELDS"))  # distinct lines
     for i in range(copies):
         minute = 700 + 7 * i
         kinds.append((line(minute, "1e308"), "OUT_OF_PHYSICAL_RANGE"))  # finite: the range rule
@@ -183,7 +183,9 @@ def test_hostile_json_records(chaos_row: ScenarioRow, sources: Path) -> None:
         kinds.append((dumps(product(i, note="x" * TEN_MB)), "RECORD_TOO_LARGE"))
         nested = dumps(product(10 + i, extra="@"))
         kinds.append((nested.replace(b'"@"', b"[" * 1000 + b"1" + b"]" * 1000), "NESTING_TOO_DEEP"))
-    for i in range(sized(1, 20)):
+    # Full: 26 hostile products beside the fixture's 45 (2 of them bad); more than half rejected and
+    # the gate would rightly hold the whole batch (check correct_share), which is not this scenario.
+    for i in range(sized(1, 5)):
         n = 100 + 10 * i
         kinds.append((dumps(product(n, score=1e308)), "INVALID_SCORE"))  # finite, out of the 0–100 range
         kinds.append((dumps(product(n + 1)).replace(b'"score": 80', b'"score": NaN'), "NON_FINITE_NUMBER"))

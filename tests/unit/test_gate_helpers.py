@@ -10,7 +10,7 @@ import pytest
 from pyspark.sql import SparkSession
 
 from expectations import frames
-from expectations.gate import STATED_ROWS, _expected
+from expectations.gate import SAMPLE_CHARS, STATED_ROWS, _expected, clip_sample
 from expectations.suites import build_suite, checks_by_frame, gate_checks, required_field_checks, runnable
 from jobs import checks
 from jobs.errors import DataError
@@ -227,3 +227,10 @@ def test_a_local_csv_drop_of_a_json_dataset_is_read_as_csv(spark: SparkSession) 
         ],
         key=str,
     )
+
+
+def test_a_hostile_sample_is_clipped_and_says_how_long_it_was() -> None:
+    line = "RECORD_TOO_LARGE: " + "x" * 10_000_000
+    clipped = clip_sample(line)
+    assert clipped == line[:300] + "… (10,000,018 characters)" and SAMPLE_CHARS == 300
+    assert clip_sample("x" * 300) == "x" * 300
