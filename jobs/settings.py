@@ -78,8 +78,9 @@ class Settings:
     s3_retry_interval_seconds: float = field(
         default_factory=lambda: float(_env("LAKEHOUSE_S3_RETRY_INTERVAL_SECONDS", "3"))
     )
-    """S3A's pause between retries; with ``s3_retry_limit`` the budget a store outage may last
-    (20 × 3 s ≈ 60 s by default, plus the AWS SDK's own backed-off attempts within each)."""
+    """S3A's pause between retries, with ``s3_retry_limit`` (20 × 3 s by default) meant as the budget a
+    store outage may last. Not yet what it says: S3A backs off from this interval and the AWS SDK retries
+    within each attempt, so a full-size outage was still being retried after 600 s (README, Faults)."""
     spark_master: str = field(default_factory=lambda: _env("LAKEHOUSE_SPARK_MASTER", "local[*]"))
     spark_shuffle_partitions: int = field(default_factory=lambda: int(_env("LAKEHOUSE_SPARK_SHUFFLE_PARTITIONS", "4")))
     spark_driver_memory: str = field(default_factory=lambda: _env("LAKEHOUSE_SPARK_DRIVER_MEMORY", "4g"))
