@@ -33,6 +33,11 @@ def spark() -> Iterator[SparkSession]:
     # since other suites in the same process may share this session).
     saved = session.conf.get("spark.sql.shuffle.partitions")
     session.conf.set("spark.sql.shuffle.partitions", "1")
+    # In `make test` this session already served the chaos and integration suites: free what they left
+    # in the driver's block store (cached tables; locally checkpointed RDDs go once the JVM collects
+    # them), or a late unit test can fail to build a broadcast for want of driver memory.
+    session.catalog.clearCache()
+    session.sparkContext._jvm.java.lang.System.gc()  # type: ignore[union-attr]
     yield session
     session.conf.set("spark.sql.shuffle.partitions", saved)
 
