@@ -130,7 +130,8 @@ def _read(resource: str, settings: Settings) -> _Seen:
     except (ValueError, TypeError):  # not ours or truncated: treat as expired, take it over conditionally
         return _Seen(None, got["ETag"], True, None)
     expires = got["LastModified"] + timedelta(seconds=lease.seconds)
-    free = lease.released or server_now >= expires or _gone(lease, settings)
+    unreleased = _UNRELEASED.get(resource) == got["ETag"]
+    free = lease.released or server_now >= expires or _gone(lease, settings) or unreleased
     return _Seen(lease, got["ETag"], free, expires)
 
 
@@ -200,6 +201,9 @@ class _Held:
 
 _HELD: dict[str, _Held] = {}  # resource → lease held by this process (holds nest: an inner hold is free)
 _HELD_GUARD = threading.Lock()
+_UNRELEASED: dict[str, str] = {}
+"""resource → ETag of a lease this process let go of but could not mark released (the store was down):
+still that object, it is ours and free, so a step rerun in this process does not wait for its expiry."""
 
 
 def _acquire(resource: str, holder: str, settings: Settings, wait_seconds: float) -> _Held:
@@ -273,7 +277,12 @@ def hold(
 def _let_go(held: _Held) -> None:
     with _HELD_GUARD:
         _HELD.pop(held.resource, None)
-    held.release()
+    try:
+        held.release()
+    except Exception:
+        _UNRELEASED[held.resource] = held.etag
+        raise
+    _UNRELEASED.pop(held.resource, None)
 
 
 def current(resource: str, settings: Settings | None = None) -> dict[str, Any] | None:

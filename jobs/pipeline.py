@@ -26,10 +26,10 @@ from jobs.registry import REGISTRY, RULESET_VERSION, Layer
 from jobs.settings import get_settings
 from jobs.silver import refine
 from jobs.spark import get_spark
-from jobs.storage import translating_store_errors
+from jobs.storage import store_step
 
 
-@translating_store_errors
+@store_step
 def land_batch(dataset_name: str, start: str, end: str) -> dict[str, Any]:
     """extract → landing: copy the interval's source payload into landing once."""
     return land(REGISTRY[dataset_name], DataInterval.parse(start, end)).to_dict()
@@ -41,7 +41,7 @@ def _writer(dataset_name: str, step: str) -> AbstractContextManager[None]:
     return hold(dataset_resource(dataset_name), holder=f"pipeline step {step} of {dataset_name}")
 
 
-@translating_store_errors
+@store_step
 def load_bronze_batch(dataset_name: str, landed: dict[str, Any]) -> dict[str, Any]:
     """landing → bronze: parse with the registered columns, add lineage."""
     batch = LandedBatch(**landed)
@@ -55,7 +55,7 @@ def load_bronze_batch(dataset_name: str, landed: dict[str, Any]) -> dict[str, An
     return {"batch_id": batch.batch_id, "bronze_rows": rows}
 
 
-@translating_store_errors
+@store_step
 def refine_batch(dataset_name: str, batch_id: str, start: str, end: str) -> dict[str, Any]:
     """bronze → staged silver + quarantine (write): typed, conformed, staged; books must balance."""
     spark, settings = get_spark(), get_settings()
@@ -68,7 +68,7 @@ def refine_batch(dataset_name: str, batch_id: str, start: str, end: str) -> dict
     return result.to_dict()
 
 
-@translating_store_errors
+@store_step
 def gate_batch(dataset_name: str, refined: dict[str, Any], start: str, end: str, run_id: str) -> dict[str, Any]:
     """staged batch → gate (audit): GX checks per criterion; a critical failure holds the batch and raises."""
     interval = DataInterval.parse(start, end)
@@ -86,7 +86,7 @@ def gate_batch(dataset_name: str, refined: dict[str, Any], start: str, end: str,
     }
 
 
-@translating_store_errors
+@store_step
 def publish_batch(dataset_name: str, gate_result: dict[str, Any]) -> dict[str, Any]:
     """audited batch → silver + quarantine (publish): one MERGE, one quarantine commit, idempotent.
 
@@ -120,7 +120,7 @@ def certified_event_extra(gate_result: dict[str, Any]) -> dict[str, Any]:
     }
 
 
-@translating_store_errors
+@store_step
 def publish_gold(dataset_name: str, dates: list[str]) -> dict[str, Any]:
     """silver → gold: rebuild the days the certified batches touched."""
     days = sorted({date.fromisoformat(d) for d in dates})
@@ -204,7 +204,7 @@ def publish_certified_gold(
     return {**out, "intervals": plan["intervals"], "waiting": plan["waiting"], "lake": lake}
 
 
-@translating_store_errors
+@store_step
 def publish_open_data(names: list[str] | None = None) -> list[dict[str, Any]]:
     """gold → open data: the named PUBLIC gold tables (default: all) as CSV/Parquet + DCAT-AP."""
     from dataclasses import asdict

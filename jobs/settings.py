@@ -73,14 +73,20 @@ class Settings:
     s3_region: str = field(default_factory=lambda: _env("LAKEHOUSE_S3_REGION", "us-east-1"))
     s3_path_style: bool = field(default_factory=lambda: _env_bool("LAKEHOUSE_S3_PATH_STYLE", True))
     bucket: str = field(default_factory=lambda: _env("LAKEHOUSE_BUCKET", "lakehouse"))
-    s3_retry_limit: int = field(default_factory=lambda: int(_env("LAKEHOUSE_S3_RETRY_LIMIT", "20")))
-    """How often a failed store call is retried (S3A and boto3) before the task fails."""
+    s3_retry_limit: int = field(default_factory=lambda: int(_env("LAKEHOUSE_S3_RETRY_LIMIT", "3")))
+    """How often S3A and boto3 retry one failed store call before the step sees the failure: rides out
+    a blip. A longer outage is ridden out by the step itself (``s3_retry_budget_seconds``)."""
     s3_retry_interval_seconds: float = field(
-        default_factory=lambda: float(_env("LAKEHOUSE_S3_RETRY_INTERVAL_SECONDS", "3"))
+        default_factory=lambda: float(_env("LAKEHOUSE_S3_RETRY_INTERVAL_SECONDS", "0.5"))
     )
-    """S3A's pause between retries, with ``s3_retry_limit`` (20 × 3 s by default) meant as the budget a
-    store outage may last. Not yet what it says: S3A backs off from this interval and the AWS SDK retries
-    within each attempt, so a full-size outage was still being retried after 600 s (README, Faults)."""
+    """S3A's first pause between retries of one call; it doubles at each retry, with jitter (0.5–1.5×):
+    3 retries from 0.5 s wait 1 + 2 + 4 = 7 s (up to 10.5 s) before the call fails."""
+    s3_retry_budget_seconds: float = field(
+        default_factory=lambda: float(_env("LAKEHOUSE_S3_RETRY_BUDGET_SECONDS", "60"))
+    )
+    """How long a store outage may last before a pipeline step fails: the step waits for the store to
+    answer again, then reruns (every step is idempotent); still unreachable this long after a call first
+    failed, the step fails with ``StoreUnreachableError`` (``jobs.storage.store_step``)."""
     spark_master: str = field(default_factory=lambda: _env("LAKEHOUSE_SPARK_MASTER", "local[*]"))
     spark_shuffle_partitions: int = field(default_factory=lambda: int(_env("LAKEHOUSE_SPARK_SHUFFLE_PARTITIONS", "4")))
     spark_driver_memory: str = field(default_factory=lambda: _env("LAKEHOUSE_SPARK_DRIVER_MEMORY", "4g"))
@@ -156,11 +162,6 @@ class Settings:
     def opendata_bucket(self) -> str:
         """Bucket the open-data publication goes to (public read; the lake bucket stays private)."""
         return _env("LAKEHOUSE_OPENDATA_BUCKET", f"{self.bucket}-opendata")
-
-    @property
-    def s3_retry_budget_seconds(self) -> float:
-        """Roughly how long a store outage is ridden out before a task fails (S3A's fixed retries)."""
-        return self.s3_retry_limit * self.s3_retry_interval_seconds
 
     @property
     def s3_ssl(self) -> bool:

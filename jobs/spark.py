@@ -66,10 +66,10 @@ def s3a_options(settings: Settings) -> dict[str, str]:
         "impl": "org.apache.hadoop.fs.s3a.S3AFileSystem",
         "fast.upload": "true",
         "change.detection.mode": "none",
-        # A store outage (restart, network blip) is ridden out, not failed at once: S3A retries a
-        # call `retry.limit` times `retry.interval` apart (connection refused included), the AWS SDK
-        # backs off exponentially within each of those (`attempts.maximum`); past that budget the
-        # task fails and `jobs.storage.store_errors` says the store is unreachable.
+        # A blip is ridden out per call: S3A retries `retry.limit` times, the pause doubling from
+        # `retry.interval` (with jitter), and the AWS SDK makes `attempts.maximum` quick attempts in
+        # each. A longer outage fails the call; the pipeline step then waits for the store and reruns
+        # (`jobs.storage.store_step`, up to LAKEHOUSE_S3_RETRY_BUDGET_SECONDS).
         "retry.limit": str(settings.s3_retry_limit),
         "retry.interval": f"{int(settings.s3_retry_interval_seconds * 1000)}ms",
         "attempts.maximum": "3",

@@ -6,6 +6,7 @@ its certificate is checked against come from settings.
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from functools import lru_cache, wraps
@@ -37,7 +38,8 @@ def s3_client(settings: Settings | None = None) -> S3Client:
         verify=settings.s3_verify,  # an https store's certificate, checked against its CA
         config=Config(
             s3={"addressing_style": "path" if settings.s3_path_style else "virtual"},
-            # exponential backoff (≤ 20 s a pause) over the same number of attempts S3A retries
+            # a blip is retried here (exponential backoff, as S3A); a longer outage fails the call and
+            # the pipeline step waits for the store (`store_step`)
             retries={"total_max_attempts": settings.s3_retry_limit + 1, "mode": "standard"},
             connect_timeout=5,
             request_checksum_calculation="when_required",
@@ -144,6 +146,15 @@ def _chain_text(err: BaseException) -> str:
     return "\n".join(parts).lower()
 
 
+_UNTRUSTED = (
+    "pkix path building failed",
+    "certificate verify failed",
+    "unable to find valid certification path",
+    "invalidcertificate",
+    "unknownissuer",
+)
+
+
 @contextmanager
 def store_errors(settings: Settings | None = None) -> Iterator[None]:
     """Turn a store outage or a full store, however the client reports it, into an error that
@@ -161,22 +172,94 @@ def store_errors(settings: Settings | None = None) -> Iterator[None]:
                 "committed (readers see the previous version). Free space on the store's disk (or grow it), "
                 "then rerun the task; the rerun writes the batch exactly once."
             ) from err
+        if any(marker in text for marker in _UNTRUSTED):  # not an outage: waiting would not help
+            raise
         if any(marker in text for marker in _UNREACHABLE):
             raise StoreUnreachableError(
                 f"The object store at {settings.s3_endpoint} is unreachable and stayed so past the retry budget "
-                f"(~{settings.s3_retry_budget_seconds:.0f} s: LAKEHOUSE_S3_RETRY_LIMIT × "
-                "LAKEHOUSE_S3_RETRY_INTERVAL_SECONDS): nothing of this step was committed. Bring the store back "
-                "(`make store` locally) and rerun the task; the rerun writes the batch exactly once."
+                f"({settings.s3_retry_budget_seconds:g} s: LAKEHOUSE_S3_RETRY_BUDGET_SECONDS): nothing of this "
+                "step was committed. Bring the store back (`make store` locally) and rerun the task; the rerun "
+                "writes the batch exactly once."
             ) from err
         raise
 
 
-def translating_store_errors(step: Callable[P, R]) -> Callable[P, R]:
-    """Decorate a pipeline step with :func:`store_errors`."""
+STORE_POLL_SECONDS = 1.0
+MAX_OUTAGES_PER_STEP = 3
+"""A store that keeps coming and going fails the step after this many outages (each within budget)."""
+
+
+def store_answers(settings: Settings) -> bool:
+    """Whether the store answers an S3 request now (one try, no retries): any S3 answer but a 5xx
+    (MinIO says 503 while it starts) means it is back."""
+    import boto3
+    from botocore.config import Config
+    from botocore.exceptions import BotoCoreError, ClientError
+
+    client = boto3.client(
+        "s3",
+        endpoint_url=settings.s3_endpoint,
+        aws_access_key_id=settings.s3_access_key,
+        aws_secret_access_key=settings.s3_secret_key,
+        region_name=settings.s3_region,
+        verify=settings.s3_verify,
+        config=Config(
+            s3={"addressing_style": "path" if settings.s3_path_style else "virtual"},
+            retries={"total_max_attempts": 1},
+            connect_timeout=2,
+            read_timeout=5,
+        ),
+    )
+    try:
+        client.head_bucket(Bucket=settings.bucket)
+    except ClientError as err:
+        status = int(err.response.get("ResponseMetadata", {}).get("HTTPStatusCode", 0) or 0)
+        return 0 < status < 500
+    except BotoCoreError:
+        return False
+    return True
+
+
+def wait_for_store(settings: Settings, deadline: float) -> bool:
+    """Poll the store until it answers (True) or the monotonic ``deadline`` passes (False)."""
+    while True:
+        if store_answers(settings):
+            return True
+        left = deadline - time.monotonic()
+        if left <= 0:
+            return False
+        time.sleep(min(STORE_POLL_SECONDS, left))
+
+
+def store_step(step: Callable[P, R]) -> Callable[P, R]:
+    """A pipeline step against the store: an outage is ridden out, a failure says what to do.
+
+    When a call fails because the store is unreachable (after the clients' own quick retries), the
+    step waits for the store to answer again and reruns: every step is idempotent, so a rerun after a
+    failed attempt writes its batch exactly once. If the store is still unreachable
+    ``LAKEHOUSE_S3_RETRY_BUDGET_SECONDS`` after the call failed (or went away more than
+    ``MAX_OUTAGES_PER_STEP`` times), the step fails with :class:`StoreUnreachableError`; a full store
+    fails it at once with :class:`StoreFullError` (waiting does not free space).
+    """
 
     @wraps(step)
     def wrapper(*args: P.args, **kwargs: P.kwargs) -> R:
-        with store_errors():
-            return step(*args, **kwargs)
+        settings = get_settings()
+        for outage in range(1, MAX_OUTAGES_PER_STEP + 1):
+            try:
+                with store_errors(settings):
+                    return step(*args, **kwargs)
+            except StoreUnreachableError:
+                failed_at = time.monotonic()
+                if outage == MAX_OUTAGES_PER_STEP or not wait_for_store(
+                    settings, failed_at + settings.s3_retry_budget_seconds
+                ):
+                    raise
+                print(
+                    f"{step.__name__}: the object store answers again after {time.monotonic() - failed_at:.0f} s "
+                    f"(outage {outage} of at most {MAX_OUTAGES_PER_STEP - 1} ridden out); rerunning the step",
+                    flush=True,
+                )
+        raise AssertionError("unreachable")  # pragma: no cover
 
     return wrapper

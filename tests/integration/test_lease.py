@@ -151,6 +151,36 @@ def test_a_dead_holder_on_this_host_is_taken_over_at_once(bucket: str) -> None:
     assert took < 2.0  # the lease runs 120 s by default: it was not waited for
 
 
+def test_a_lease_this_process_could_not_release_is_not_waited_for(bucket: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The store went down as a step let go of its lease (the release PUT failed): the step's rerun in the
+    same process takes that lease back at once; another process still waits for it."""
+    from botocore.exceptions import EndpointConnectionError
+
+    from jobs import lease
+    from jobs.lease import current, hold
+
+    real_put = lease._put
+
+    def store_down_on_release(resource: str, held: lease.Lease, settings: object, *, if_match: str | None) -> None:
+        if held.released:
+            raise EndpointConnectionError(endpoint_url="https://127.0.0.1:1")
+        return real_put(resource, held, settings, if_match=if_match)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(lease, "_put", store_down_on_release)
+    with pytest.raises(EndpointConnectionError), hold("dataset/r", holder="step"):
+        pass
+    monkeypatch.setattr(lease, "_put", real_put)
+    seen = current("dataset/r")
+    assert seen is not None and not seen["released"] and seen["pid"] == os.getpid()
+    assert _in_child(_try_hold, "dataset/r", "other", 0.5)[0] == "busy"  # for others it is still held
+    started = time.monotonic()
+    with hold("dataset/r", holder="step rerun", wait_seconds=5):
+        took = time.monotonic() - started
+        assert current("dataset/r")["holder"] == "step rerun"  # type: ignore[index]
+    assert took < 2.0  # not the 120 s expiry
+    assert current("dataset/r")["released"]  # type: ignore[index]
+
+
 def test_renewal_keeps_a_long_holder(bucket: str, monkeypatch: pytest.MonkeyPatch) -> None:
     from jobs.lease import current, hold
 
