@@ -41,7 +41,13 @@ import pandas as pd  # at module level: Spark resolves the pandas UDFs' type hin
 
 from jobs.registry import Dataset, PersonalKind, key_id_column
 from jobs.settings import MissingSettingError, Settings
-from jobs.tables import STATS_COLUMNS_PROPERTY, ensure_restricted_table, limit_statistics, restricted_column
+from jobs.tables import (
+    STATS_COLUMNS_PROPERTY,
+    ensure_restricted_table,
+    limit_statistics,
+    restricted_column,
+    table_metadata,
+)
 
 if TYPE_CHECKING:
     from pyspark.sql import DataFrame, SparkSession
@@ -324,10 +330,8 @@ def statistics_only_on(spark: SparkSession, uri: str, columns: list[str]) -> Ite
     holding raw personal values must keep them out. A table created inside the block gets the
     property from the session default; an existing table without it is altered first.
     """
-    from delta.tables import DeltaTable
-
     wanted = ",".join(columns)
-    if DeltaTable.isDeltaTable(spark, uri):
+    if table_metadata(uri) is not None:
         limit_statistics(spark, uri, columns)
         yield
         return

@@ -228,9 +228,11 @@ def publish(
     good = read_staged(spark, dataset, batch_id, "silver", settings).persist(StorageLevel.MEMORY_AND_DISK)
     try:
         quarantine = read_staged(spark, dataset, batch_id, "quarantine", settings)
-        silver_rows, quarantined = good.count(), quarantine.where(F.col("status") == "open").count()
         date_col = dataset.partition_by[0] if dataset.partition_by else None
-        dates = sorted(str(r[0]) for r in good.select(date_col).distinct().collect()) if date_col else []
+        per_day = good.groupBy(F.col(date_col) if date_col else F.lit(None)).count().collect()  # rows and days at once
+        silver_rows = sum(int(r[1]) for r in per_day)
+        dates = sorted(str(r[0]) for r in per_day) if date_col else []
+        quarantined = quarantine.where(F.col("status") == "open").count()
         with idempotent_commit(spark, silver_app, staged_version):
             merge_into_silver(spark, dataset, good, settings, republished_batch=batch_id)
         crash_point("publish.after_silver")

@@ -319,42 +319,53 @@ def refine(
     from pyspark.sql import functions as F
 
     settings = settings or get_settings()
-    batch_ids = [r[0] for r in bronze.select("_batch_id").distinct().collect()]
+    per_batch = {r[0]: int(r[1]) for r in bronze.groupBy("_batch_id").count().collect()}  # one pass: ids and rows
+    batch_ids = sorted(per_batch)
     if len(batch_ids) != 1:
         raise ValueError(f"{dataset.name}: refine takes exactly one batch, got {batch_ids}")
+    bronze_rows = per_batch[batch_ids[0]]
     decisions = steward_decisions(spark, dataset, batch_ids[0], settings)
     typed = typed_batch(dataset, bronze, inputs, context, decisions)
     if dataset.personal is not None:  # pseudonym fields in; raw personal values go to the restricted table only
         typed = with_personal_columns(typed, bronze, dataset)
     split = split_batch(typed, dataset).persist(StorageLevel.MEMORY_AND_DISK)
     try:
+        date_col = dataset.partition_by[0] if dataset.partition_by else None
+        # The books in one aggregation over the cached split: rows per outcome, quarantine reasons, the
+        # days silver rows fall on and the steward-released rows (one Spark job, not one per figure).
+        released_flag = (
+            F.col(f"{STEWARD_PREFIX}status").isin(*IN_SILVER_STATUSES) if decisions is not None else F.lit(False)
+        )
+        silver_date = F.when(F.col("_outcome") == "silver", F.col(date_col)) if date_col else F.lit(None)
+        books = (
+            split.groupBy(
+                "_outcome",
+                F.when(F.col("_outcome") == "quarantined", F.col("_reject_reason")).alias("reason"),
+                silver_date.alias("day"),
+                ((F.col("_outcome") == "silver") & F.coalesce(released_flag, F.lit(False))).alias("released"),
+            )
+            .agg(F.count("*").alias("n"))
+            .collect()
+        )
+        counts: dict[str, int] = {}
+        reasons: dict[str, int] = {}
+        days: set[date] = set()
         released = 0
-        if decisions is not None:
-            released = split.where(
-                (F.col("_outcome") == "silver") & F.col(f"{STEWARD_PREFIX}status").isin(*IN_SILVER_STATUSES)
-            ).count()
-        counts = {r["_outcome"]: r["n"] for r in split.groupBy("_outcome").agg(F.count("*").alias("n")).collect()}
-        bronze_rows = bronze.count()
+        for row in books:
+            counts[row["_outcome"]] = counts.get(row["_outcome"], 0) + row["n"]
+            if row["_outcome"] == "quarantined":
+                reasons[row["reason"]] = reasons.get(row["reason"], 0) + row["n"]
+            if row["day"] is not None:
+                days.add(row["day"])
+            released += row["n"] if row["released"] else 0
         if sum(counts.values()) != bronze_rows:  # before anything is written
             raise BooksDoNotBalanceError(
                 f"{dataset.name} batch {batch_ids[0]}: the transform made {sum(counts.values())} rows of "
                 f"{bronze_rows} bronze rows; it must keep exactly one row per bronze row (a join on a "
                 "reference key that is not unique repeats rows, a filter loses them): fix the transform."
             )
-        reasons = {
-            r["_reject_reason"]: r["n"]
-            for r in split.where(F.col("_outcome") == "quarantined")
-            .groupBy("_reject_reason")
-            .agg(F.count("*").alias("n"))
-            .collect()
-        }
-        date_col = dataset.partition_by[0] if dataset.partition_by else None
-        dates: list[date] = []
-        if date_col:
-            dates = sorted(
-                r[0] for r in split.where(F.col("_outcome") == "silver").select(date_col).distinct().collect()
-            )
-        elif isinstance(interval := context.get("interval"), DataInterval) and not (
+        dates: list[date] = sorted(days)
+        if not date_col and isinstance(interval := context.get("interval"), DataInterval) and not (
             dataset.source is not None and dataset.source.snapshot
         ):
             dates = [interval.local_start_date]  # events without a day partition (a feed, EPCIS): this interval

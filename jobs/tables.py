@@ -11,7 +11,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from jobs.registry import Dataset, PersonalKind
-from jobs.settings import Settings
+from jobs.settings import Settings, get_settings
 from jobs.storage import delta_table_or_none
 
 if TYPE_CHECKING:
@@ -132,19 +132,35 @@ def silver_ddl(dataset: Dataset) -> str:
     return ", ".join(cols)
 
 
+def table_metadata(uri: str) -> Any | None:
+    """The Delta table at an ``s3a://`` URI as delta-rs sees it without its file list (schema and
+    properties in milliseconds, where Spark replays the log in several jobs), or None if there is none."""
+    from deltalake import DeltaTable
+    from deltalake.exceptions import TableNotFoundError
+
+    settings = get_settings()
+    try:
+        return DeltaTable(
+            uri.replace("s3a://", "s3://", 1), storage_options=settings.delta_rs_storage_options(), without_files=True
+        )
+    except TableNotFoundError:
+        return None
+
+
 def ensure_table(
     spark: SparkSession, uri: str, ddl_or_schema: str | StructType, partition_by: tuple[str, ...] = ()
 ) -> None:
     """Create an empty Delta table at ``uri`` unless one exists, or add the columns an older one
     lacks (a lake built by an earlier version keeps working: ``ALTER TABLE ADD COLUMNS`` is a
-    metadata-only commit and old rows read NULL there). Idempotent."""
-    from delta.tables import DeltaTable
+    metadata-only commit and old rows read NULL there). Idempotent; the usual case (the table is
+    there, complete) is a look at its metadata, no Spark job."""
     from pyspark.sql.types import StructType
 
     wanted = StructType.fromDDL(ddl_or_schema) if isinstance(ddl_or_schema, str) else ddl_or_schema
     assert isinstance(wanted, StructType)
-    if DeltaTable.isDeltaTable(spark, uri):
-        existing = set(spark.read.format("delta").load(uri).columns)
+    table = table_metadata(uri)
+    if table is not None:
+        existing = {f.name for f in table.schema().fields}
         missing = [f"`{f.name}` {f.dataType.simpleString()}" for f in wanted.fields if f.name not in existing]
         if missing:
             spark.sql(f"ALTER TABLE delta.`{uri}` ADD COLUMNS ({', '.join(missing)})")
@@ -167,10 +183,9 @@ QUARANTINE_STATS_COLUMNS = tuple(
 def limit_statistics(spark: SparkSession, uri: str, columns: tuple[str, ...] | list[str]) -> None:
     """Set the existing table's statistics columns to ``columns`` unless they already are (one
     metadata commit, once); later commits record min/max only for them."""
-    from delta.tables import DeltaTable
-
     wanted = ",".join(columns)
-    properties = DeltaTable.forPath(spark, uri).detail().collect()[0]["properties"] or {}
+    table = table_metadata(uri)
+    properties = table.metadata().configuration if table is not None else {}
     if properties.get(STATS_COLUMNS_PROPERTY) != wanted:
         spark.sql(f"ALTER TABLE delta.`{uri}` SET TBLPROPERTIES ('{STATS_COLUMNS_PROPERTY}' = '{wanted}')")
 
@@ -251,10 +266,8 @@ def ensure_restricted_table(spark: SparkSession, dataset: Dataset, settings: Set
     would outlive an erasure's VACUUM, so only the key and validity dates get statistics. A table
     written by an earlier version gets the columns it lacks (the key ids: NULL = ``legacy``).
     """
-    from delta.tables import DeltaTable
-
     uri = restricted_uri(dataset, settings)
-    if DeltaTable.isDeltaTable(spark, uri):
+    if table_metadata(uri) is not None:
         ensure_table(spark, uri, ", ".join(f"`{n}` {t}" for n, t in restricted_columns(dataset)))
     else:
         ddl = ", ".join(f"`{n}` {t}" for n, t in restricted_columns(dataset))
