@@ -365,8 +365,10 @@ def refine(
                 "reference key that is not unique repeats rows, a filter loses them): fix the transform."
             )
         dates: list[date] = sorted(days)
-        if not date_col and isinstance(interval := context.get("interval"), DataInterval) and not (
-            dataset.source is not None and dataset.source.snapshot
+        if (
+            not date_col
+            and isinstance(interval := context.get("interval"), DataInterval)
+            and not (dataset.source is not None and dataset.source.snapshot)
         ):
             dates = [interval.local_start_date]  # events without a day partition (a feed, EPCIS): this interval
         good = silver_rows(split, dataset)
