@@ -24,10 +24,16 @@ else:
 @lru_cache(maxsize=4)
 def s3_client(settings: Settings | None = None) -> S3Client:
     """A boto3 S3 client configured from settings (cached per settings)."""
+    settings = settings or get_settings()
+    # a blip is retried here (exponential backoff, as S3A); a longer outage fails the call and the
+    # pipeline step waits for the store (`store_step`)
+    return _new_client(settings, attempts=settings.s3_retry_limit + 1, connect_timeout=5)
+
+
+def _new_client(settings: Settings, *, attempts: int, connect_timeout: float, read_timeout: float = 60) -> S3Client:
     import boto3
     from botocore.config import Config
 
-    settings = settings or get_settings()
     settings.require_credentials()
     return boto3.client(
         "s3",
@@ -38,10 +44,9 @@ def s3_client(settings: Settings | None = None) -> S3Client:
         verify=settings.s3_verify,  # an https store's certificate, checked against its CA
         config=Config(
             s3={"addressing_style": "path" if settings.s3_path_style else "virtual"},
-            # a blip is retried here (exponential backoff, as S3A); a longer outage fails the call and
-            # the pipeline step waits for the store (`store_step`)
-            retries={"total_max_attempts": settings.s3_retry_limit + 1, "mode": "standard"},
-            connect_timeout=5,
+            retries={"total_max_attempts": attempts, "mode": "standard"},
+            connect_timeout=connect_timeout,
+            read_timeout=read_timeout,
             request_checksum_calculation="when_required",
             response_checksum_validation="when_required",
         ),
@@ -192,24 +197,9 @@ MAX_OUTAGES_PER_STEP = 3
 def store_answers(settings: Settings) -> bool:
     """Whether the store answers an S3 request now (one try, no retries): any S3 answer but a 5xx
     (MinIO says 503 while it starts) means it is back."""
-    import boto3
-    from botocore.config import Config
     from botocore.exceptions import BotoCoreError, ClientError
 
-    client = boto3.client(
-        "s3",
-        endpoint_url=settings.s3_endpoint,
-        aws_access_key_id=settings.s3_access_key,
-        aws_secret_access_key=settings.s3_secret_key,
-        region_name=settings.s3_region,
-        verify=settings.s3_verify,
-        config=Config(
-            s3={"addressing_style": "path" if settings.s3_path_style else "virtual"},
-            retries={"total_max_attempts": 1},
-            connect_timeout=2,
-            read_timeout=5,
-        ),
-    )
+    client = _new_client(settings, attempts=1, connect_timeout=2, read_timeout=5)
     try:
         client.head_bucket(Bucket=settings.bucket)
     except ClientError as err:
