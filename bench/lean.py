@@ -21,7 +21,7 @@ import re
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from datetime import date, datetime, timedelta, timezone
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -69,8 +69,14 @@ BREAKPOINTS: dict[tuple[str, str], tuple[float, ...]] = {
     ("PM2.5", "1h"): (0, 25, 50, 80, 150, 250, 350, 500),
 }
 AQI_PARAMETERS = {"PM2.5": "pm25", "PM10": "pm10", "O3": "o3", "CO": "co", "SO2": "so2", "NO2": "no2"}
-BANDS = ((50, "Tốt", "#00E400"), (100, "Trung bình", "#FFFF00"), (150, "Kém", "#FF7E00"), (200, "Xấu", "#FF0000"))
-BANDS += ((300, "Rất xấu", "#8F3F97"), (500, "Nguy hại", "#7E0023"))
+BANDS = (  # Bảng 1: the highest index of each band, its name and the Decision's colour
+    (50, "Tốt", "#00E400"),
+    (100, "Trung bình", "#FFFF00"),
+    (150, "Kém", "#FF7E00"),
+    (200, "Xấu", "#FF0000"),
+    (300, "Rất xấu", "#8F3F97"),
+    (500, "Nguy hại", "#7E0023"),
+)
 MIN_HOURS_24H = 18  # the project's rule (docs/domain.md): 18 of 24 hours for a 24 h mean
 MIN_HOURS_8H = 6  # and 6 of 8 for an 8 h mean
 HOUR_US = 3_600_000_000
@@ -259,7 +265,9 @@ def readings_to_silver(
         parameter.replace_strict({k: v[0] for k, v in PHYSICAL_RANGE.items()}, default=None).alias("_min"),
         parameter.replace_strict({k: v[1] for k, v in PHYSICAL_RANGE.items()}, default=None).alias("_max"),
     )
-    typed = typed.with_columns(provinces.conform(pl.col("_province_raw"), pl.col("measured_date")).alias("province_code"))
+    typed = typed.with_columns(
+        provinces.conform(pl.col("_province_raw"), pl.col("measured_date")).alias("province_code")
+    )
     typed = repair.apply(typed, "station_name")
     typed = typed.join(ref, left_on="station_id", right_on="_ref_id", how="left", maintain_order="left")
     typed = typed.with_columns(
@@ -267,7 +275,7 @@ def readings_to_silver(
         (pl.col("_source_line") != pl.col("_source_line").min().over("_raw_line")).alias("_is_duplicate"),
     )
     value = pl.col("value")
-    end = pl.lit(interval_end.replace(tzinfo=timezone.utc)).dt.cast_time_unit("us")
+    end = pl.lit(interval_end.replace(tzinfo=UTC)).dt.cast_time_unit("us")
     rules = [
         *_guard_rules(["value"]),
         ("MALFORMED_LINE", pl.col("_parse_error").is_not_null()),
@@ -309,7 +317,9 @@ def sub_index(parameter: str, value: pl.Expr, table: str = "1h") -> pl.Expr:
     expr: Any = pl.when(value.is_null() | value.is_nan() | (value < 0.0)).then(pl.lit(None, pl.Float64))
     for k in range(len(bps) - 1):
         slope = (INDEX_LEVELS[k + 1] - INDEX_LEVELS[k]) / (bps[k + 1] - bps[k])
-        expr = expr.when(value < float(bps[k + 1])).then(pl.lit(slope) * (value - float(bps[k])) + float(INDEX_LEVELS[k]))
+        expr = expr.when(value < float(bps[k + 1])).then(
+            pl.lit(slope) * (value - float(bps[k])) + float(INDEX_LEVELS[k])
+        )
     expr = expr.when(value == float(bps[-1])).then(pl.lit(float(INDEX_LEVELS[len(bps) - 1])))
     top = 500.0 if len(bps) == len(INDEX_LEVELS) else None
     return expr.otherwise(pl.lit(top, pl.Float64))
@@ -340,8 +350,8 @@ def daily_aqi(silver: pl.DataFrame, dates: list[date]) -> pl.DataFrame:
             if f"{v}_{p}" not in wide.columns:
                 wide = wide.with_columns(pl.lit(None, pl.Float64 if v == "mean" else pl.Int64).alias(f"{v}_{p}"))
     stations = readings.group_by("station_id").agg(pl.col("province_code").max())
-    start = datetime.combine(first, datetime.min.time(), timezone.utc) - LOCAL_OFFSET
-    end = datetime.combine(max(dates), datetime.min.time(), timezone.utc) - LOCAL_OFFSET + timedelta(hours=23)
+    start = datetime.combine(first, datetime.min.time(), UTC) - LOCAL_OFFSET
+    end = datetime.combine(max(dates), datetime.min.time(), UTC) - LOCAL_OFFSET + timedelta(hours=23)
     hours = pl.DataFrame({"hour_start": pl.datetime_range(start, end, "1h", eager=True, time_unit="us")})
     grid = stations.join(hours, how="cross").join(wide, on=["station_id", "hour_start"], how="left")
     grid = grid.sort("station_id", "hour_start")
@@ -481,7 +491,7 @@ def run(sources: Path, day: date) -> dict[str, Any]:
         verify=settings.s3_verify,
         config=Config(s3={"addressing_style": "path"}),
     )
-    bucket, stages = settings.bucket, {}
+    bucket, stages = settings.bucket, dict[str, float]()
     uri = f"s3://{bucket}/lean"
     interval_end = datetime.combine(day + timedelta(days=1), datetime.min.time()) - LOCAL_OFFSET
     provinces, repair = ProvinceTables(), Repair()

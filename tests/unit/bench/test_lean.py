@@ -50,7 +50,9 @@ AQ-01-0001,"Trạm A, cổng 2",01,PM10,20,μg/Nm³,2026-11-26T08:00:00+07:00,me
 def judged() -> pl.DataFrame:
     provinces, repair = ProvinceTables(), Repair()
     _, lines = read_lines(STATIONS.encode())
-    stations = stations_to_silver(split_lines(lines, STATION_COLUMNS).rename({"line_no": "_source_line"}), DAY, provinces, repair)
+    stations = stations_to_silver(
+        split_lines(lines, STATION_COLUMNS).rename({"line_no": "_source_line"}), DAY, provinces, repair
+    )
     header, lines = read_lines(READINGS.encode())
     assert tuple(header.split(",")) == COLUMNS
     bronze = split_lines(lines, COLUMNS).rename({"line_no": "_source_line"})
@@ -66,7 +68,10 @@ def test_station_list_keeps_stations_in_vietnam_on_2025_codes() -> None:
 
 
 def test_every_line_has_one_outcome_and_the_first_rule_that_holds_names_the_reason(judged: pl.DataFrame) -> None:
-    got = {line: (outcome, reason) for line, outcome, reason in judged.select("_source_line", "_outcome", "_reject_reason").rows()}
+    got = {
+        line: (outcome, reason)
+        for line, outcome, reason in judged.select("_source_line", "_outcome", "_reject_reason").rows()
+    }
     assert got == {
         2: ("superseded", None),  # line 10 has the same station, parameter and time, later
         3: ("duplicate", None),  # the same bytes as line 2
@@ -87,8 +92,16 @@ def test_every_line_has_one_outcome_and_the_first_rule_that_holds_names_the_reas
 def test_silver_rows_are_typed_and_conformed(judged: pl.DataFrame) -> None:
     silver = judged.filter(pl.col("_outcome") == "silver").sort("_source_line")
     rows = silver.select(
-        "_source_line", "station_name", "province_code", "parameter", "value", "unit", "measured_at",
-        "source_utc_offset", "measured_date", "device_status",
+        "_source_line",
+        "station_name",
+        "province_code",
+        "parameter",
+        "value",
+        "unit",
+        "measured_at",
+        "source_utc_offset",
+        "measured_date",
+        "device_status",
     ).rows()
     ug = "µg/Nm³"
     utc = lambda h: datetime(2026, 11, 26, h).replace(tzinfo=rows[0][6].tzinfo)  # noqa: E731
@@ -128,7 +141,12 @@ def test_daily_index_from_pm_24h_mean_and_o3_on_both_tables() -> None:
     # at 10:00 only 5 of 8: none
     assert row["o3_8h_max"] == 55.0
     assert row["aqi_o3"] == 27.5  # max(1 h table: 50/160 × 80 = 25, 8 h table: 50/100 × 55 = 27.5)
-    assert (row["vn_aqi"], row["dominant_parameter"], row["band"], row["colour"]) == (60, "PM2.5", "Trung bình", "#FFFF00")
+    assert (row["vn_aqi"], row["dominant_parameter"], row["band"], row["colour"]) == (
+        60,
+        "PM2.5",
+        "Trung bình",
+        "#FFFF00",
+    )
 
 
 def test_no_daily_index_with_17_hours_of_pm() -> None:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import math
-from datetime import date, datetime, timezone
+from datetime import UTC, date, datetime
 
 import polars as pl
 import pytest
@@ -56,8 +56,12 @@ def test_one_changed_value_is_a_difference_and_named() -> None:
 
 
 def test_quarantine_counts_by_reason_are_compared_reason_by_reason() -> None:
-    q1 = pl.DataFrame({"_source_line": [2, 3, 4], "reason_code": ["NEGATIVE_VALUE", "MALFORMED_LINE", "MALFORMED_LINE"]})
-    q2 = pl.DataFrame({"_source_line": [2, 3, 4], "reason_code": ["NEGATIVE_VALUE", "MALFORMED_LINE", "INVALID_ENCODING"]})
+    q1 = pl.DataFrame(
+        {"_source_line": [2, 3, 4], "reason_code": ["NEGATIVE_VALUE", "MALFORMED_LINE", "MALFORMED_LINE"]}
+    )
+    q2 = pl.DataFrame(
+        {"_source_line": [2, 3, 4], "reason_code": ["NEGATIVE_VALUE", "MALFORMED_LINE", "INVALID_ENCODING"]}
+    )
     cols = ("_source_line", "reason_code")
     problems = compare(
         {"jobs": {"q": fingerprint(q1, cols, "reason_code")}, "lean": {"q": fingerprint(q2, cols, "reason_code")}}
@@ -67,7 +71,7 @@ def test_quarantine_counts_by_reason_are_compared_reason_by_reason() -> None:
 
 
 def test_times_compare_as_instants_whatever_the_time_zone_label() -> None:
-    utc = pl.DataFrame({"t": [datetime(2026, 11, 26, 1, tzinfo=timezone.utc)]})
+    utc = pl.DataFrame({"t": [datetime(2026, 11, 26, 1, tzinfo=UTC)]})
     naive = pl.DataFrame({"t": [datetime(2026, 11, 26, 1)]})  # Spark-written timestamps read as UTC
     assert fingerprint(utc, ("t",)) == fingerprint(naive, ("t",))
 
