@@ -90,6 +90,9 @@ def fingerprint(frame: Any, columns: Sequence[str], count_by: str | None = None)
     canonical = _canonical(frame, columns)
     hashes = canonical.select(pl.struct(list(columns)).hash(seed=0).alias("h")).get_column("h").to_numpy()
     out: dict[str, Any] = {"rows": frame.height, "checksum": f"{int(np.sum(hashes, dtype=np.uint64)):016x}"}
+    # per column too, so a difference names the column it is in
+    per_column = canonical.select([pl.col(c).hash(seed=0) for c in columns])
+    out["columns"] = {c: f"{int(np.sum(per_column.get_column(c).to_numpy(), dtype=np.uint64)):016x}" for c in columns}
     if count_by is not None:
         counts = frame.group_by(count_by).len().sort(count_by).iter_rows()
         out["by"] = {str(k): int(v) for k, v in counts}

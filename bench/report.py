@@ -102,16 +102,32 @@ def chart(result: dict[str, Any], path: Path) -> None:
     plt.close(fig)
 
 
+BEGIN, END = "<!-- side_by_side:begin (python -m bench.report --readme README.md) -->", "<!-- side_by_side:end -->"
+
+
+def replace_in_readme(text: str, table: str) -> str:
+    """The README with the text between the side-by-side markers replaced by ``table``."""
+    head, sep, rest = text.partition(BEGIN)
+    _, sep2, tail = rest.partition(END)
+    if not sep or not sep2:
+        raise ValueError(f"the README has no {BEGIN} … {END} block")
+    return f"{head}{BEGIN}\n{table}\n{END}{tail}"
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     default = Path(os.environ.get("LAKEHOUSE_STATE_DIR", ".state")) / "bench" / "side_by_side.json"
     parser.add_argument("json", type=Path, nargs="?", default=default)
     parser.add_argument("--chart", type=Path, help="also (re)draw the chart to this PNG")
+    parser.add_argument("--readme", type=Path, help="write the table into this README's side-by-side block")
     args = parser.parse_args()
     result = json.loads(args.json.read_text())
     if args.chart:
         chart(result, args.chart)
-    print(render_markdown(result))
+    table = render_markdown(result)
+    if args.readme:
+        args.readme.write_text(replace_in_readme(args.readme.read_text(), table))
+    print(table)
 
 
 if __name__ == "__main__":

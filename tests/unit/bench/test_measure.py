@@ -52,7 +52,8 @@ def test_fingerprints_agree_whatever_the_row_order_and_the_integer_width() -> No
 def test_one_changed_value_is_a_difference_and_named() -> None:
     cols = ("station_id", "date", "pm25_24h", "vn_aqi")
     problems = compare({"jobs": {"gold": fingerprint(_gold(83), cols)}, "lean": {"gold": fingerprint(_gold(84), cols)}})
-    assert len(problems) == 1 and problems[0].startswith("gold.checksum: jobs ")
+    assert len(problems) == 2 and problems[0].startswith("gold.checksum: jobs ")
+    assert problems[1].startswith("gold.columns: jobs vs lean differ on {'vn_aqi': (")  # the column is named
 
 
 def test_quarantine_counts_by_reason_are_compared_reason_by_reason() -> None:
@@ -79,3 +80,12 @@ def test_times_compare_as_instants_whatever_the_time_zone_label() -> None:
 def test_a_table_only_one_implementation_wrote_is_a_difference() -> None:
     fp = fingerprint(_gold(1), ("vn_aqi",))
     assert compare({"jobs": {"gold": fp, "silver": fp}, "lean": {"gold": fp}}) == ["silver: only jobs has it"]
+
+
+def test_the_readme_block_is_replaced_and_nothing_else() -> None:
+    from bench.report import BEGIN, END, replace_in_readme
+
+    text = f"intro\n{BEGIN}\nold table\n{END}\nafter\n"
+    assert replace_in_readme(text, "| new |") == f"intro\n{BEGIN}\n| new |\n{END}\nafter\n"
+    with pytest.raises(ValueError):
+        replace_in_readme("no block", "| new |")
