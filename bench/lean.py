@@ -296,18 +296,46 @@ def readings_to_silver(
     return outcomes(judged, ["station_id", "parameter", "measured_at"])
 
 
+def decimal_double(units: pl.Expr, decimals: int) -> pl.Expr:
+    """The double nearest to the decimal ``units`` × 10^-``decimals`` (``units`` an integer), as a
+    decimal number's conversion to double gives it (Spark's decimal → double, its ``round``).
+
+    Not ``units / 10**decimals``: polars divides by a constant as a multiplication by its reciprocal,
+    which is one unit in the last place off for many values (55742 × 0.001 = 55.742000000000004);
+    the decimal's text, parsed, is correctly rounded."""
+    return pl.format("{}e-{}", units, pl.lit(decimals)).cast(pl.Float64)
+
+
 def round_half_up(x: pl.Expr, decimals: int) -> pl.Expr:
     """Round a non-negative double as Spark's ``round`` does: half up on the shortest decimal that
-    prints it (12.3125 → 12.313), without a string: compare with the double nearest the half."""
-    scale = 10.0**decimals
-    low = (x * scale).floor()
-    half = (low + 0.5) / scale
-    return pl.when(x >= half).then(low + 1.0).otherwise(low) / scale
+    prints it (12.3125 → 12.313), without a string: compare with the double nearest the half
+    (the shortest decimal of x is at or above the half exactly when x is at or above that double)."""
+    low = (x * 10.0**decimals).floor().cast(pl.Int64)  # one below at worst: the comparison corrects it
+    half = decimal_double(10 * low + 5, decimals + 1)
+    return (
+        pl.when(x.is_null())
+        .then(pl.lit(None, pl.Float64))
+        .otherwise(decimal_double(pl.when(x >= half).then(low + 1).otherwise(low), decimals))
+    )
 
 
-def _mean_thousandths(total_micro: pl.Expr, n: pl.Expr) -> pl.Expr:
-    """An exact decimal mean (sum of micro-units over n), rounded half up to 0.001, as thousandths."""
-    return (2 * total_micro + n * 1000) // (2 * n * 1000)
+def half_up_div(numerator: pl.Expr, denominator: pl.Expr) -> pl.Expr:
+    """numerator / denominator rounded half up to an integer, exactly (non-negative integers)."""
+    return (2 * numerator + denominator) // (2 * denominator)
+
+
+MEAN_DECIMALS = 10  # a decimal(24, 6) mean has 10 decimals: the average of scale s keeps s + 4
+
+
+def exact_mean(total: pl.Expr, n: pl.Expr, scale: int) -> pl.Expr:
+    """The mean of n decimals of ``scale`` places summing to ``total`` (in units of 10^-scale), as a
+    decimal average gives it: rounded half up to ``MEAN_DECIMALS`` places, in units of 10^-10."""
+    return half_up_div(total * 10 ** (MEAN_DECIMALS - scale), n)
+
+
+def to_thousandths(units: pl.Expr) -> pl.Expr:
+    """A non-negative decimal in units of 10^-10 rounded half up to 0.001, in thousandths."""
+    return half_up_div(units, pl.lit(10 ** (MEAN_DECIMALS - 3)))
 
 
 def sub_index(parameter: str, value: pl.Expr, table: str = "1h") -> pl.Expr:
@@ -328,9 +356,16 @@ def sub_index(parameter: str, value: pl.Expr, table: str = "1h") -> pl.Expr:
 def daily_aqi(silver: pl.DataFrame, dates: list[date]) -> pl.DataFrame:
     """Daily VN_AQI per station heard (any AQI parameter, from the day before the first date) and date.
 
-    Hourly means are exact decimal means; PM: 24 h mean of 18+ hourly means; CO, SO2, NO2: the day's
-    largest hourly mean; O3: the larger of the 1 h index of its largest hourly mean and the 8 h
-    index of its largest 8 h mean (6+ of 8 hours ending at each hour, previous day included)."""
+    PM: 24 h mean of 18+ hourly means; CO, SO2, NO2: the day's largest hourly mean; O3: the larger of
+    the 1 h index of its largest hourly mean and the 8 h index of its largest 8 h mean (6+ of 8 hours
+    ending at each hour, previous day included).
+
+    Rounding, as the project's hourly and daily tables have it: an hour's mean is the decimal mean of
+    its readings (6 places each), kept to 10 places (half up); the hourly value is that rounded half
+    up to 0.001, and the daily figures (24 h means, 1 h maxima) come from those rounded hourly
+    values; the 8 h mean averages the 10-place hourly means as doubles, in time order, and is then
+    rounded half up to 0.001; a 24 h mean is again a 10-place decimal mean rounded to 0.001; each
+    sub-index is rounded half up to 0.001. Every figure is the double nearest its decimal."""
     first = min(dates) - timedelta(days=1)
     readings = silver.filter(
         pl.col("measured_date").is_between(first, max(dates)) & pl.col("parameter").is_in(list(AQI_PARAMETERS))
@@ -340,10 +375,8 @@ def daily_aqi(silver: pl.DataFrame, dates: list[date]) -> pl.DataFrame:
     hourly = readings.group_by("station_id", hour.alias("hour_start"), "parameter").agg(
         micro.sum().alias("s"), pl.len().alias("n")
     )
-    hourly = hourly.with_columns(
-        _mean_thousandths(pl.col("s"), pl.col("n")).alias("t"),
-        (pl.col("s").cast(pl.Float64) / (pl.col("n") * 1_000_000).cast(pl.Float64)).alias("mean"),
-    )
+    mean = exact_mean(pl.col("s"), pl.col("n"), 6)  # units of 10^-10
+    hourly = hourly.with_columns(to_thousandths(mean).alias("t"), decimal_double(mean, MEAN_DECIMALS).alias("mean"))
     wide = hourly.pivot(on="parameter", index=["station_id", "hour_start"], values=["t", "mean"])
     for p in AQI_PARAMETERS:
         for v in ("t", "mean"):
@@ -369,11 +402,11 @@ def daily_aqi(silver: pl.DataFrame, dates: list[date]) -> pl.DataFrame:
         pl.col("province_code").drop_nulls().first(),
         *[
             pl.when(t[c].count() >= MIN_HOURS_24H)
-            .then(_mean_thousandths(t[c].sum() * 1000, t[c].count()).cast(pl.Float64) / 1000.0)
+            .then(decimal_double(to_thousandths(exact_mean(t[c].sum(), t[c].count(), 3)), 3))
             .alias(f"{c}_24h")
             for c in ("pm25", "pm10")
         ],
-        *[(t[c].max().cast(pl.Float64) / 1000.0).alias(f"{c}_1h_max") for c in ("o3", "co", "so2", "no2")],
+        *[decimal_double(t[c].max(), 3).alias(f"{c}_1h_max") for c in ("o3", "co", "so2", "no2")],
         pl.col("o3_8h").max().alias("o3_8h_max"),
         *[t[c].count().cast(pl.Int32).alias(f"{c}_hours") for c in ("pm25", "pm10")],
     )

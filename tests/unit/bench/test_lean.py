@@ -14,6 +14,7 @@ from bench.lean import (
     ProvinceTables,
     Repair,
     daily_aqi,
+    decimal_double,
     read_lines,
     readings_to_silver,
     round_half_up,
@@ -115,11 +116,11 @@ def test_silver_rows_are_typed_and_conformed(judged: pl.DataFrame) -> None:
     ]
 
 
-def _silver(readings: list[tuple[str, int, float]]) -> pl.DataFrame:
-    """Silver rows of station AQ-01-0001 on DAY: (parameter, local hour, value)."""
+def _silver(readings: list[tuple[str, int, float]], station: str = "AQ-01-0001") -> pl.DataFrame:
+    """Silver rows of one station (in province 01) on DAY: (parameter, local hour, value)."""
     return pl.DataFrame(
         {
-            "station_id": ["AQ-01-0001"] * len(readings),
+            "station_id": [station] * len(readings),
             "province_code": ["01"] * len(readings),
             "parameter": [p for p, _, _ in readings],
             "value": [v for _, _, v in readings],
@@ -156,7 +157,49 @@ def test_no_daily_index_with_17_hours_of_pm() -> None:
 
 
 def test_rounding_is_half_up_on_the_printed_decimal() -> None:
-    values = pl.DataFrame({"x": [12.3125, 1.0015, 2.0004999, 74.5, 0.0]})
+    # 55.742 and 58.9295: a division by 1000 done as × 0.001 gives 55.742000000000004 and puts the
+    # half of 58.929|58.930 one unit in the last place too high (58.9295 then rounds down)
+    values = pl.DataFrame({"x": [12.3125, 1.0015, 2.0004999, 74.5, 0.0, 55.742, 58.9295, None]})
     out = values.select(three=round_half_up(pl.col("x"), 3), zero=round_half_up(pl.col("x"), 0))
-    assert out["three"].to_list() == [12.313, 1.002, 2.0, 74.5, 0.0]
-    assert out["zero"].to_list() == [12.0, 1.0, 2.0, 75.0, 0.0]
+    assert out["three"].to_list() == [12.313, 1.002, 2.0, 74.5, 0.0, 55.742, 58.93, None]
+    assert out["zero"].to_list() == [12.0, 1.0, 2.0, 75.0, 0.0, 56.0, 59.0, None]
+
+
+def test_a_decimal_is_the_double_nearest_it() -> None:
+    units = pl.DataFrame({"u": [55742, 89070, 138200, 5, 0]})
+    out = units.select(three=decimal_double(pl.col("u"), 3), ten=decimal_double(pl.col("u"), 10))
+    # the same literals written by hand: Python reads them as the nearest doubles
+    assert out["three"].to_list() == [55.742, 89.07, 138.2, 0.005, 0.0]
+    assert out["ten"].to_list() == [0.0000055742, 0.000008907, 0.00001382, 0.0000000005, 0.0]
+
+
+def test_daily_figures_come_from_hourly_values_rounded_half_up() -> None:
+    """The project's rule: the daily table is made from the hourly one, whose values are rounded
+    half up to 0.001; a sub-index is rounded half up to 0.001 too; each figure is the double nearest
+    its decimal. Several stations, so polars works on columns of several rows (a one-row frame hid
+    the error this pins: dividing by 1000 as × 0.001). Worked by hand:
+
+    * NO2 at hour 0 (station 0001): readings 10.000 and 10.001, mean 10.0005 → hourly value 10.001
+      (half up; half to even would give 10.000). Index (50 − 0) / (100 − 0) × 10.001 = 5.0005 → 5.001
+      (from the unrounded mean: 5.00025 → 5.000).
+    * PM10, 18 hours of one value per station → that value is the 24 h mean; index
+      (100 − 50) / (150 − 50) × (C − 50) + 50 = 0.5 × (C − 50) + 50, half up to 0.001; VN_AQI is it
+      rounded half up to a whole number (the only sub-index with PM10 but for station 0001's NO2):
+      67.859 → 58.9295 → 58.930 → 59;  50.201 → 50.1005 → 50.101 → 50;
+      89.07 → 69.535 → 70;  108.563 → 79.2815 → 79.282 → 79."""
+    pm10 = {"AQ-01-0001": 67.859, "AQ-01-0002": 50.201, "AQ-01-0003": 89.07, "AQ-01-0004": 108.563}
+    no2 = [("NO2", 0, 10.0), ("NO2", 0, 10.001)]
+    silver = pl.concat(
+        [
+            _silver([("PM10", h, c) for h in range(18)] + (no2 if i == 0 else []), s)
+            for i, (s, c) in enumerate(pm10.items())
+        ]
+    )
+    rows = daily_aqi(silver, [DAY]).sort("station_id")
+    assert rows["pm10_24h"].to_list() == [67.859, 50.201, 89.07, 108.563]
+    assert rows["pm10_hours"].to_list() == [18, 18, 18, 18]
+    assert rows["aqi_pm10"].to_list() == [58.93, 50.101, 69.535, 79.282]
+    assert rows["vn_aqi"].to_list() == [59, 50, 70, 79]
+    assert rows["dominant_parameter"].to_list() == ["PM10"] * 4
+    assert rows["no2_1h_max"].to_list() == [10.001, None, None, None]
+    assert rows["aqi_no2"].to_list() == [5.001, None, None, None]
