@@ -35,7 +35,7 @@ ROOT_SECRETS     := MINIO_ROOT_USER MINIO_ROOT_PASSWORD
 unexport $(PIPELINE_SECRETS) $(MINISTRY_SECRETS) $(ROOT_SECRETS)
 # The pipeline's identity (writer keys, pseudonym key, source logins): DAG runs, the Airflow UI, the
 # benchmarks, the source servers and the operator's CLI. Never a ministry's keys or the store's root.
-PIPELINE_TARGETS := run airflow bench bench-sources bench-query sources operator
+PIPELINE_TARGETS := run airflow bench bench-slice bench-sources bench-query sources operator
 # Only the names the secrets file defines: one from before keyrings has LAKEHOUSE_PSEUDONYM_KEY and
 # not LAKEHOUSE_PSEUDONYM_KEYS / _KEY_ID, a newer one the reverse (jobs/privacy.py).
 $(foreach v,$(PIPELINE_SECRETS),$(if $($(v)),$(eval $(PIPELINE_TARGETS): export $(v) := $$($(v)))))
@@ -60,7 +60,7 @@ export AIRFLOW__CORE__LAZY_LOAD_PLUGINS := True
 export GX_ANALYTICS_ENABLED := False
 export PYSPARK_PYTHON := $(PY)
 
-.PHONY: help lakehouse operator setup tls venv jars minio web chromium mqtt-install store store-stop sample sources sources-stop airflow-init run airflow test test-unit chaos lint security bench bench-sources bench-query lock clean clean-lake
+.PHONY: help lakehouse operator setup tls venv jars minio web chromium mqtt-install store store-stop sample sources sources-stop airflow-init run airflow test test-unit chaos lint security bench bench-slice bench-sources bench-query lock clean clean-lake
 
 help: ## List the targets
 	@awk 'BEGIN {FS = ":.*## "}; /^[a-zA-Z_-]+:.*## / {printf "  \033[36m%-13s\033[0m %s\n", $$1, $$2}' $(MAKEFILE_LIST)
@@ -183,7 +183,7 @@ test-unit: venv tls ## Only the fast unit tests (no store)
 
 lint: venv ## ruff + mypy + import layering contracts (lint-imports) + the security scanners
 	$(VENV)/bin/ruff check .
-	$(VENV)/bin/mypy jobs expectations sample_sources dags
+	$(VENV)/bin/mypy jobs expectations sample_sources dags bench
 	$(VENV)/bin/lint-imports --no-cache
 	@$(MAKE) --no-print-directory security
 
@@ -192,7 +192,13 @@ security: venv ## Scanners: detect-secrets (audited .secrets.baseline), bandit, 
 	$(VENV)/bin/bandit -q -c pyproject.toml -r jobs expectations sample_sources dags infra
 	$(PY) infra/audit_deps.py
 
-bench: store airflow-init ## Time the pipeline on a larger sample (ROWS=1000000 by default)
+# BENCH_SIZES (rows per day of the environment generator), BENCH_REPS; QUICK=1: 1e5 only, once; BENCH_LARGE=1 adds 1e7.
+BENCH_SIZES ?= 100000 1000000
+BENCH_REPS  ?= 3
+bench: store airflow-init ## Side by side on one seeded input: the pipeline via Airflow, its jobs, a lean polars baseline, the read floor (→ .state/bench/side_by_side.*)
+	$(PY) -m bench.side_by_side $(if $(QUICK),--quick --reps $${BENCH_REPS_QUICK:-1},--sizes $(BENCH_SIZES) $(if $(BENCH_LARGE),10000000) --reps $(BENCH_REPS))
+
+bench-slice: store airflow-init ## The whole environment slice through the jobs, step by step (ROWS=1000000 by default)
 	$(PY) -m tests.bench --rows $${BENCH_ROWS:-1000000}
 
 bench-sources: store airflow-init ## Rows/s per source end to end and the gate's share, from the last `make run` of RUN_DATE (→ .state/bench/)
