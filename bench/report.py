@@ -50,8 +50,12 @@ def render_markdown(result: dict[str, Any]) -> str:
                 f"| {LABELS[impl]} | {int(n):,} | {_fmt_stages(m['stages'])} | {m['total']:.1f} | {rate} | {jobs} | "
                 f"{m['peak_rss_bytes'] / 2**30:.2f} GiB |"
             )
-    lines += ["", "| implementation | a (fixed s) | b (µs per row) | log-log slope |", "|---|---:|---:|---:|"]
-    for impl in ORDER:
+    sizes = set(result["sizes"])
+    if len(sizes) < 2:  # a and b of one size would read as measured (a = 0, b = t / n): say there is no fit
+        lines += ["", "No fit: one size only (t(n) = a + b·n needs at least two; `make bench` runs 1e5 and 1e6)."]
+    else:
+        lines += ["", "| implementation | a (fixed s) | b (µs per row) | log-log slope |", "|---|---:|---:|---:|"]
+    for impl in ORDER if len(sizes) >= 2 else ():
         fit = result.get("fit", {}).get(impl)
         if fit:
             slope = "—" if fit["loglog_slope"] is None else f"{fit['loglog_slope']:.2f}"

@@ -89,3 +89,35 @@ def test_the_readme_block_is_replaced_and_nothing_else() -> None:
     assert replace_in_readme(text, "| new |") == f"intro\n{BEGIN}\n| new |\n{END}\nafter\n"
     with pytest.raises(ValueError):
         replace_in_readme("no block", "| new |")
+
+
+def _result(sizes: list[int]) -> dict[str, object]:
+    median = {
+        n: {
+            "stages": {"silver": 1.0},
+            "total": 2.0 * n / 1000,
+            "rows_per_s": 500.0,
+            "spark_jobs": {},
+            "peak_rss_bytes": 2**30,
+        }
+        for n in sizes
+    }
+    fit = {"a_seconds": 1.5, "b_us_per_row": 20.0, "loglog_slope": 0.98}
+    return {
+        "sizes": sizes,
+        "reps": 1,
+        "cpus": 2,
+        "load_before": [1.0],
+        "median": {"lean": median},
+        "fit": {"lean": fit},
+        "correctness": {},
+    }
+
+
+def test_one_size_prints_no_fit_and_two_sizes_print_it() -> None:
+    from bench.report import render_markdown
+
+    one = render_markdown(_result([100_000]))
+    assert "No fit: one size only" in one and "a (fixed s)" not in one
+    two = render_markdown(_result([100_000, 1_000_000]))
+    assert "No fit" not in two and "| 1.5 | 20.00 | 0.98 |" in two
