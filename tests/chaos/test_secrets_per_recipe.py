@@ -91,7 +91,10 @@ def test_secrets_per_recipe(chaos_row: ScenarioRow, tmp_path: Path) -> None:
 
     expected: dict[str, set[str]] = {t: set() for t in targets}
     expected.update(
-        {t: pipeline for t in ("run", "airflow", "bench", "bench-sources", "bench-query", "sources", "operator")}
+        {
+            t: pipeline
+            for t in ("run", "airflow", "bench", "bench-slice", "bench-sources", "bench-query", "sources", "operator")
+        }
     )
     expected.update({t: pipeline | ROOT | ministries for t in ("store", "test", "chaos")})
     mae = {"LAKEHOUSE_MINISTRY_MAE_ACCESS_KEY", "LAKEHOUSE_MINISTRY_MAE_SECRET_KEY"}
