@@ -386,7 +386,7 @@ OCOP_PRODUCT = Dataset(
         format="jsonl",
         snapshot=True,  # the registry, whole, each day
         channel=Channel.HTTP,
-        options={"kind": "pages", "path": "/api/pages/agriculture/ocop/products_{date:%Y%m%d}.jsonl", "limit": 500},
+        options={"kind": "pages", "path": "/api/pages/agriculture/ocop/products_{date:%Y%m%d}.jsonl", "limit": 5000},
     ),
     row_rules=(
         RowRule("MALFORMED_LINE", "_parse_error IS NOT NULL", C.CORRECT, "Item is not a JSON object."),

@@ -10,8 +10,9 @@
   source publishes one, is the stated count.
 - ``pages`` (``path`` like ``/api/pages/agriculture/ocop_products.jsonl``, ``limit``, default 500):
   follows ``next_cursor``; each page is saved to staging as it arrives with the cursor that follows
-  it, so a retry resumes after the last saved page. Landed as JSON lines; the API's ``total`` is the
-  stated count, and items fetched ≠ total is a ``DataError``.
+  it, so a retry resumes after the last saved page. The next page is fetched while the current one is
+  written (one page ahead: a cursor API allows no more), so the API's time and ours overlap. Landed
+  as JSON lines; the API's ``total`` is the stated count, and items fetched ≠ total is a ``DataError``.
 - ``document`` (``records`` = dotted path to the record list, e.g. ``epcisBody.eventList``): the raw
   document is kept in staging, its records are landed as JSON lines.
 
@@ -27,6 +28,7 @@ import json
 import os
 import ssl
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path, PurePosixPath
 from typing import Any
 
@@ -92,8 +94,8 @@ def _retry_after(response: httpx.Response) -> float | None:
     return float(value) if value.replace(".", "", 1).isdigit() else None
 
 
-def _dumps(item: Any) -> str:
-    return json.dumps(item, ensure_ascii=False, separators=(",", ":"))
+_dumps = json.JSONEncoder(ensure_ascii=False, separators=(",", ":")).encode
+"""One record as compact JSON in UTF-8 (one encoder for every record: ``json.dumps`` builds one per call)."""
 
 
 class _Fetcher:
@@ -197,45 +199,63 @@ class _Fetcher:
                 f.unlink()
             raise RetryAfter(f"{reason}; paging again from the start", 0)
 
+        def get(cursor: str | None) -> tuple[httpx.Response, Any]:
+            """One page: the response and its parsed body (or the parse error, raised by the caller)."""
+            params: dict[str, str | int] = {"limit": limit}
+            if cursor is not None:
+                params["cursor"] = cursor
+            response = self.client.get(self.url, params=params)
+            if response.status_code != 200:
+                return response, None
+            try:
+                return response, response.json()
+            except ValueError as err:
+                return response, err
+
         def attempt(_: int) -> None:
             state = _read_json(state_path) or {"pages": 0, "items": 0, "total": None, "cursor": None, "etags": []}
-            while not state.get("done"):
-                params: dict[str, str | int] = {"limit": limit}
-                if state["cursor"] is not None:
-                    params["cursor"] = state["cursor"]
-                response = self.client.get(self.url, params=params)
-                if response.status_code == 400 and state["cursor"] is not None:
-                    restart(f"the API refused saved cursor {state['cursor']!r} ({response.text[:200]})")
-                self._check(response)
-                try:
-                    page = response.json()
-                except ValueError as err:
-                    raise _ShortTransfer(f"page {state['pages'] + 1} is not JSON ({err})") from err
-                total, items, cursor = page.get("total"), page.get("items"), page.get("next_cursor")
-                if not isinstance(total, int) or not isinstance(items, list) or not isinstance(cursor, str | None):
-                    raise DataError(
-                        f"{self.dataset}: {self.url} page {state['pages'] + 1} is not "
-                        '{"total": int, "items": [...], "next_cursor": str|null}; is the path a paginated endpoint?'
-                    )
-                if state["total"] is not None and total != state["total"]:
-                    restart(f"the source changed while paging (total {state['total']} → {total})")
-                if cursor is not None and cursor == state["cursor"]:
-                    raise DataError(f"{self.dataset}: {self.url} returned the same cursor {cursor!r} again (a loop).")
-                index = state["pages"] + 1
-                tmp = pages_dir / f"{index:07d}.jsonl.tmp"
-                with tmp.open("w", encoding="utf-8", newline="\n") as fh:
-                    for item in items:
-                        fh.write(_dumps(item) + "\n")
-                os.replace(tmp, pages_dir / f"{index:07d}.jsonl")
-                state = {
-                    "pages": index,
-                    "items": state["items"] + len(items),
-                    "total": total,
-                    "cursor": cursor,
-                    "etags": [*state["etags"], response.headers.get("ETag", "")],
-                    "done": cursor is None,
-                }
-                _write_json(state_path, state)
+            if state.get("done"):
+                return
+            # Page ahead: the next page is fetched (and parsed) while this one is written, so the
+            # API's time and ours overlap. Only a saved page moves the saved cursor; a page fetched
+            # ahead and lost in a crash is fetched again from it.
+            with ThreadPoolExecutor(max_workers=1, thread_name_prefix=f"{self.dataset}-page") as ahead:
+                pending = ahead.submit(get, state["cursor"])
+                while not state.get("done"):
+                    response, page = pending.result()
+                    if response.status_code == 400 and state["cursor"] is not None:
+                        restart(f"the API refused saved cursor {state['cursor']!r} ({response.text[:200]})")
+                    self._check(response)
+                    if isinstance(page, ValueError):
+                        raise _ShortTransfer(f"page {state['pages'] + 1} is not JSON ({page})") from page
+                    total, items, cursor = page.get("total"), page.get("items"), page.get("next_cursor")
+                    if not isinstance(total, int) or not isinstance(items, list) or not isinstance(cursor, str | None):
+                        raise DataError(
+                            f"{self.dataset}: {self.url} page {state['pages'] + 1} is not "
+                            '{"total": int, "items": [...], "next_cursor": str|null}; is the path a paginated endpoint?'
+                        )
+                    if state["total"] is not None and total != state["total"]:
+                        restart(f"the source changed while paging (total {state['total']} → {total})")
+                    if cursor is not None and cursor == state["cursor"]:
+                        raise DataError(
+                            f"{self.dataset}: {self.url} returned the same cursor {cursor!r} again (a loop)."
+                        )
+                    if cursor is not None:
+                        pending = ahead.submit(get, cursor)
+                    index = state["pages"] + 1
+                    tmp = pages_dir / f"{index:07d}.jsonl.tmp"
+                    with tmp.open("w", encoding="utf-8", newline="\n") as fh:
+                        fh.writelines(_dumps(item) + "\n" for item in items)
+                    os.replace(tmp, pages_dir / f"{index:07d}.jsonl")
+                    state = {
+                        "pages": index,
+                        "items": state["items"] + len(items),
+                        "total": total,
+                        "cursor": cursor,
+                        "etags": [*state["etags"], response.headers.get("ETag", "")],
+                        "done": cursor is None,
+                    }
+                    _write_json(state_path, state)
 
         self._retry("pages", attempt)
         state = _read_json(state_path)
