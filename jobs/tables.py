@@ -133,16 +133,15 @@ def silver_ddl(dataset: Dataset) -> str:
 
 
 def table_metadata(uri: str) -> Any | None:
-    """The Delta table at an ``s3a://`` URI as delta-rs sees it without its file list (schema and
+    """The Delta table at an ``s3a://`` URI (or a local path) as delta-rs sees it without its file list (schema and
     properties in milliseconds, where Spark replays the log in several jobs), or None if there is none."""
     from deltalake import DeltaTable
     from deltalake.exceptions import TableNotFoundError
 
-    settings = get_settings()
+    on_store = uri.startswith("s3a://")
+    options = get_settings().delta_rs_storage_options() if on_store else None  # a local table needs no keys
     try:
-        return DeltaTable(
-            uri.replace("s3a://", "s3://", 1), storage_options=settings.delta_rs_storage_options(), without_files=True
-        )
+        return DeltaTable(uri.replace("s3a://", "s3://", 1), storage_options=options, without_files=True)
     except TableNotFoundError:
         return None
 

@@ -122,9 +122,10 @@ def run_release(args: argparse.Namespace) -> int:
         batch=args.batch,
     )
     steward = args.steward or getpass.getuser()
+    corrections = parse_corrections(args.corrections, dataset)  # a wrong column is refused before the lake is touched
     # One writer per table: the dataset's silver and quarantine, and quality/releases (jobs.lease).
     with hold(dataset_resource(dataset.name), QUALITY, holder=f"lakehouse quarantine release by {steward}"):
-        result = release(selection, parse_corrections(args.corrections, dataset), args.accept, args.note, steward)
+        result = release(selection, corrections, args.accept, args.note, steward)
     if args.json:
         print(to_json(result.to_dict()))
         return 0 if result.rows_still_failing == 0 else 1

@@ -93,7 +93,17 @@ def test_secrets_per_recipe(chaos_row: ScenarioRow, tmp_path: Path) -> None:
     expected.update(
         {
             t: pipeline
-            for t in ("run", "airflow", "bench", "bench-slice", "bench-sources", "bench-query", "sources", "operator")
+            for t in (
+                "run",
+                "airflow",
+                "bench",
+                "bench-slice",
+                "bench-sources",
+                "bench-channels",
+                "bench-query",
+                "sources",
+                "operator",
+            )
         }
     )
     expected.update({t: pipeline | ROOT | ministries for t in ("store", "test", "chaos")})
