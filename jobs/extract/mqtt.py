@@ -64,7 +64,7 @@ from typing import TYPE_CHECKING, Any
 
 from jobs import storage
 from jobs.extract import Extracted
-from jobs.extract.mqtt_session import Session, SessionLost
+from jobs.extract.mqtt_session import Refused, Session, SessionLost
 from jobs.interval import DataInterval
 from jobs.payload import SourceMissingError, landing_key
 from jobs.registry import REGISTRY, Channel, Dataset
@@ -439,7 +439,7 @@ def open_session(settings: Settings, client: str, receive_maximum: int, timeout:
     )
     try:
         return Session.connect(settings.mqtt_host, settings.mqtt_port, settings.tls_context(), connect, timeout)
-    except ConnectionRefusedError as err:
+    except Refused as err:  # before OSError: a closed port is a ConnectionRefusedError too, and means unreachable
         raise ConnectionRefusedError(
             f"the MQTT broker at {where} refused {settings.mqtt_user!r}: {err}. Check that LAKEHOUSE_MQTT_USER / "
             "LAKEHOUSE_MQTT_PASSWORD match the broker's password file (both come from .state/secrets.env; "

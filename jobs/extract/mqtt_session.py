@@ -33,6 +33,10 @@ class SessionLost(ConnectionError):
     """The broker closed the connection or it broke; nothing unacknowledged is lost (it is redelivered)."""
 
 
+class Refused(ConnectionRefusedError):
+    """The broker answered CONNECT with a failure reason code (a closed port is a plain ``OSError``)."""
+
+
 class Session:
     """One connected session; see the module docstring."""
 
@@ -57,8 +61,8 @@ class Session:
     ) -> Session:
         """Open TLS to the broker and send ``connect``; returns once the CONNACK is read.
 
-        Raises ``OSError`` (unreachable), ``TimeoutError`` (no CONNACK) or ``ConnectionRefusedError``
-        (the broker refused: its reason code is in the message).
+        Raises ``OSError`` (unreachable), ``TimeoutError`` (no CONNACK) or :class:`Refused` (the broker
+        refused: its reason code is in the message).
         """
         where = f"{host}:{port}"
         raw = socket.create_connection((host, port), timeout=timeout)
@@ -76,7 +80,7 @@ class Session:
                 if isinstance(packet, mqtt5.ConnAckPacket):
                     break
             if packet.reason_code != mqtt5.ConnAckReasonCode.SUCCESS:
-                raise ConnectionRefusedError(f"{packet.reason_code.name} ({int(packet.reason_code)})")
+                raise Refused(f"{packet.reason_code.name} ({int(packet.reason_code)})")
             session.session_present = packet.session_present
         except BaseException:
             sock.close()
