@@ -20,6 +20,7 @@ ROWS        ?= 20000
 SEED        ?= 42
 TESTS       ?= tests
 CHAOS_SCALE ?= full
+TEST_WORKERS ?= 2
 CHAOS_ARGS  ?=
 # Reference data first (every sector conforms to it), then each sector's silver DAG and its gold DAG.
 DAGS_IN_ORDER := reference environment_iot environment_gold agriculture agriculture_gold transport transport_gold
@@ -163,12 +164,12 @@ operator: ## The CLI as the pipeline's identity (summary, report, erase, publish
 	@$(MAKE) -s --no-print-directory venv
 	@$(VENV)/bin/lakehouse $(ARGS)
 
-test: ## Import layering contracts, then unit, integration (real store + Spark + Delta) and DAG tests; starts and stops the store
+test: ## Import layering contracts, then unit, integration (real store + Spark + Delta), DAG and small chaos tests on TEST_WORKERS (2) workers; starts and stops the store
 	@$(MAKE) --no-print-directory setup chromium mqtt-install
 	$(VENV)/bin/lint-imports --no-cache
 	@$(MAKE) --no-print-directory security
 	AIRFLOW_HOME=$(STATE)/airflow-test $(MAKE) --no-print-directory airflow-init
-	AIRFLOW_HOME=$(STATE)/airflow-test infra/with-store.sh $(PY) -m pytest $(TESTS)
+	AIRFLOW_HOME=$(STATE)/airflow-test TEST_WORKERS=$(TEST_WORKERS) infra/with-store.sh infra/run-tests.sh $(TESTS)
 
 chaos: ## Fault and attack scenarios at full size (real store, Spark, Airflow, sources); prints the table (CHAOS_SCALE=small, CHAOS_ARGS="-k name")
 	@$(MAKE) --no-print-directory setup chromium mqtt-install

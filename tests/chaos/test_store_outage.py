@@ -25,7 +25,8 @@ from tests.chaos.scenario import ScenarioRow, sized
 from tests.lakehouse_fixtures import lake_bucket
 
 # Under a shared machine's load one Spark step can take minutes: more room than the suite's 900 s.
-pytestmark = [pytest.mark.integration, pytest.mark.timeout(1800)]
+# The store it stops is every test's: `make test` runs it alone, after the parallel pass (serial).
+pytestmark = [pytest.mark.integration, pytest.mark.serial, pytest.mark.timeout(1800)]
 
 
 @pytest.fixture
