@@ -320,3 +320,21 @@ def test_environment_books_balance_with_air_readings_over_mqtt(lake: str) -> Non
     assert refined["quarantined_by_reason"] == expected["expected_quarantine"]
     assert refined["exact_duplicates"] == expected["expected_duplicates_removed"] == 4
     assert refined["silver_rows"] == expected["expected_silver_rows"] == 213
+
+
+def test_a_wrong_password_and_a_closed_port_get_different_errors(broker: Broker) -> None:
+    """The broker's CONNACK refusal names the login to check; a port nobody listens on (also a
+    "connection refused" to the socket) names the address to start the broker at, not the login."""
+    from jobs.extract.mqtt import open_session
+    from jobs.settings import Settings
+
+    settings = Settings()  # the broker fixture's port and password, from the environment
+    open_session(settings, "test-login-probe", receive_maximum=10).close()  # the control: the right login works
+    wrong = replace(settings, mqtt_password="not-" + settings.mqtt_password)
+    refusal = r"refused 'lakehouse': (BAD_USER_NAME_OR_PASSWORD|NOT_AUTHORIZED)"
+    with pytest.raises(ConnectionRefusedError, match=refusal):
+        open_session(wrong, "test-login-probe", receive_maximum=10)
+    closed = replace(settings, mqtt_port=_free_port())
+    with pytest.raises(ConnectionError, match="cannot reach the MQTT broker at") as unreachable:
+        open_session(closed, "test-login-probe", receive_maximum=10)
+    assert not isinstance(unreachable.value, ConnectionRefusedError), unreachable.value
