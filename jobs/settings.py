@@ -90,6 +90,12 @@ class Settings:
     spark_master: str = field(default_factory=lambda: _env("LAKEHOUSE_SPARK_MASTER", "local[*]"))
     spark_shuffle_partitions: int = field(default_factory=lambda: int(_env("LAKEHOUSE_SPARK_SHUFFLE_PARTITIONS", "4")))
     spark_driver_memory: str = field(default_factory=lambda: _env("LAKEHOUSE_SPARK_DRIVER_MEMORY", "4g"))
+    spark_adaptive: bool = field(default_factory=lambda: _env_bool("LAKEHOUSE_SPARK_ADAPTIVE", True))
+    """Spark's adaptive query execution (Spark's default, on). A knob for small machines: on 2 cores with
+    4 shuffle partitions, runs with it off were not told apart from run-to-run noise (README, Measured)."""
+    spark_java_options: str = field(default_factory=lambda: _env("LAKEHOUSE_SPARK_JAVA_OPTIONS", ""))
+    """Extra JVM options of the Spark driver and executors (e.g. ``-XX:+UseParallelGC``); empty: the JVM's own
+    defaults. Passed ahead of the store's truststore options."""
     jars_dir: Path = field(default_factory=lambda: Path(_env("LAKEHOUSE_JARS_DIR", str(REPO_ROOT / ".cache" / "jars"))))
     state_dir: Path = field(default_factory=lambda: Path(_env("LAKEHOUSE_STATE_DIR", str(REPO_ROOT / ".state"))))
     source_root: Path = field(

@@ -90,7 +90,8 @@ def test_spark_gets_the_truststore_on_the_jvm_command_line(
     import jobs.spark as spark_module
 
     one, _ = cas
-    settings = _settings(one, s3_access_key="k", s3_secret_key="s")
+    java = "-XX:+UseParallelGC"
+    settings = _settings(one, s3_access_key="k", s3_secret_key="s", spark_java_options=java, spark_adaptive=False)
     seen: dict[str, str] = {}
 
     class Builder:
@@ -112,7 +113,11 @@ def test_spark_gets_the_truststore_on_the_jvm_command_line(
     monkeypatch.setattr(pyspark.sql, "SparkSession", Session)
     with pytest.raises(RuntimeError, match="stop before"):
         spark_module.get_spark(settings=settings)
-    expected = f"'-Djavax.net.ssl.trustStore={one / 'truststore.p12'}' '-Djavax.net.ssl.trustStoreType=PKCS12'"
+    expected = (
+        f"{java} '-Djavax.net.ssl.trustStore={one / 'truststore.p12'}' "
+        "'-Djavax.net.ssl.trustStoreType=PKCS12'"
+    )  # the configured JVM options, then the truststore
     assert seen["spark.driver.extraJavaOptions"] == expected == seen["spark.executor.extraJavaOptions"]
     assert seen["spark.hadoop.fs.s3a.connection.ssl.enabled"] == "true"
+    assert seen["spark.sql.adaptive.enabled"] == "false"  # LAKEHOUSE_SPARK_ADAPTIVE reaches the session
     assert not any(k.endswith(("access.key", "secret.key")) for k in seen)  # keys never on the command line
