@@ -111,7 +111,7 @@ def get_spark(app_name: str = "lakehouse", *, with_s3: bool = True, settings: Se
         .config("spark.sql.sources.parallelPartitionDiscovery.parallelism", str(settings.spark_shuffle_partitions))
         # Generated code is cached by its text: Spark's default of 100 classes is fewer than one pipeline
         # step makes, so the next step (or dataset) compiled the same classes again. With 1,000 the six
-        # transport steps compile 865-879 classes instead of 1,864-1,989 (7-14 ms of driver CPU each, then JIT).
+        # transport steps compile 865-877 classes instead of 1,864-1,989 (7-14 ms of driver CPU each, then JIT).
         .config("spark.sql.codegen.cache.maxEntries", "1000")
     )
     s3a = s3a_options(settings) if with_s3 else {}
