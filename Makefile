@@ -48,6 +48,11 @@ $(foreach v,$(PIPELINE_SECRETS) $(MINISTRY_SECRETS) $(ROOT_SECRETS),$(if $($(v))
 MINISTRY_UC := $(if $(LAKEHOUSE_MINISTRY),$(shell printf %s '$(LAKEHOUSE_MINISTRY)' | tr a-z A-Z))
 lakehouse: export LAKEHOUSE_MINISTRY_$(MINISTRY_UC)_ACCESS_KEY := $(LAKEHOUSE_MINISTRY_$(MINISTRY_UC)_ACCESS_KEY)
 lakehouse: export LAKEHOUSE_MINISTRY_$(MINISTRY_UC)_SECRET_KEY := $(LAKEHOUSE_MINISTRY_$(MINISTRY_UC)_SECRET_KEY)
+# The live monitoring page reads as the environment ministry (read-only, its own pair only).
+LIVE_PORT ?= 8790
+live live-start: export LAKEHOUSE_MINISTRY := mae
+live live-start: export LAKEHOUSE_MINISTRY_MAE_ACCESS_KEY := $(LAKEHOUSE_MINISTRY_MAE_ACCESS_KEY)
+live live-start: export LAKEHOUSE_MINISTRY_MAE_SECRET_KEY := $(LAKEHOUSE_MINISTRY_MAE_SECRET_KEY)
 export LAKEHOUSE_S3_ENDPOINT ?= https://127.0.0.1:$(S3_PORT)
 export LAKEHOUSE_S3_PORT := $(S3_PORT)
 export LAKEHOUSE_STATE_DIR := $(STATE)
@@ -61,7 +66,7 @@ export AIRFLOW__CORE__LAZY_LOAD_PLUGINS := True
 export GX_ANALYTICS_ENABLED := False
 export PYSPARK_PYTHON := $(PY)
 
-.PHONY: help lakehouse operator setup tls venv jars minio web chromium mqtt-install store store-stop sample sources sources-stop airflow-init run airflow test test-unit chaos lint security bench bench-slice bench-sources bench-channels bench-query lock clean clean-lake
+.PHONY: help lakehouse live live-start live-stop operator setup tls venv jars minio web chromium mqtt-install store store-stop sample sources sources-stop airflow-init run airflow test test-unit chaos lint security bench bench-slice bench-sources bench-channels bench-query lock clean clean-lake
 
 help: ## List the targets
 	@awk 'BEGIN {FS = ":.*## "}; /^[a-zA-Z_-]+:.*## / {printf "  \033[36m%-15s\033[0m %s\n", $$1, $$2}' $(MAKEFILE_LIST)
@@ -124,7 +129,7 @@ sample: venv ## Generate the deterministic sample sources of every sector (ROWS 
 	$(PY) -m sample_sources.agriculture.generate --out $(LAKEHOUSE_SOURCE_ROOT) --date $(RUN_DATE) --rows $(ROWS) --seed $(SEED)
 	$(PY) -m sample_sources.transport.generate --out $(LAKEHOUSE_SOURCE_ROOT) --date $(RUN_DATE) --rows $(ROWS) --seed $(SEED)
 
-sources: $(STATE)/secrets.env ## Start the local source servers on 127.0.0.1 (HTTPS API :8780, FTPS :2121, MQTT over TLS :1884 lander / :1885 devices)
+sources: $(STATE)/secrets.env ## Start the local source servers on 127.0.0.1 (HTTPS API :8780, FTPS :2121, MQTT over TLS :1884 lander / :1885 devices, SMTP :8025 for alert mail)
 	@$(MAKE) --no-print-directory venv mqtt-install tls
 	infra/sources/sources.sh start
 
@@ -137,6 +142,11 @@ airflow-init: venv ## Airflow metadata DB (SQLite in .state) and pools
 	$(AIRFLOW) pools set lakehouse_spark 1 "Spark work: one local session on a laptop; raise on a cluster" > /dev/null
 	$(AIRFLOW) pools set lakehouse_quality_writer 1 "Quality tables take one writer at a time (Delta on S3)" > /dev/null
 
+# make run sends alert e-mail to the local SMTP server `make sources` starts (mail in .state/mail/new);
+# point LAKEHOUSE_SMTP_HOST/PORT and LAKEHOUSE_ALERT_EMAIL_TO at a real relay instead.
+run: export LAKEHOUSE_SMTP_HOST ?= 127.0.0.1
+run: export LAKEHOUSE_SMTP_PORT ?= 8025
+run: export LAKEHOUSE_ALERT_EMAIL_TO ?= trung-tam-quan-trac@localhost
 run: store sample sources airflow-init ## Run every sector's DAGs for RUN_DATE through Airflow, over the real source servers, and print the summary
 	@mkdir -p $(STATE)/logs
 	infra/sources/sources.sh publish $(RUN_DATE)
@@ -151,6 +161,20 @@ run: store sample sources airflow-init ## Run every sector's DAGs for RUN_DATE t
 	done
 	$(PY) -m jobs.cli summary --date $(RUN_DATE)
 	$(PY) -m jobs.cli report
+	@$(MAKE) --no-print-directory live-start
+	@echo "alert e-mail sent to $$LAKEHOUSE_ALERT_EMAIL_TO via $$LAKEHOUSE_SMTP_HOST:$$LAKEHOUSE_SMTP_PORT; the local server keeps it in $(STATE)/mail/new ($$(ls $(STATE)/mail/new 2>/dev/null | wc -l) messages)"
+
+live: ## The live monitoring page on http://127.0.0.1:8790/ (LIVE_PORT) in the foreground (open alerts, stations by province, 24 h VN_AQI)
+	@$(MAKE) -s --no-print-directory venv
+	$(VENV)/bin/lakehouse live --port $(LIVE_PORT)
+
+live-start: ## The live page in the background (make run starts it; log .state/logs/live.log; make live-stop)
+	@$(MAKE) -s --no-print-directory venv
+	@mkdir -p $(STATE)/logs
+	@if [ -f $(STATE)/live.pid ] && kill -0 "$$(cat $(STATE)/live.pid)" 2>/dev/null; then 	  echo "live monitoring page already up: http://127.0.0.1:$(LIVE_PORT)/"; exit 0; fi; 	nohup $(VENV)/bin/lakehouse live --port $(LIVE_PORT) > $(STATE)/logs/live.log 2>&1 & echo $$! > $(STATE)/live.pid; 	for _ in $$(seq 1 40); do 	  if (exec 3<>/dev/tcp/127.0.0.1/$(LIVE_PORT)) 2>/dev/null; then echo "live monitoring page: http://127.0.0.1:$(LIVE_PORT)/ (refreshes itself; make live-stop stops it)"; exit 0; fi; 	  kill -0 "$$(cat $(STATE)/live.pid)" 2>/dev/null || { echo "the live page did not start:"; tail -5 $(STATE)/logs/live.log; exit 1; }; 	  sleep 0.5; done; echo "the live page did not listen within 20 s; see $(STATE)/logs/live.log"; exit 1
+
+live-stop: ## Stop the background live page
+	@if [ -f $(STATE)/live.pid ]; then kill "$$(cat $(STATE)/live.pid)" 2>/dev/null || true; rm -f $(STATE)/live.pid; echo "live page stopped"; fi
 
 airflow: store airflow-init ## Start the Airflow web UI (airflow standalone) for engineers
 	PATH=$(VENV)/bin:$$PATH $(AIRFLOW) standalone

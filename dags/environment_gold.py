@@ -14,6 +14,10 @@ passed their gates (`jobs.pipeline.plan_gold`); a table with nothing certified t
 skipped and emits nothing. A rebuilt gold table emits its own asset (`gold.environment_<table>`)
 with the days and row counts, for downstream consumers.
 
+`notify_alerts` then sends the owner ministry an e-mail (SMTP) and a webhook call for every alert
+of the rebuilt days that opened or closed, each notice once across reruns (`jobs/notify.py`); a
+channel without an address configured is skipped and the task's result says so.
+
 One writer per Delta table: each gold table is written by one task, `max_active_runs=1`, and
 Spark work shares the `lakehouse_spark` pool. Generated from the registry: a new gold dataset
 needs no edit here.
@@ -21,12 +25,24 @@ needs no edit here.
 
 from __future__ import annotations
 
-from _common import gold_dag
-from airflow.sdk import DAG
+from typing import Any
+
+from _common import gold_dag, step
+from airflow.sdk import DAG, task
 
 dag: DAG = gold_dag(
     "environment",
     dag_id="environment_gold",
     doc_md=__doc__,
-    description="Environment gold: VN_AQI per station/province and QCVN exceedances from certified silver",
+    description="Environment gold: VN_AQI, QCVN exceedances and alerts from certified silver; alert notices",
 )
+
+with dag:
+
+    @task(task_id="notify_alerts", pool="default_pool", trigger_rule="none_failed")
+    def notify_alerts(built: dict[str, Any] | None) -> dict[str, Any]:
+        result: dict[str, Any] = step("notify_alerts", built)
+        return result
+
+    alerts_built: Any = dag.get_task("gold_alert").output
+    notify_alerts(alerts_built)

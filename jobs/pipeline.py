@@ -8,7 +8,7 @@ through XCom. Each is idempotent for its data interval.
 from __future__ import annotations
 
 from contextlib import AbstractContextManager
-from datetime import date
+from datetime import date, timedelta
 from typing import Any
 
 from expectations.gate import run_gate
@@ -141,7 +141,9 @@ def plan_gold(
     it (among the new events or the history): a gold day is never built while one of its inputs
     failed its gate for that interval. The days are those the inputs' batches for such intervals
     touched (late events included). Events of another lake (bucket) are ignored, so one Airflow
-    database can serve several lakes (the tests use throw-away buckets).
+    database can serve several lakes (the tests use throw-away buckets). A table of episodes that
+    span days (``rebuild_days_before``) also rebuilds that many days before each, among the days
+    of fully certified intervals the events name.
     """
     inputs = sorted(n for n in REGISTRY[dataset_name].inputs if REGISTRY[n].layer == Layer.SILVER)
 
@@ -161,14 +163,26 @@ def plan_gold(
         certified.setdefault(key(event), {}).setdefault(event["dataset"], set()).update(event.get("days", []))
     wanted = sorted({key(e) for e in ours(new_events)})
     built = [k for k in wanted if set(certified[k]) == set(inputs)]
+    days = {d for k in built for days in certified[k].values() for d in days}
+    if REGISTRY[dataset_name].rebuild_days_before:  # episodes that span days: the days before too, where certified
+        complete = {
+            d for by_input in certified.values() if set(by_input) == set(inputs) for ds in by_input.values() for d in ds
+        }
+        days |= with_days_before(days, REGISTRY[dataset_name].rebuild_days_before) & complete
     return {
         "dataset": dataset_name,
         "intervals": [list(k) for k in built],
         "waiting": [
             {"interval": list(k), "missing": sorted(set(inputs) - set(certified[k]))} for k in wanted if k not in built
         ],
-        "days": sorted({d for k in built for days in certified[k].values() for d in days}),
+        "days": sorted(days),
     }
+
+
+def with_days_before(days: set[str], count: int) -> set[str]:
+    """``days`` and the ``count`` days before each (ISO dates): a table of episodes that span days
+    rebuilds the days whose episodes may close on a rebuilt day."""
+    return {(date.fromisoformat(d) - timedelta(days=back)).isoformat() for d in days for back in range(count + 1)}
 
 
 def publish_certified_gold(
@@ -202,6 +216,17 @@ def publish_certified_gold(
         }
     out = publish_gold(dataset_name, sorted(days))
     return {**out, "intervals": plan["intervals"], "waiting": plan["waiting"], "lake": lake}
+
+
+@store_step
+def notify_alerts(built: dict[str, Any] | None) -> dict[str, Any]:
+    """gold alert → the owner ministry: e-mail and webhook notices of the alert days just rebuilt
+    that no channel accepted yet (``jobs.notify``; each notice once, across reruns)."""
+    from jobs import notify
+
+    dates = list((built or {}).get("dates", []))
+    report = notify.deliver(notify.read_alerts(dates=dates)) if dates else {"notices": 0, "skipped_channels": []}
+    return report | {"dates": dates}
 
 
 @store_step

@@ -309,6 +309,11 @@ class Dataset:
     replace_key: str | None = None
     grants: tuple[Ministry, ...] = ()  # other ministries explicitly granted read of an INTERNAL dataset
     personal: PersonalData | None = None
+    # How often each entity reports (readings): a silence longer than this raises an alert.
+    reading_interval: timedelta | None = None
+    # Gold built from episodes that span days (alerts): when a day is rebuilt, so are this many days
+    # before it, so an episode opened on one of them gets its close time.
+    rebuild_days_before: int = 0
 
     def __post_init__(self) -> None:
         names = {f.name for f in self.fields}

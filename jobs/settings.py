@@ -116,6 +116,17 @@ class Settings:
     mqtt_user: str = field(default_factory=lambda: _env("LAKEHOUSE_MQTT_USER", "lakehouse"))
     mqtt_password: str = field(default_factory=lambda: _env("LAKEHOUSE_MQTT_PASSWORD", ""))
     http_token: str = field(default_factory=lambda: _env("LAKEHOUSE_HTTP_TOKEN", ""))
+    # Alert notifications (jobs/notify.py): a channel without an address is skipped.
+    smtp_host: str = field(default_factory=lambda: _env("LAKEHOUSE_SMTP_HOST", ""))
+    smtp_port: int = field(default_factory=lambda: int(_env("LAKEHOUSE_SMTP_PORT", "25")))
+    smtp_starttls: bool = field(default_factory=lambda: _env_bool("LAKEHOUSE_SMTP_STARTTLS", False))
+    smtp_user: str = field(default_factory=lambda: _env("LAKEHOUSE_SMTP_USER", ""))
+    smtp_password: str = field(default_factory=lambda: _env("LAKEHOUSE_SMTP_PASSWORD", ""))
+    smtp_from: str = field(default_factory=lambda: _env("LAKEHOUSE_SMTP_FROM", "lakehouse-alerts@localhost"))
+    alert_email_to: str = field(default_factory=lambda: _env("LAKEHOUSE_ALERT_EMAIL_TO", ""))
+    alert_webhook_url: str = field(default_factory=lambda: _env("LAKEHOUSE_ALERT_WEBHOOK_URL", ""))
+    alert_webhook_token: str = field(default_factory=lambda: _env("LAKEHOUSE_ALERT_WEBHOOK_TOKEN", ""))
+    notify_attempts: int = field(default_factory=lambda: int(_env("LAKEHOUSE_NOTIFY_ATTEMPTS", "3")))
     tls_ca: Path = field(default_factory=lambda: _tls_ca())
     """The CA the source servers' and the store's certificates are checked against (infra/gen_tls.py
     makes a local one)."""

@@ -245,3 +245,33 @@ def assert_no_line_in_both(drill: dict[str, dict[str, Any]]) -> None:
         assert d["dropped"], f"{name}: the tightened rule took no line out of silver (the drill proves nothing)"
         assert not d["dropped"] & d["after"], name
         assert len(d["after"]) == d["silver_rows"], name
+
+
+def write_registry_table(dataset: str, rows: list[dict[str, Any]], partition_by: list[str] | None = None) -> None:
+    """Hand-made rows as a registered dataset's Delta table (its registry columns; a missing value is
+    null), written with delta-rs into the current test bucket: for readers that need no pipeline run."""
+    import pyarrow as pa
+    from deltalake import write_deltalake
+
+    from jobs.registry import REGISTRY
+    from jobs.settings import get_settings
+
+    types = {
+        "STRING": pa.string(),
+        "DOUBLE": pa.float64(),
+        "INT": pa.int32(),
+        "LONG": pa.int64(),
+        "BOOLEAN": pa.bool_(),
+        "DATE": pa.date32(),
+        "TIMESTAMP": pa.timestamp("us", tz="UTC"),
+    }
+    settings = get_settings()
+    ds = REGISTRY[dataset]
+    schema = pa.schema([(f.name, types[f.type]) for f in ds.fields])
+    write_deltalake(
+        settings.s3_uri(ds.table_path),
+        pa.Table.from_pylist(rows, schema=schema),
+        mode="overwrite",
+        partition_by=partition_by,
+        storage_options=settings.delta_rs_storage_options(),
+    )

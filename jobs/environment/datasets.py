@@ -285,6 +285,11 @@ WASTEWATER_PHYSICAL_RANGE = {
 }
 
 READING_KEY = ("station_id", "parameter", "measured_at")
+# Stations and facility monitors report each hour (the sample sources' cadence; a station with a
+# shorter cycle gets its own interval here): silence longer than this is a 'silent' alert.
+READING_INTERVAL = timedelta(hours=1)
+# An alert episode is followed this many days either side of the day it opened (jobs/environment/alerts.py).
+ALERT_WINDOW_DAYS = 7
 _LAT_LON_VN = "latitude BETWEEN 8.0 AND 23.5 AND longitude BETWEEN 102.0 AND 117.5"
 
 AIR_STATION = Dataset(
@@ -447,6 +452,7 @@ AIR_QUALITY_READING = Dataset(
     ),
     inputs=("air_station",),
     entity_column="station_id",
+    reading_interval=READING_INTERVAL,
     row_rules=(
         *_parse_rules("station"),
         undecidable_text_rule(),
@@ -508,6 +514,7 @@ WASTEWATER_READING = Dataset(
     ),
     inputs=("wastewater_facility",),
     entity_column="facility_id",
+    reading_interval=READING_INTERVAL,
     row_rules=_parse_rules("facility"),
     checks=_reading_checks(
         "facility_id", READING_KEY, WASTEWATER_PARAMETER_UNIT, WASTEWATER_PHYSICAL_RANGE, sla_hours=2
@@ -648,6 +655,48 @@ EXCEEDANCE = Dataset(
     replace_key="date",
 )
 
+ALERT = Dataset(
+    name="alert",
+    sector=SECTOR,
+    layer=Layer.GOLD,
+    title_vi="Cảnh báo môi trường: vượt quy chuẩn, VN_AQI từ mức Xấu, trạm ngừng truyền",
+    title_en="Environmental alerts: QCVN exceedance, VN_AQI 'Xấu' or worse, silent station",
+    owner=OWNER,
+    classification=Classification.INTERNAL,
+    # Like the wastewater readings it is built from: the health ministry watches discharges.
+    grants=(Ministry.HEALTH,),
+    fields=(
+        Field(
+            "alert_id", "STRING", "Mã cảnh báo", "Alert id (the same episode always gets the same id)", nullable=False
+        ),
+        Field("kind", "STRING", "Loại (exceedance/aqi/silent)", "Kind (exceedance/aqi/silent)", nullable=False),
+        Field("medium", "STRING", "Môi trường (air/wastewater)", "Medium (air/wastewater)", nullable=False),
+        Field("entity_id", "STRING", "Mã trạm", "Station id", nullable=False),
+        Field("facility_id", "STRING", "Mã cơ sở (nước thải)", "Facility id (wastewater)"),
+        Field("entity_name", "STRING", "Tên trạm / cơ sở", "Station or facility name"),
+        Field("province_code", "STRING", "Mã tỉnh (2025)", "Province code (2025)"),
+        Field("parameter", "STRING", "Thông số (VN_AQI cho chỉ số)", "Parameter (VN_AQI for the index)"),
+        Field("opened_at", "TIMESTAMP", "Mở lúc (UTC)", "Opened at (UTC)", nullable=False),
+        Field("closed_at", "TIMESTAMP", "Đóng lúc (UTC)", "Closed at (UTC; empty while open)"),
+        Field("status", "STRING", "Trạng thái (open/closed)", "Status (open/closed)", nullable=False),
+        Field("date", "DATE", "Ngày mở (giờ Việt Nam)", "Day opened (Vietnam local)", nullable=False),
+        Field("open_value", "DOUBLE", "Giá trị khi mở", "Value that opened it"),
+        Field("peak_value", "DOUBLE", "Giá trị xa giới hạn nhất", "Value furthest past the limit"),
+        Field("limit_value", "DOUBLE", "Giới hạn", "Limit (minutes of silence for 'silent')"),
+        Field("limit_kind", "STRING", "Loại giới hạn (max/min)", "Limit kind (max/min)"),
+        Field("limit_source", "STRING", "Quy chuẩn và phiên bản", "Regulation and version of the limit"),
+        Field("readings_over", "INT", "Số lần đo vượt", "Readings past the limit"),
+        Field(
+            "last_seen_at", "TIMESTAMP", "Lần truyền cuối trước khi im lặng (UTC)", "Last transmission before silence"
+        ),
+    ),
+    natural_key=("alert_id",),
+    transform="jobs.environment.alerts:alerts",
+    inputs=("air_quality_reading", "wastewater_reading", "wastewater_facility", "aqi_hourly"),
+    replace_key="date",
+    rebuild_days_before=ALERT_WINDOW_DAYS,
+)
+
 DATASETS = (
     AIR_STATION,
     WASTEWATER_FACILITY,
@@ -657,4 +706,5 @@ DATASETS = (
     AQI_DAILY,
     AQI_PROVINCE_DAILY,
     EXCEEDANCE,
+    ALERT,
 )

@@ -397,11 +397,14 @@ def aqi_province_daily(inputs: dict[str, DataFrame], dates: list[date]) -> DataF
     )
 
 
-def exceedances(inputs: dict[str, DataFrame], dates: list[date]) -> DataFrame:
-    """Readings and daily means over their QCVN limits (air: QCVN 05:2023; wastewater: QCVN 40).
+def readings_against_limits(inputs: dict[str, DataFrame], dates: list[date]) -> DataFrame:
+    """Every reading (1 h) and daily mean (24 h) that has a QCVN limit, with that limit and ``over``.
 
-    Limits are versioned reference data (:mod:`jobs.environment.limits`), joined on the day the
-    reading was taken, so a limit change (PM2.5 24 h: 50 → 45 on 2026-01-01) applies by date.
+    Air: QCVN 05:2023; wastewater: QCVN 40 (Cmax scaled by the facility's Kq × Kf where the
+    regulation says so; a 'min' limit such as pH 6 gives its own row). Limits are versioned
+    reference data (:mod:`jobs.environment.limits`), joined on the day the reading was taken, so a
+    limit change (PM2.5 24 h: 50 → 45 on 2026-01-01) applies by date. One source of the rule for
+    the exceedance table and the alerts (:mod:`jobs.environment.alerts`).
     """
     from pyspark.sql import functions as F
 
@@ -418,6 +421,7 @@ def exceedances(inputs: dict[str, DataFrame], dates: list[date]) -> DataFrame:
     valid_on = (F.col("date") >= F.col("valid_from")) & (
         F.col("valid_to").isNull() | (F.col("date") <= F.col("valid_to"))
     )
+    status = F.col("device_status") if "device_status" in air.columns else F.lit(None).cast("string")
 
     air_hourly = air.select(
         F.lit("air").alias("medium"),
@@ -428,6 +432,7 @@ def exceedances(inputs: dict[str, DataFrame], dates: list[date]) -> DataFrame:
         F.col("measured_at").alias("period_start"),
         day.alias("date"),
         "value",
+        status.alias("device_status"),
     )
     air_daily = (
         air.groupBy("station_id", "province_code", "parameter", "measured_date")
@@ -441,18 +446,20 @@ def exceedances(inputs: dict[str, DataFrame], dates: list[date]) -> DataFrame:
             F.to_utc_timestamp(F.col("measured_date").cast("timestamp"), conform.LOCAL_TZ).alias("period_start"),
             F.col("measured_date").alias("date"),
             "value",
+            F.lit(None).cast("string").alias("device_status"),
         )
     )
-    air_over = (
+    air_checked = (
         air_hourly.unionByName(air_daily)
         .join(air_limits, ["parameter", "averaging"])
         .where(valid_on)
-        .where(F.col("value") > F.col("limit_value"))
         .withColumn("limit_kind", F.lit("max"))
+        .withColumn("over", F.col("value") > F.col("limit_value"))
         .withColumnRenamed("source", "limit_source")
     )
 
     water = inputs["wastewater_reading"].where(day.isin(*dates))
+    water_status = F.col("device_status") if "device_status" in water.columns else F.lit(None).cast("string")
     facilities = inputs["wastewater_facility"].select("facility_id", "qcvn_column", "kq", "kf")
     wl = spark.createDataFrame(
         [
@@ -482,6 +489,7 @@ def exceedances(inputs: dict[str, DataFrame], dates: list[date]) -> DataFrame:
             F.col("measured_at").alias("period_start"),
             day.alias("date"),
             "value",
+            water_status.alias("device_status"),
             "qcvn_column",
             "kq",
             "kf",
@@ -492,17 +500,19 @@ def exceedances(inputs: dict[str, DataFrame], dates: list[date]) -> DataFrame:
     effective_max = F.when(F.col("scaled"), F.col("limit_max") * F.col("kq") * F.col("kf")).otherwise(
         F.col("limit_max")
     )
-    over_max = (
-        w.where(F.col("limit_max").isNotNull() & (F.col("value") > effective_max))
+    max_checked = (
+        w.where(F.col("limit_max").isNotNull())
         .withColumn("limit_value", effective_max)
         .withColumn("limit_kind", F.lit("max"))
+        .withColumn("over", F.col("value") > F.col("limit_value"))
     )
-    under_min = (
-        w.where(F.col("limit_min").isNotNull() & (F.col("value") < F.col("limit_min")))
+    min_checked = (
+        w.where(F.col("limit_min").isNotNull())
         .withColumn("limit_value", F.col("limit_min"))
         .withColumn("limit_kind", F.lit("min"))
+        .withColumn("over", F.col("value") < F.col("limit_value"))
     )
-    water_out = over_max.unionByName(under_min).withColumnRenamed("source", "limit_source")
+    water_checked = max_checked.unionByName(min_checked).withColumnRenamed("source", "limit_source")
 
     columns = [
         "medium",
@@ -516,6 +526,18 @@ def exceedances(inputs: dict[str, DataFrame], dates: list[date]) -> DataFrame:
         "limit_value",
         "limit_kind",
         "limit_source",
+        "device_status",
+        "over",
     ]
+    return air_checked.select(*columns).unionByName(water_checked.select(*columns))
+
+
+def exceedances(inputs: dict[str, DataFrame], dates: list[date]) -> DataFrame:
+    """Readings and daily means over their QCVN limits (air: QCVN 05:2023; wastewater: QCVN 40);
+    see :func:`readings_against_limits`."""
+    from pyspark.sql import functions as F
+
     ratio = F.round(F.col("value") / F.col("limit_value"), 4).alias("exceedance_ratio")
-    return air_over.select(*columns, ratio).unionByName(water_out.select(*columns, ratio))
+    columns = ["medium", "entity_id", "province_code", "parameter", "averaging", "period_start", "date", "value"]
+    columns += ["limit_value", "limit_kind", "limit_source"]
+    return readings_against_limits(inputs, dates).where("over").select(*columns, ratio)

@@ -11,7 +11,7 @@ batch then records its certified event in Airflow, and the next gold run builds 
 from __future__ import annotations
 
 import re
-from datetime import date
+from datetime import date, datetime, time, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -25,7 +25,8 @@ from tests.lakehouse_fixtures import FIXTURE_DAY, copy_fixture_sources, lake_buc
 BAD_DAY = date(2026, 11, 21)
 # By hand from the registry: aqi_hourly ← air_quality_reading; aqi_daily ← aqi_hourly;
 # aqi_province_daily ← aqi_daily;
-# exceedance ← air_quality_reading, wastewater_reading, wastewater_facility.
+# exceedance ← air_quality_reading, wastewater_reading, wastewater_facility;
+# alert ← air_quality_reading, wastewater_reading, wastewater_facility, aqi_hourly.
 CERTIFIED_INPUTS = {
     "silver.environment_air_quality_reading",
     "silver.environment_wastewater_reading",
@@ -57,7 +58,8 @@ def test_gold_dag_is_scheduled_on_exactly_the_certified_inputs(gold: Any, iot: A
 
 
 def test_gold_dag_has_one_writer_per_gold_table(gold: Any) -> None:
-    assert set(gold.task_ids) == {"certified_events"} | {f"gold_{g}" for g in GOLD}
+    assert set(gold.task_ids) == {"certified_events", "notify_alerts"} | {f"gold_{g}" for g in GOLD}
+    assert gold.get_task("notify_alerts").upstream_task_ids == {"gold_alert"}
     assert gold.max_active_runs == 1
     assert gold.doc_md and "certified" in gold.doc_md
     for name in GOLD:
@@ -67,6 +69,7 @@ def test_gold_dag_has_one_writer_per_gold_table(gold: Any) -> None:
     assert gold.get_task("gold_aqi_province_daily").upstream_task_ids == {"certified_events", "gold_aqi_daily"}
     assert gold.get_task("gold_aqi_daily").upstream_task_ids == {"certified_events", "gold_aqi_hourly"}
     assert gold.get_task("gold_exceedance").upstream_task_ids == {"certified_events"}
+    assert gold.get_task("gold_alert").upstream_task_ids == {"certified_events", "gold_aqi_hourly"}
     assert gold.get_task("certified_events").pool == "default_pool"
 
 
@@ -127,6 +130,25 @@ def _table(name: str) -> Any:
     from jobs.spark import get_spark
 
     return get_spark().read.format("delta").load(get_settings().s3a_uri(REGISTRY[name].table_path))
+
+
+def _silences_by_hand(days: list[str]) -> set[tuple[str, str, datetime, datetime | None, datetime]]:
+    """Gaps of more than an hour between a station's readings, as (medium, station, due, next, last):
+    the alert rule written out in Python over the silver rows, for the days the alerts were built."""
+    found = set()
+    for medium, name in (("air", "air_quality_reading"), ("wastewater", "wastewater_reading")):
+        rows = _table(name).select("station_id", "measured_at", "measured_date").collect()
+        data_end = datetime.combine(max(r.measured_date for r in rows) + timedelta(days=1), time()) - timedelta(hours=7)
+        times: dict[str, set[datetime]] = {}
+        for r in rows:
+            times.setdefault(r.station_id, set()).add(r.measured_at)
+        for station, heard in times.items():
+            ordered = sorted(heard)
+            for last, following in zip(ordered, [*ordered[1:], None], strict=True):
+                due = last + timedelta(hours=1)
+                if (following or data_end) > due and (due + timedelta(hours=7)).date().isoformat() in days:
+                    found.add((medium, station, due, following, last))
+    return found
 
 
 def _gold_rows(name: str, day: date) -> int:
@@ -191,6 +213,21 @@ def test_certified_events_drive_gold_and_a_critical_failure_never_reaches_it(
         assert _gold_rows("aqi_province_daily", FIXTURE_DAY) == provinces > 0
         assert {r[0] for r in _table("exceedance").select("medium").distinct().collect()} <= {"air", "water"}
         assert _gold_rows("exceedance", FIXTURE_DAY) > 0
+        # alerts would rebuild the 7 days before too, but only certified ones: here there are none
+        assert published["gold.environment_alert"]["dates"] == touched
+        hourly_over = _table("exceedance").where(F.col("averaging") == "1h")
+        episodes = _table("alert").where(F.col("kind") == "exceedance")
+        # every 1 h exceedance belongs to exactly one episode, and each episode opens on one of them
+        assert (episodes.agg(F.sum("readings_over")).first()[0] or 0) == hourly_over.count()
+        opened = episodes.select("entity_id", "parameter", F.col("opened_at").alias("period_start"))
+        assert opened.join(hourly_over, ["entity_id", "parameter", "period_start"], "left_anti").count() == 0
+        # silences, found by hand from silver (quarantined readings leave gaps): same episodes
+        silent = {
+            (r.medium, r.entity_id, r.opened_at, r.closed_at, r.last_seen_at)
+            for r in _table("alert").where(F.col("kind") == "silent").collect()
+        }
+        assert silent == _silences_by_hand(touched) and silent
+        assert published["gold.environment_alert"]["rows"] == _table("alert").count()
         rows_after_good = {g: _gold_rows(g, FIXTURE_DAY) for g in GOLD}
         for g in GOLD:
             assert published[f"gold.environment_{g}"]["rows"] == _table(g).count()

@@ -31,6 +31,7 @@ TABLE_READERS = {
     "aqi_daily": ALL,
     "aqi_province_daily": ALL,
     "exceedance": ALL,
+    "alert": {"mae", "moh"},
 }
 PUBLIC_KEYS = [
     "gold/environment/aqi_daily",
@@ -50,12 +51,13 @@ EXPECTED_PREFIXES = {
         [
             *PUBLIC_KEYS,
             *QUARANTINE_KEYS,
+            "gold/environment/alert",
             "silver/environment/wastewater_facility",
             "silver/environment/wastewater_reading",
             "quality",
         ]
     ),
-    "moh": sorted([*PUBLIC_KEYS, "silver/environment/wastewater_reading", "quality"]),
+    "moh": sorted([*PUBLIC_KEYS, "gold/environment/alert", "silver/environment/wastewater_reading", "quality"]),
     "moc": sorted([*PUBLIC_KEYS, "quality"]),
     "mps": sorted([*PUBLIC_KEYS, "quality"]),
     "mof": sorted([*PUBLIC_KEYS, "quality"]),

@@ -69,3 +69,23 @@ def test_a_gold_table_built_only_from_gold_has_no_silver_days() -> None:
     new = [ev("air_quality_reading", D21, ["2026-11-21"])]
     assert plan_gold("aqi_province_daily", new, [], LAKE)["days"] == []  # it follows aqi_daily's result
     assert plan_gold("aqi_daily", new, [], LAKE)["days"] == []  # and aqi_daily follows aqi_hourly's
+
+
+def test_a_table_of_episodes_rebuilds_the_certified_days_before() -> None:
+    """alert rebuilds up to 7 days before a new day (an episode opened then may close now), but
+    only days whose every input was certified: 20 Nov is, 19 Nov's air batch failed its gate."""
+    d19 = ("2026-11-18T17:00:00+00:00", "2026-11-19T17:00:00+00:00")
+    history = [
+        ev("air_quality_reading", D20, ["2026-11-20"]),
+        ev("wastewater_reading", D20, ["2026-11-20"]),
+        ev("wastewater_facility", D20, []),
+        ev("wastewater_reading", d19, ["2026-11-19"]),
+        ev("wastewater_facility", d19, []),
+    ]
+    new = [
+        ev("air_quality_reading", D21, ["2026-11-21"]),
+        ev("wastewater_reading", D21, ["2026-11-21"]),
+        ev("wastewater_facility", D21, []),
+    ]
+    assert plan_gold("alert", new, history, LAKE)["days"] == ["2026-11-20", "2026-11-21"]
+    assert plan_gold("exceedance", new, history, LAKE)["days"] == ["2026-11-21"]

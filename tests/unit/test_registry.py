@@ -38,6 +38,7 @@ EXPECTED_NAMES = {
     "aqi_daily",
     "aqi_province_daily",
     "exceedance",
+    "alert",
 }
 
 
