@@ -76,7 +76,10 @@ def collect(settings: Settings | None = None) -> LiveData:
             "wastewater", r["facility_id"], r["facility_name"] or "", r["province_code"]
         )
 
-    hourly = _rows(settings, "aqi_hourly", ["station_id", "date", "hour_start", "vn_aqi"])
+    days = _rows(settings, "aqi_hourly", ["date"])  # one column first: the page needs only the last two days
+    latest = max((r["date"] for r in days), default=None)
+    recent = None if latest is None else pc.field("date") >= latest - timedelta(days=1)
+    hourly = _rows(settings, "aqi_hourly", ["station_id", "date", "hour_start", "vn_aqi"], recent)
     as_of = max((_utc(r["hour_start"]) for r in hourly), default=None)
     if as_of is not None:
         as_of += timedelta(hours=1)  # the end of the latest hour

@@ -162,7 +162,7 @@ def _ledger_key(channel: str, notice: Notice) -> str:
 
 def deliver(alert_rows: Iterable[Mapping[str, Any]], settings: Settings | None = None) -> dict[str, Any]:
     """Send every notice no channel has accepted yet; returns counts per channel."""
-    from jobs.storage import head, put_if_absent
+    from jobs.storage import list_keys, put_if_absent
 
     settings = settings or get_settings()
     channels: dict[str, Callable[[Notice, Settings], None]] = {}
@@ -179,9 +179,10 @@ def deliver(alert_rows: Iterable[Mapping[str, Any]], settings: Settings | None =
     report["notices"] = len(todo)
     for channel, send in channels.items():
         sent = already = 0
+        recorded = set(list_keys(f"{LEDGER_PREFIX}/{channel}/", settings))  # one listing, not a request per notice
         for notice in todo:
             key = _ledger_key(channel, notice)
-            if head(key, settings) is not None:
+            if key in recorded:
                 already += 1
                 continue
             send(notice, settings)
