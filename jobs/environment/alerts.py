@@ -19,9 +19,10 @@ value that opened it, the value furthest past the limit and how many readings we
 Exactly once: ``alert_id`` is a hash of what the episode is (kind, medium, station, parameter,
 limit kind, opening time), so a rebuild finds the same ids, and a day's rows are replaced whole
 (``replace_key``). A day's alerts are the episodes that opened on it (Vietnam local day); episodes
-are followed ``ALERT_WINDOW_DAYS`` either side, and the registry rebuilds that many days before each
-rebuilt day, so an alert that closes within the window gets its close time. An episode still open
-after the window shows ``closed_at`` empty until its day is rebuilt.
+are followed ``ALERT_WINDOW_DAYS`` either side, and a gold run rebuilds that many days before each
+new day (those whose inputs were all certified: ``jobs.pipeline.plan_gold``), so an alert that
+closes within the window gets its close time. An episode still open after the window shows
+``closed_at`` empty until its day is rebuilt.
 """
 
 from __future__ import annotations
