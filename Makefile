@@ -36,7 +36,7 @@ ROOT_SECRETS     := MINIO_ROOT_USER MINIO_ROOT_PASSWORD
 unexport $(PIPELINE_SECRETS) $(MINISTRY_SECRETS) $(ROOT_SECRETS)
 # The pipeline's identity (writer keys, pseudonym key, source logins): DAG runs, the Airflow UI, the
 # benchmarks, the source servers and the operator's CLI. Never a ministry's keys or the store's root.
-PIPELINE_TARGETS := run airflow bench bench-slice bench-sources bench-channels bench-query sources operator
+PIPELINE_TARGETS := run airflow bench bench-slice bench-sources bench-channels bench-query sources operator stream-start
 # Only the names the secrets file defines: one from before keyrings has LAKEHOUSE_PSEUDONYM_KEY and
 # not LAKEHOUSE_PSEUDONYM_KEYS / _KEY_ID, a newer one the reverse (jobs/privacy.py).
 $(foreach v,$(PIPELINE_SECRETS),$(if $($(v)),$(eval $(PIPELINE_TARGETS): export $(v) := $$($(v)))))
@@ -66,7 +66,7 @@ export AIRFLOW__CORE__LAZY_LOAD_PLUGINS := True
 export GX_ANALYTICS_ENABLED := False
 export PYSPARK_PYTHON := $(PY)
 
-.PHONY: help lakehouse live live-start live-stop operator setup tls venv jars minio web chromium mqtt-install store store-stop sample sources sources-stop airflow-init run airflow test test-unit chaos lint security bench bench-slice bench-sources bench-channels bench-query lock clean clean-lake
+.PHONY: help lakehouse live live-start live-stop stream-start stream-stop operator setup tls venv jars minio web chromium mqtt-install store store-stop sample sources sources-stop airflow-init run airflow test test-unit chaos lint security bench bench-slice bench-sources bench-channels bench-query lock clean clean-lake
 
 help: ## List the targets
 	@awk 'BEGIN {FS = ":.*## "}; /^[a-zA-Z_-]+:.*## / {printf "  \033[36m%-15s\033[0m %s\n", $$1, $$2}' $(MAKEFILE_LIST)
@@ -162,6 +162,7 @@ run: store sample sources airflow-init ## Run every sector's DAGs for RUN_DATE t
 	$(PY) -m jobs.cli summary --date $(RUN_DATE)
 	$(PY) -m jobs.cli report
 	@$(MAKE) --no-print-directory live-start
+	@$(MAKE) --no-print-directory stream-start STREAM_DAY=$(RUN_DATE)
 	@echo "alert e-mail sent to $$LAKEHOUSE_ALERT_EMAIL_TO via $$LAKEHOUSE_SMTP_HOST:$$LAKEHOUSE_SMTP_PORT; the local server keeps it in $(STATE)/mail/new ($$(ls $(STATE)/mail/new 2>/dev/null | wc -l) messages)"
 
 live: ## The live monitoring page on http://127.0.0.1:8790/ (LIVE_PORT) in the foreground (open alerts, stations by province, 24 h VN_AQI)
@@ -172,6 +173,19 @@ live-start: ## The live page in the background (make run starts it; log .state/l
 	@$(MAKE) -s --no-print-directory venv
 	@mkdir -p $(STATE)/logs
 	@if [ -f $(STATE)/live.pid ] && kill -0 "$$(cat $(STATE)/live.pid)" 2>/dev/null; then 	  echo "live monitoring page already up: http://127.0.0.1:$(LIVE_PORT)/"; exit 0; fi; 	nohup $(VENV)/bin/lakehouse live --port $(LIVE_PORT) > $(STATE)/logs/live.log 2>&1 & echo $$! > $(STATE)/live.pid; 	for _ in $$(seq 1 40); do 	  if (exec 3<>/dev/tcp/127.0.0.1/$(LIVE_PORT)) 2>/dev/null; then echo "live monitoring page: http://127.0.0.1:$(LIVE_PORT)/ (refreshes itself; make live-stop stops it)"; exit 0; fi; 	  kill -0 "$$(cat $(STATE)/live.pid)" 2>/dev/null || { echo "the live page did not start:"; tail -5 $(STATE)/logs/live.log; exit 1; }; 	  sleep 0.5; done; echo "the live page did not listen within 20 s; see $(STATE)/logs/live.log"; exit 1
+
+STREAM_DAY ?=
+STREAM_PERIOD ?= 5
+stream-start: ## The live path in the background: lander (MQTT + FTP → log) and stream (→ live views, alerts, notices); STREAM_DAY=YYYY-MM-DD follows a past day; make stream-stop
+	@mkdir -p $(STATE)/logs
+	@for step in lander run; do pid=$(STATE)/stream-$$step.pid; \
+	  if [ -f $$pid ] && kill -0 "$$(cat $$pid)" 2>/dev/null; then echo "stream $$step already running"; continue; fi; \
+	  nohup $(VENV)/bin/lakehouse stream $$step --period $(STREAM_PERIOD) $(if $(STREAM_DAY),--day $(STREAM_DAY)) > $(STATE)/logs/stream-$$step.log 2>&1 & echo $$! > $$pid; \
+	  echo "stream $$step started (log $(STATE)/logs/stream-$$step.log)"; done
+
+stream-stop: ## Stop the background lander and stream
+	@for step in lander run; do pid=$(STATE)/stream-$$step.pid; \
+	  if [ -f $$pid ]; then kill "$$(cat $$pid)" 2>/dev/null || true; rm -f $$pid; echo "stream $$step stopped"; fi; done
 
 live-stop: ## Stop the background live page
 	@if [ -f $(STATE)/live.pid ]; then kill "$$(cat $(STATE)/live.pid)" 2>/dev/null || true; rm -f $(STATE)/live.pid; echo "live page stopped"; fi

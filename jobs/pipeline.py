@@ -124,7 +124,8 @@ def certified_event_extra(gate_result: dict[str, Any]) -> dict[str, Any]:
 def publish_gold(dataset_name: str, dates: list[str]) -> dict[str, Any]:
     """silver → gold: rebuild the days the certified batches touched."""
     days = sorted({date.fromisoformat(d) for d in dates})
-    rows = build(get_spark(), REGISTRY[dataset_name], days)
+    with _writer(dataset_name, "gold"):  # the live stream writes the alert table too (jobs.stream)
+        rows = build(get_spark(), REGISTRY[dataset_name], days)
     return {"dataset": dataset_name, "dates": [d.isoformat() for d in days], "rows": rows}
 
 

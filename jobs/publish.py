@@ -144,7 +144,12 @@ def committed_version(settings: Settings, key: str, app: str) -> int | None:
 
 
 def merge_into_silver(
-    spark: SparkSession, dataset: Dataset, rows: DataFrame, settings: Settings, republished_batch: str | None = None
+    spark: SparkSession,
+    dataset: Dataset,
+    rows: DataFrame,
+    settings: Settings,
+    republished_batch: str | None = None,
+    uri: str | None = None,
 ) -> None:
     """MERGE on the natural key; on a key already in silver the later ingestion wins (within one
     ingestion the later source line, as ``split_batch`` decides, so a steward release agrees with a rerun).
@@ -154,12 +159,13 @@ def merge_into_silver(
     deleted in the same commit (a rule now quarantines them).
 
     Partition columns join the match condition so the MERGE prunes partitions; they must be
-    functions of the natural key (e.g. ``measured_date`` of ``measured_at``).
+    functions of the natural key (e.g. ``measured_date`` of ``measured_at``). ``uri``: another table
+    of silver's schema to merge into (the live view, ``jobs.stream``), by the same rule.
     """
     from delta.tables import DeltaTable
     from pyspark.sql import functions as F
 
-    uri = ensure_silver_table(spark, dataset, settings)
+    uri = uri or ensure_silver_table(spark, dataset, settings)
     keys = (*dataset.natural_key, *[p for p in dataset.partition_by if p not in dataset.natural_key])
     columns = [*dataset.column_names, *LINEAGE_COLUMNS]
     source = rows.select(*columns, F.lit(False).alias("_delete"))

@@ -27,7 +27,7 @@ closes within the window gets its close time. An episode still open after the wi
 
 from __future__ import annotations
 
-from datetime import date, timedelta
+from datetime import UTC, date, datetime, timedelta
 from typing import TYPE_CHECKING
 
 from jobs import conform
@@ -117,15 +117,22 @@ def _local_day(ts: Column) -> Column:
     return F.to_date(F.from_utc_timestamp(ts, conform.LOCAL_TZ))
 
 
-def _transmissions(readings: DataFrame, medium: str) -> DataFrame:
-    """One row per station and reading time, with the end of the medium's data (the end of the last
-    local day any of its stations reported)."""
+def _transmissions(readings: DataFrame, medium: str, as_of: datetime | None = None) -> DataFrame:
+    """One row per station and reading time, with the end of the medium's data: the end of the last
+    local day any of its stations reported, or ``as_of`` (the live path's clock) when given."""
     from pyspark.sql import functions as F
 
     times = readings.groupBy("station_id", "measured_at").agg(F.max("province_code").alias("province_code"))
-    end = readings.agg(
-        F.to_utc_timestamp(F.date_add(F.max("measured_date"), 1).cast("timestamp"), conform.LOCAL_TZ).alias("data_end")
-    )
+    if as_of is not None:
+        end = readings.sparkSession.range(1).select(
+            F.lit(as_of.astimezone(UTC).replace(tzinfo=None)).cast("timestamp").alias("data_end")
+        )
+    else:
+        end = readings.agg(
+            F.to_utc_timestamp(F.date_add(F.max("measured_date"), 1).cast("timestamp"), conform.LOCAL_TZ).alias(
+                "data_end"
+            )
+        )
     return times.crossJoin(end).select(
         F.lit(medium).alias("medium"),
         F.col("station_id").alias("entity_id"),
@@ -135,8 +142,9 @@ def _transmissions(readings: DataFrame, medium: str) -> DataFrame:
     )
 
 
-def alerts(inputs: dict[str, DataFrame], dates: list[date]) -> DataFrame:
-    """The alert episodes that opened on ``dates`` (Vietnam local days); pure, no clock."""
+def alerts(inputs: dict[str, DataFrame], dates: list[date], *, as_of: datetime | None = None) -> DataFrame:
+    """The alert episodes that opened on ``dates`` (Vietnam local days); pure, no clock of its own:
+    the live path passes ``as_of`` (its clock) so a silence is judged up to now, not to the day's end."""
     from pyspark.sql import functions as F
 
     first, last = min(dates) - timedelta(days=ALERT_WINDOW_DAYS), max(dates) + timedelta(days=ALERT_WINDOW_DAYS)
@@ -179,8 +187,10 @@ def alerts(inputs: dict[str, DataFrame], dates: list[date]) -> DataFrame:
             "province_code",
         )
     )
-    silent = _silences(_transmissions(air, "air"), _interval_minutes(AIR_QUALITY_READING.reading_interval)).unionByName(
-        _silences(_transmissions(water, "wastewater"), _interval_minutes(WASTEWATER_READING.reading_interval))
+    silent = _silences(
+        _transmissions(air, "air", as_of), _interval_minutes(AIR_QUALITY_READING.reading_interval)
+    ).unionByName(
+        _silences(_transmissions(water, "wastewater", as_of), _interval_minutes(WASTEWATER_READING.reading_interval))
     )
 
     episodes = exceedance.drop("_run").unionByName(bad_air.drop("_run")).unionByName(silent)

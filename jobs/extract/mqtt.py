@@ -66,6 +66,7 @@ from jobs import storage
 from jobs.extract import Extracted
 from jobs.extract.mqtt_session import Refused, Session, SessionLost
 from jobs.interval import DataInterval
+from jobs.lease import hold
 from jobs.payload import SourceMissingError, landing_key
 from jobs.registry import REGISTRY, Channel, Dataset
 from jobs.settings import Settings, get_settings
@@ -191,6 +192,13 @@ def _topic(dataset: Dataset) -> str:
             f"{dataset.name}: Source.options['topic'] must be a base topic without wildcards, got {topic!r}"
         )
     return topic
+
+
+def session_resource(dataset: Dataset) -> str:
+    """The lease a drain of the dataset's durable session holds: the nightly extract and the live
+    lander (``jobs.stream``) connect with the same client id, and a second connection would take the
+    session over mid-drain."""
+    return f"mqtt-session/{dataset.name}"
 
 
 def spool_prefix(dataset: Dataset) -> str:
@@ -579,7 +587,8 @@ def extract(dataset: Dataset, interval: DataInterval, settings: Settings, stagin
             f"{dataset.name}: data interval {interval.start:%Y-%m-%d %H:%M} – {interval.end:%Y-%m-%d %H:%M} UTC is "
             "not over yet; messages sent in it may still come. The task retries after the interval ends."
         )
-    result = drain(dataset, settings)
+    with hold(session_resource(dataset), holder=f"nightly extract of {dataset.name}", settings=settings):
+        result = drain(dataset, settings)  # the live lander drains the same session (jobs.stream)
     log.info("%s: drained %d message(s) into %d spool segment(s)", dataset.name, result.messages, len(result.segments))
     staging.mkdir(parents=True, exist_ok=True)
     out = staging / f"{interval.batch_id(dataset.name)}.jsonl"

@@ -104,6 +104,7 @@ def test_secrets_per_recipe(chaos_row: ScenarioRow, tmp_path: Path) -> None:
                 "bench-query",
                 "sources",
                 "operator",
+                "stream-start",
             )
         }
     )

@@ -168,3 +168,26 @@ def test_days_before_are_rebuilt_with_a_day() -> None:
         "2026-03-01",
         "2026-03-02",
     }
+
+
+def test_live_clock_opens_a_silence_after_the_interval_and_a_reading_closes_it(
+    inputs: dict[str, DataFrame], spark: SparkSession
+) -> None:
+    """The live path judges silence by its clock (``as_of``): W1's last reading is at 03:00Z, so at
+    03:59Z it is not silent yet, at 04:01Z it is (open since 04:00Z, when its next reading was due),
+    and once it transmits again at 06:00Z the same episode (same id) closes there."""
+
+    def silences(frame: DataFrame) -> dict[str, tuple]:
+        return {
+            r.entity_id: (r.alert_id, r.opened_at, r.closed_at, r.status)
+            for r in frame.collect()
+            if r.kind == "silent" and r.medium == "wastewater"
+        }
+
+    assert silences(alerts(inputs, [DAY], as_of=t(3) + timedelta(minutes=59))) == {}
+    opened = silences(alerts(inputs, [DAY], as_of=t(4) + timedelta(minutes=1)))
+    assert [v[1:] for v in opened.values()] == [(t(4), None, "open")]
+    back = spark.createDataFrame([water("W1", "COD", t(6), 100.0)], inputs["wastewater_reading"].schema)
+    resumed = {**inputs, "wastewater_reading": inputs["wastewater_reading"].unionByName(back)}
+    closed = silences(alerts(resumed, [DAY], as_of=t(6) + timedelta(minutes=5)))
+    assert closed == {"W1": (opened["W1"][0], t(4), t(6), "closed")}

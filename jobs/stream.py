@@ -1,0 +1,554 @@
+"""The live path: environment readings from the channels to live views, alerts and notices in seconds.
+
+Why a micro-batch lander and a stream over its log, not Spark Structured Streaming's sources. The
+channels already have a durable log in the lake: the MQTT lander's SPOOL (``jobs.extract.mqtt``:
+put-if-absent segments, acknowledged to the broker only once stored). Two processes share it:
+
+- the **lander** (``lakehouse stream lander``, no JVM) drains the broker's durable session into the
+  spool every few seconds (the same ``drain`` the nightly extract runs, one at a time under the lease
+  ``mqtt-session/<dataset>``) and copies each new FTP transmission file (Circular 10/2021: one file
+  per facility per transmission) byte for byte into ``landing/<sector>/<dataset>/_live/<day>/``
+  (put-if-absent; the drop's ``processed/`` folder is read too, so a file the nightly batch already
+  moved is not missed). Killed at any point it loses nothing: the broker redelivers what was not
+  acknowledged, a copied file is there or is copied again.
+- the **stream** (``lakehouse stream run``, one Spark driver) reads the log objects it has not
+  processed yet (its checkpoint: ``live/_checkpoint/<dataset>.json`` in the lake), runs them through
+  THE batch's transform and row rules (``jobs.silver.typed_batch`` / ``split_batch``: same repair, same
+  quarantine reasons, lineage naming the nightly batch the reading belongs to) and MERGEs them into
+  ``silver/<sector>/<dataset>_live`` on the natural key (good rows) and ``..._live_quarantine`` on
+  (batch, raw line). Only then does it move its checkpoint. Killed between the two, it processes the
+  same objects again: the MERGEs are idempotent (a reading already there is matched, not added), so
+  the live view neither loses nor doubles a reading (exactly-once effect from an at-least-once log
+  and an idempotent sink, the same argument Structured Streaming's file sink makes).
+
+Spark's own file source would have needed a second copy of every MQTT message as a file and could
+not decide an FTP file's legacy charset from the file's own lines before parsing (bronze's rule);
+a loop over the log with one long-lived SparkSession keeps one transform and pays Spark's fixed
+costs once.
+
+After each micro-batch the stream rebuilds, for the local days it touched (and, as time passes, for
+today, so a station that falls silent is noticed without a new reading): the hourly VN_AQI
+(``gold/environment/aqi_hourly_live``, the batch's NowCast transform) and the alert episodes
+(``gold.environment_alert``, the batch's ``alerts`` transform with ``as_of`` = now, so silence is
+judged against the clock). Readings come from the batch silver where the nightly batch published
+them and from the live view otherwise (:func:`current_readings`): a reading counts once. Alert ids
+are what the episode is, so the nightly rebuild writes the same rows and the notifier's ledger
+(``jobs.notify``) sends each notice once, whoever wrote the alert first.
+
+The books (:func:`books`): per dataset and day, readings in the live view, in silver, in both, and in
+one only; the nightly batch is the system of record, and after it the two must agree.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import time
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, timedelta, timezone
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from jobs import storage
+from jobs.interval import DataInterval
+from jobs.lease import hold
+from jobs.registry import REGISTRY, Dataset
+from jobs.settings import Settings, get_settings
+
+if TYPE_CHECKING:
+    from pyspark.sql import DataFrame, SparkSession
+
+log = logging.getLogger(__name__)
+
+LOCAL_TZ = timezone(timedelta(hours=7))  # Vietnam has no daylight saving: local days as the intervals have them
+
+STREAMED = ("air_quality_reading", "wastewater_reading")
+"""The readings that have a live path (MQTT and the FTP drop)."""
+
+LIVE_AQI_KEY = "gold/environment/aqi_hourly_live"
+STREAM_RESOURCE = "live-stream"
+ALERT_REFRESH_SECONDS = 60.0
+"""How often the stream re-judges today's alerts without new readings (a silence needs no reading)."""
+
+
+def live_key(dataset: Dataset) -> str:
+    return f"{dataset.table_path}_live"
+
+
+def live_quarantine_key(dataset: Dataset) -> str:
+    return f"{dataset.table_path}_live_quarantine"
+
+
+def ftp_spool_prefix(dataset: Dataset) -> str:
+    return f"landing/{dataset.sector}/{dataset.name}/_live/"
+
+
+def checkpoint_key(dataset: Dataset) -> str:
+    return f"live/_checkpoint/{dataset.name}.json"
+
+
+def local_today(now: datetime) -> date:
+    return now.astimezone(LOCAL_TZ).date()
+
+
+def live_days(now: datetime) -> list[date]:
+    """The local days the live path follows: yesterday (late and midnight-crossing readings) and today."""
+    today = local_today(now)
+    return [today - timedelta(days=1), today]
+
+
+# ---------------------------------------------------------------------------------------------- lander
+
+
+def copy_transmissions(dataset: Dataset, days: Sequence[date], settings: Settings) -> int:
+    """Copy the FTP drop's transmission files of ``days`` not yet in the live log; returns how many."""
+    import tempfile
+
+    from jobs.extract import ftp
+
+    copied = 0
+    for day in days:
+        prefix = f"{ftp_spool_prefix(dataset)}day={day:%Y-%m-%d}/"
+        have = {k.rsplit("/", 1)[1] for k in storage.list_keys(prefix, settings)}
+        directory = ftp._directory(dataset, DataInterval.for_local_day(day))
+        with ftp._session(settings) as session:
+            for folder in (directory, f"{directory}/{ftp.PROCESSED}"):
+                listing = ftp._list(session, folder) or {}
+                for name, size in sorted(listing.items()):
+                    if not name.endswith(".csv") or name in have:
+                        continue
+                    with tempfile.TemporaryDirectory() as tmp:
+                        target = Path(tmp) / name
+                        ftp._fetch(session, f"{folder}/{name}", size, target)
+                        body = target.read_bytes()
+                    if storage.put_if_absent(prefix + name, body, {"ftp-path": f"{folder}/{name}"}, settings):
+                        copied += 1
+                    have.add(name)
+    return copied
+
+
+def land_once(settings: Settings, days: Sequence[date]) -> dict[str, int]:
+    """One round of the lander: drain the air readings' MQTT session, copy new FTP transmissions."""
+    from jobs.extract.mqtt import drain, session_resource
+
+    air, water = REGISTRY["air_quality_reading"], REGISTRY["wastewater_reading"]
+    with hold(session_resource(air), holder="live lander", settings=settings):
+        drained = drain(air, settings)
+    return {air.name: drained.messages, water.name: copy_transmissions(water, days, settings)}
+
+
+# ---------------------------------------------------------------------------------------------- stream
+
+
+@dataclass
+class Checkpoint:
+    """What the stream has processed (log object keys) and which days still owe an alert rebuild."""
+
+    processed: set[str] = field(default_factory=set)
+    alerts_due: set[str] = field(default_factory=set)
+
+    @classmethod
+    def read(cls, dataset: Dataset, settings: Settings) -> Checkpoint:
+        if storage.head(checkpoint_key(dataset), settings) is None:
+            return cls()
+        body = storage.s3_client(settings).get_object(Bucket=settings.bucket, Key=checkpoint_key(dataset))["Body"]
+        data = json.loads(body.read())
+        return cls(set(data.get("processed", [])), set(data.get("alerts_due", [])))
+
+    def write(self, dataset: Dataset, settings: Settings, keep_days: Iterable[date]) -> None:
+        """Overwrite the checkpoint (one stream writes it: the ``live-stream`` lease); keys of days the
+        stream no longer follows are dropped, so it stays small."""
+        kept = {f"{d:%Y-%m-%d}" for d in keep_days}
+        processed = sorted(k for k in self.processed if _key_day(k) in kept)
+        body = json.dumps({"processed": processed, "alerts_due": sorted(self.alerts_due)}).encode()
+        storage.s3_client(settings).put_object(Bucket=settings.bucket, Key=checkpoint_key(dataset), Body=body)
+
+
+def _key_day(key: str) -> str:
+    """The day in a log key (``sent_date=YYYY-MM-DD`` or ``day=YYYY-MM-DD``)."""
+    for part in key.split("/"):
+        if part.startswith(("sent_date=", "day=")):
+            return part.split("=", 1)[1]
+    return ""
+
+
+def log_keys(dataset: Dataset, days: Sequence[date], settings: Settings) -> list[str]:
+    """The live log's objects of ``days``: spool segments (MQTT) or copied transmissions (FTP)."""
+    from jobs.extract.mqtt import spool_prefix
+
+    if dataset.name == "air_quality_reading":
+        prefixes = [f"{spool_prefix(dataset)}sent_date={d:%Y-%m-%d}/" for d in days]
+    else:
+        prefixes = [f"{ftp_spool_prefix(dataset)}day={d:%Y-%m-%d}/" for d in days]
+    return sorted(k for p in prefixes for k in storage.list_keys(p, settings))
+
+
+@dataclass(frozen=True)
+class LiveLine:
+    """One record of the log as bronze would see it: text, how it was read, where it came from."""
+
+    line: str
+    charset: str
+    decode_error: str | None
+    day: date  # the local day whose nightly batch carries it too
+    source_file: str
+
+
+def batch_id_of(dataset: Dataset, day: date) -> str:
+    """The nightly batch the reading of local ``day`` belongs to (its lineage in the live view)."""
+    return DataInterval.for_local_day(day).batch_id(dataset.name)
+
+
+def spool_lines(dataset: Dataset, key: str, body: bytes, settings: Settings) -> list[LiveLine]:
+    """A spool segment's messages as JSON-lines records (manifests, markers and re-sends of landed
+    messages left out, as the nightly assembly leaves them out)."""
+    from jobs.extract.mqtt import _line, batch_time
+    from jobs.guards import record_problem
+
+    out = []
+    for raw in body.splitlines():
+        if not raw.strip():
+            continue
+        rec = json.loads(raw)
+        if "manifest" in rec or rec.get("already_landed"):
+            continue
+        text = _line(rec["payload"])
+        day = batch_time(rec).astimezone(LOCAL_TZ).date()
+        problem = record_problem(text, "jsonl", settings.limits)
+        out.append(LiveLine(text, "utf-8", problem, day, f"{key}#{rec['message_id']}"))
+    return out
+
+
+def transmission_lines(dataset: Dataset, key: str, body: bytes, settings: Settings) -> list[LiveLine]:
+    """A copied FTP transmission's data lines, each read in the charset decided from the file's own lines."""
+    from jobs.bronze import _LINE_BREAK, _decoded_lines, check_header
+    from jobs.text import decide_charset, decode_as
+
+    lines = _LINE_BREAK.split(body)
+    if lines and lines[-1] == b"":
+        lines.pop()
+    if not lines:
+        return []
+    header = (decode_as(lines[0], "utf-8") or "").lstrip("\ufeff")
+    check_header(dataset, header, settings.limits)
+    charset = decide_charset(lines[1:])
+    decoded = _decoded_lines(b"\n".join(lines[1:]), ((1, charset),), "csv", settings.limits)
+    day = date.fromisoformat(_key_day(key))
+    return [LiveLine(text, cs, err, day, key) for text, cs, err in decoded]
+
+
+def bronze_frame(spark: SparkSession, dataset: Dataset, lines: Sequence[LiveLine], ingested_at: datetime) -> DataFrame:
+    """The micro-batch's lines parsed as bronze parses them (same columns, parse flags and lineage).
+
+    ``_source_line`` numbers the micro-batch's lines in log order (unique within it, so the batch's
+    duplicate and "later line wins" rules work across the micro-batch's objects)."""
+    from pyspark.sql import functions as F
+
+    from jobs.bronze import parse_csv_lines, parse_json_lines
+
+    assert dataset.source is not None
+    rows = [
+        (ln.line, ln.charset, ln.decode_error, n, batch_id_of(dataset, ln.day), ln.source_file)
+        for n, ln in enumerate(lines, 1)
+    ]
+    frame = spark.createDataFrame(
+        rows,
+        "line STRING, _charset STRING, _decode_error STRING, line_no LONG, _batch_id STRING, _source_file STRING",
+    )
+    parsed = (
+        parse_json_lines(frame, dataset.source)
+        if dataset.source.format == "jsonl"
+        else parse_csv_lines(frame, dataset.source.columns)
+    )
+    lineage = frame.select("line_no", "_batch_id", "_source_file")
+    return (
+        parsed.join(lineage, parsed["_source_line"] == lineage["line_no"])
+        .drop("line_no")
+        .withColumn("_ingested_at", F.lit(ingested_at.astimezone(UTC).replace(tzinfo=None)).cast("timestamp"))
+    )
+
+
+def refine_live(
+    dataset: Dataset, bronze: DataFrame, inputs: dict[str, DataFrame], day: date
+) -> tuple[DataFrame, DataFrame]:
+    """The batch's refine on the share of a micro-batch that belongs to local ``day``'s nightly batch:
+    (good rows, quarantine rows), by the same transform, row rules and duplicate rules."""
+    from jobs.silver import quarantine_rows, silver_rows, split_batch, typed_batch
+
+    typed = typed_batch(dataset, bronze, inputs, {"interval": DataInterval.for_local_day(day)})
+    split = split_batch(typed, dataset)
+    return silver_rows(split, dataset), quarantine_rows(split, dataset)
+
+
+def _ensure_live_tables(spark: SparkSession, dataset: Dataset, settings: Settings) -> tuple[str, str]:
+    from jobs.tables import ensure_quarantine_table, ensure_table, silver_ddl
+
+    uri, q_uri = settings.s3a_uri(live_key(dataset)), settings.s3a_uri(live_quarantine_key(dataset))
+    ensure_table(spark, uri, silver_ddl(dataset), dataset.partition_by)
+    ensure_quarantine_table(spark, q_uri)
+    return uri, q_uri
+
+
+def merge_quarantine(spark: SparkSession, uri: str, rows: DataFrame) -> None:
+    """Add quarantine rows not there yet, matched on (dataset, batch, raw line): a record read twice
+    (a redelivered message, a reprocessed log object) is one row, as exact duplicates are in a batch."""
+    from delta.tables import DeltaTable
+
+    condition = "t.dataset = s.dataset AND t._batch_id = s._batch_id AND t.raw_line <=> s.raw_line"
+    DeltaTable.forPath(spark, uri).alias("t").merge(rows.alias("s"), condition).whenNotMatchedInsertAll().execute()
+
+
+@dataclass
+class MicroBatch:
+    """What one round of the stream did for one dataset."""
+
+    dataset: str
+    objects: int = 0
+    lines: int = 0
+    days: list[str] = field(default_factory=list)
+
+
+def process_dataset(
+    spark: SparkSession, dataset: Dataset, days: Sequence[date], now: datetime, settings: Settings
+) -> MicroBatch:
+    """Refine the log objects of ``days`` the checkpoint does not hold yet into the live view, then move
+    the checkpoint (see the module docstring for why a crash between the two is harmless)."""
+    from jobs.gold import read_table
+    from jobs.publish import merge_into_silver
+
+    result = MicroBatch(dataset.name)
+    checkpoint = Checkpoint.read(dataset, settings)
+    new = [k for k in log_keys(dataset, days, settings) if k not in checkpoint.processed]
+    if not new:
+        return result
+    client = storage.s3_client(settings)
+    reader = spool_lines if dataset.name == "air_quality_reading" else transmission_lines
+    lines: list[LiveLine] = []
+    for key in new:
+        lines.extend(reader(dataset, key, client.get_object(Bucket=settings.bucket, Key=key)["Body"].read(), settings))
+    result.objects, result.lines = len(new), len(lines)
+    if lines:
+        uri, q_uri = _ensure_live_tables(spark, dataset, settings)
+        inputs = {name: read_table(spark, REGISTRY[name], settings) for name in dataset.inputs}
+        bronze = bronze_frame(spark, dataset, lines, now)
+        touched: set[str] = set()
+        for day in sorted({ln.day for ln in lines}):
+            share = bronze.where(bronze["_batch_id"] == batch_id_of(dataset, day))
+            good, quarantined = refine_live(dataset, share, inputs, day)
+            good = good.cache()
+            try:
+                date_col = dataset.partition_by[0]
+                touched |= {str(r[0]) for r in good.select(date_col).distinct().collect()}
+                merge_into_silver(spark, dataset, good, settings, uri=uri)
+                merge_quarantine(spark, q_uri, quarantined)
+            finally:
+                good.unpersist()
+        result.days = sorted(touched)
+        checkpoint.alerts_due |= touched
+    checkpoint.processed |= set(new)
+    checkpoint.write(dataset, settings, days)
+    return result
+
+
+def current_readings(spark: SparkSession, dataset: Dataset, days: Sequence[date], settings: Settings) -> DataFrame:
+    """The readings of ``days`` counted once: silver's (published by the nightly batch, the system of
+    record) plus the live view's that silver does not hold (matched on the natural key)."""
+    from pyspark.sql import functions as F
+
+    from jobs.tables import ensure_silver_table, silver_ddl
+
+    date_col = dataset.partition_by[0]
+    wanted = F.col(date_col).isin(*days)
+    silver = spark.read.format("delta").load(ensure_silver_table(spark, dataset, settings)).where(wanted)
+    live_uri = settings.s3a_uri(live_key(dataset))
+    from jobs.tables import ensure_table
+
+    ensure_table(spark, live_uri, silver_ddl(dataset), dataset.partition_by)
+    live = spark.read.format("delta").load(live_uri).where(wanted)
+    keys = list(dataset.natural_key)
+    return silver.unionByName(live.join(silver.select(*keys), keys, "left_anti"))
+
+
+def rebuild_alerts(spark: SparkSession, days: Sequence[date], now: datetime, settings: Settings) -> dict[str, int]:
+    """The hourly VN_AQI (live table) and the alert episodes of ``days`` from the current readings.
+
+    ``as_of`` = ``now`` (or the end of the last day, for days past): a station is silent when its
+    next reading is overdue by the clock. ``days`` are the followed days (yesterday and today when
+    live), so the readings after a rebuilt day that close its episodes are read too. Written
+    under the alert table's lease, the one the nightly gold build takes (one writer per table)."""
+    from jobs.environment.alerts import alerts
+    from jobs.environment.transforms import aqi_hourly
+    from jobs.gold import conform_to_schema, read_table
+    from jobs.lease import dataset_resource
+    from jobs.tables import ensure_table
+
+    alert, hourly = REGISTRY["alert"], REGISTRY["aqi_hourly"]
+    first, last = min(days) - timedelta(days=1), max(days)  # the day before: the NowCast's 12 hours
+    span = [first + timedelta(days=n) for n in range((last - first).days + 1)]
+    as_of = min(now, DataInterval.for_local_day(last).end)  # a past day is judged to its end, as the batch does
+    air = current_readings(spark, REGISTRY["air_quality_reading"], span, settings).cache()
+    water = current_readings(spark, REGISTRY["wastewater_reading"], span, settings).cache()
+    try:
+        aqi = conform_to_schema(aqi_hourly({"air_quality_reading": air}, span[1:]), hourly).cache()
+        inputs = {
+            "air_quality_reading": air,
+            "wastewater_reading": water,
+            "wastewater_facility": read_table(spark, REGISTRY["wastewater_facility"], settings),
+            "aqi_hourly": aqi,
+        }
+        rows = conform_to_schema(alerts(inputs, list(days), as_of=as_of), alert)
+        day_list = ", ".join(f"DATE'{d.isoformat()}'" for d in days)
+        aqi_uri = settings.s3a_uri(LIVE_AQI_KEY)
+        ensure_table(spark, aqi_uri, hourly.spark_schema(), hourly.partition_by)
+        aqi.where(aqi["date"].isin(*days)).write.format("delta").mode("overwrite").option(
+            "replaceWhere", f"date IN ({day_list})"
+        ).save(aqi_uri)
+        alert_uri = settings.s3a_uri(alert.table_path)
+        ensure_table(spark, alert_uri, alert.spark_schema(), alert.partition_by)
+        written = rows.cache()
+        try:
+            count = written.count()
+            with hold(dataset_resource(alert.name), holder="live stream alerts", settings=settings):
+                written.write.format("delta").mode("overwrite").option(
+                    "replaceWhere", f"{alert.replace_key} IN ({day_list})"
+                ).save(alert_uri)
+        finally:
+            written.unpersist()
+    finally:
+        air.unpersist()
+        water.unpersist()
+    return {"alerts": count}
+
+
+@dataclass
+class Round:
+    """One round of the stream: the micro-batches, the alert rebuild and the notices."""
+
+    batches: list[MicroBatch]
+    alert_days: list[str]
+    alerts: int | None = None
+    notices: dict[str, Any] | None = None
+
+
+def stream_once(
+    spark: SparkSession,
+    settings: Settings,
+    days: Sequence[date],
+    now: datetime,
+    rebuild_days: Iterable[date] = (),
+    notify: bool = True,
+) -> Round:
+    """One round: each streamed dataset's new log objects → live view; then the alerts of the days
+    they touched (plus ``rebuild_days``, the caller's clock-driven rebuild of today) and their notices."""
+    from jobs import notify as notifier
+
+    datasets = [REGISTRY[name] for name in STREAMED]
+    batches = [process_dataset(spark, ds, days, now, settings) for ds in datasets]
+    checkpoints = {ds.name: Checkpoint.read(ds, settings) for ds in datasets}
+    due = {date.fromisoformat(d) for cp in checkpoints.values() for d in cp.alerts_due} | set(rebuild_days)
+    due = {d for d in due if d in days}
+    if not due:
+        return Round(batches, [])
+    due |= {d for d in days if d > min(due)}  # the later days hold the readings that close its episodes
+    out = Round(batches, sorted(d.isoformat() for d in due))
+    out.alerts = rebuild_alerts(spark, sorted(due), now, settings)["alerts"]
+    for ds in datasets:  # the alerts are written: these days owe nothing any more
+        cp = checkpoints[ds.name]
+        if cp.alerts_due:
+            cp.alerts_due -= {d.isoformat() for d in due}
+            cp.write(ds, settings, days)
+    if notify:
+        out.notices = notifier.deliver(notifier.read_alerts(settings, dates=out.alert_days), settings)
+    return out
+
+
+def books(spark: SparkSession, day: date, settings: Settings | None = None) -> dict[str, dict[str, int]]:
+    """Per streamed dataset, the readings of local ``day`` in the live view and in silver: in both,
+    live only (not yet, or never, published by the nightly batch), silver only (the live path missed
+    them), and the quarantined records of the day's batch on each path."""
+    from pyspark.sql import functions as F
+
+    from jobs.tables import ensure_quarantine_table, ensure_silver_table, quarantine_uri
+
+    settings = settings or get_settings()
+    out: dict[str, dict[str, int]] = {}
+    for name in STREAMED:
+        dataset = REGISTRY[name]
+        uri, q_uri = _ensure_live_tables(spark, dataset, settings)
+        date_col, keys = dataset.partition_by[0], list(dataset.natural_key)
+        on_day = F.col(date_col) == F.lit(day)
+        live = spark.read.format("delta").load(uri).where(on_day).select(*keys, F.lit(True).alias("_live"))
+        silver_uri = ensure_silver_table(spark, dataset, settings)
+        silver = spark.read.format("delta").load(silver_uri).where(on_day).select(*keys, F.lit(True).alias("_silver"))
+        both = (
+            live.join(silver, keys, "full_outer")
+            .agg(
+                F.count(F.when(F.col("_live") & F.col("_silver"), 1)).alias("both"),
+                F.count(F.when(F.col("_live") & F.col("_silver").isNull(), 1)).alias("live_only"),
+                F.count(F.when(F.col("_silver") & F.col("_live").isNull(), 1)).alias("silver_only"),
+            )
+            .collect()[0]  # a global aggregation has exactly one row
+        )
+        batch = batch_id_of(dataset, day)
+        ensure_quarantine_table(spark, quarantine_uri(dataset, settings))
+        of_batch = (F.col("dataset") == name) & (F.col("_batch_id") == batch)
+        batch_quarantine = spark.read.format("delta").load(quarantine_uri(dataset, settings))
+        out[name] = {
+            "live": int(both["both"] + both["live_only"]),
+            "silver": int(both["both"] + both["silver_only"]),
+            "both": int(both["both"]),
+            "live_only": int(both["live_only"]),
+            "silver_only": int(both["silver_only"]),
+            "live_quarantined": spark.read.format("delta").load(q_uri).where(of_batch).count(),
+            "silver_quarantined": batch_quarantine.where(of_batch).count(),
+        }
+    return out
+
+
+# ---------------------------------------------------------------------------------------------- loops
+
+
+def run_lander(
+    settings: Settings, period: float, rounds: int | None = None, days: Sequence[date] | None = None
+) -> None:
+    """Land every ``period`` seconds until stopped (or ``rounds`` rounds); a failed round is logged
+    and retried next round (the log and the broker keep what was not landed). ``days``: the local days
+    to follow (default: yesterday and today by the clock)."""
+    done = 0
+    while rounds is None or done < rounds:
+        started = time.monotonic()
+        try:
+            landed = land_once(settings, days or live_days(datetime.now(UTC)))
+            if any(landed.values()):
+                log.info("lander: %s", landed)
+        except (ConnectionError, OSError, TimeoutError) as err:
+            log.warning("lander: this round failed (%s); retrying in %.0f s", err, period)
+        done += 1
+        time.sleep(max(0.0, period - (time.monotonic() - started)))
+
+
+def run_stream(
+    settings: Settings, period: float, rounds: int | None = None, days: Sequence[date] | None = None
+) -> None:
+    """Process the live log every ``period`` seconds until stopped (or ``rounds`` rounds), holding the
+    ``live-stream`` lease so a second stream waits instead of writing beside it. ``days`` as for
+    :func:`run_lander`; the clock still judges silences (up to a past day's end)."""
+    from jobs.spark import get_spark
+
+    spark = get_spark()
+    last_alerts = 0.0
+    done = 0
+    with hold(STREAM_RESOURCE, holder="live stream", settings=settings):
+        while rounds is None or done < rounds:
+            started = time.monotonic()
+            now = datetime.now(UTC)
+            followed = list(days or live_days(now))
+            clock_due = started - last_alerts >= ALERT_REFRESH_SECONDS
+            result = stream_once(spark, settings, followed, now, [max(followed)] if clock_due else [])
+            if result.alerts is not None:
+                last_alerts = started
+            if any(b.lines for b in result.batches) or result.notices:
+                log.info("stream: %s", result)
+            done += 1
+            time.sleep(max(0.0, period - (time.monotonic() - started)))
