@@ -11,6 +11,7 @@ nightly gold build writes.
 from __future__ import annotations
 
 import os
+import secrets
 from collections.abc import Iterator
 from datetime import timedelta
 from pathlib import Path
@@ -26,7 +27,7 @@ from tests.integration.test_extract_mqtt import broker, publish_file_to  # noqa:
 from tests.lakehouse_fixtures import FIXTURE_DAY, copy_fixture_sources, expected_for, lake_bucket
 
 INTERVAL = DataInterval.for_local_day(FIXTURE_DAY)
-FTP_PASSWORD = "test-only-ftp-password"
+FTP_PASSWORD = secrets.token_urlsafe(16)  # a throw-away login for the in-process FTP server
 AIR, WATER = REGISTRY["air_quality_reading"], REGISTRY["wastewater_reading"]
 
 
