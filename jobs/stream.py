@@ -52,7 +52,7 @@ from typing import TYPE_CHECKING, Any
 
 from jobs import storage
 from jobs.interval import DataInterval
-from jobs.lease import hold
+from jobs.lease import LeaseBusyError, hold
 from jobs.registry import REGISTRY, Dataset
 from jobs.settings import Settings, get_settings
 
@@ -133,8 +133,8 @@ def land_once(settings: Settings, days: Sequence[date]) -> dict[str, int]:
     from jobs.extract.mqtt import drain, session_resource
 
     air, water = REGISTRY["air_quality_reading"], REGISTRY["wastewater_reading"]
-    with hold(session_resource(air), holder="live lander", settings=settings):
-        drained = drain(air, settings)
+    with hold(session_resource(air), holder="live lander", settings=settings, wait_seconds=0):
+        drained = drain(air, settings)  # busy: the nightly extract is draining; the next round drains
     return {air.name: drained.messages, water.name: copy_transmissions(water, days, settings)}
 
 
@@ -522,8 +522,8 @@ def run_lander(
             landed = land_once(settings, days or live_days(datetime.now(UTC)))
             if any(landed.values()):
                 log.info("lander: %s", landed)
-        except (ConnectionError, OSError, TimeoutError) as err:
-            log.warning("lander: this round failed (%s); retrying in %.0f s", err, period)
+        except (ConnectionError, OSError, TimeoutError, LeaseBusyError) as err:
+            log.warning("lander: this round did not land (%s); again in %.0f s", err, period)
         done += 1
         time.sleep(max(0.0, period - (time.monotonic() - started)))
 
@@ -545,10 +545,14 @@ def run_stream(
             now = datetime.now(UTC)
             followed = list(days or live_days(now))
             clock_due = started - last_alerts >= ALERT_REFRESH_SECONDS
-            result = stream_once(spark, settings, followed, now, [max(followed)] if clock_due else [])
-            if result.alerts is not None:
-                last_alerts = started
-            if any(b.lines for b in result.batches) or result.notices:
-                log.info("stream: %s", result)
+            try:
+                result = stream_once(spark, settings, followed, now, [max(followed)] if clock_due else [])
+            except Exception:  # a long-lived service: the round is idempotent, the next one retries it
+                log.exception("stream: this round failed; again in %.0f s (its log objects stay unprocessed)", period)
+            else:
+                if result.alerts is not None:
+                    last_alerts = started
+                if any(b.lines for b in result.batches) or result.notices:
+                    log.info("stream: %s", result)
             done += 1
             time.sleep(max(0.0, period - (time.monotonic() - started)))
