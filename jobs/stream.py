@@ -356,15 +356,12 @@ def current_readings(spark: SparkSession, dataset: Dataset, days: Sequence[date]
     record) plus the live view's that silver does not hold (matched on the natural key)."""
     from pyspark.sql import functions as F
 
-    from jobs.tables import ensure_silver_table, silver_ddl
+    from jobs.tables import ensure_silver_table
 
     date_col = dataset.partition_by[0]
     wanted = F.col(date_col).isin(*days)
     silver = spark.read.format("delta").load(ensure_silver_table(spark, dataset, settings)).where(wanted)
-    live_uri = settings.s3a_uri(live_key(dataset))
-    from jobs.tables import ensure_table
-
-    ensure_table(spark, live_uri, silver_ddl(dataset), dataset.partition_by)
+    live_uri, _ = _ensure_live_tables(spark, dataset, settings)
     live = spark.read.format("delta").load(live_uri).where(wanted)
     keys = list(dataset.natural_key)
     return silver.unionByName(live.join(silver.select(*keys), keys, "left_anti"))
