@@ -106,8 +106,10 @@ def test_transform_is_importable_and_callable_with_the_pipeline_signature(ds: Da
     if ds.source is not None:  # silver.refine calls transform(bronze, inputs, interval=...)
         assert list(params)[:2] == ["bronze", "inputs"]
         assert params["interval"].kind is inspect.Parameter.KEYWORD_ONLY
-    else:  # gold.build calls transform(inputs, dates)
-        assert list(params) == ["inputs", "dates"]
+    else:  # gold.build calls transform(inputs, dates); anything more must be keyword-only with a default
+        assert list(params)[:2] == ["inputs", "dates"]
+        extra = list(params.values())[2:]
+        assert all(p.kind is inspect.Parameter.KEYWORD_ONLY and p.default is not inspect.Parameter.empty for p in extra)
 
 
 def test_rules_parse_as_spark_sql(spark: SparkSession) -> None:
