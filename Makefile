@@ -36,7 +36,7 @@ ROOT_SECRETS     := MINIO_ROOT_USER MINIO_ROOT_PASSWORD
 unexport $(PIPELINE_SECRETS) $(MINISTRY_SECRETS) $(ROOT_SECRETS)
 # The pipeline's identity (writer keys, pseudonym key, source logins): DAG runs, the Airflow UI, the
 # benchmarks, the source servers and the operator's CLI. Never a ministry's keys or the store's root.
-PIPELINE_TARGETS := run airflow bench bench-slice bench-sources bench-channels bench-query sources operator stream-start
+PIPELINE_TARGETS := run airflow bench bench-slice bench-sources bench-channels bench-live bench-query sources operator stream-start
 # Only the names the secrets file defines: one from before keyrings has LAKEHOUSE_PSEUDONYM_KEY and
 # not LAKEHOUSE_PSEUDONYM_KEYS / _KEY_ID, a newer one the reverse (jobs/privacy.py).
 $(foreach v,$(PIPELINE_SECRETS),$(if $($(v)),$(eval $(PIPELINE_TARGETS): export $(v) := $$($(v)))))
@@ -66,7 +66,7 @@ export AIRFLOW__CORE__LAZY_LOAD_PLUGINS := True
 export GX_ANALYTICS_ENABLED := False
 export PYSPARK_PYTHON := $(PY)
 
-.PHONY: help lakehouse live live-start live-stop stream-start stream-stop operator setup tls venv jars minio web chromium mqtt-install store store-stop sample sources sources-stop airflow-init run airflow test test-unit chaos lint security bench bench-slice bench-sources bench-channels bench-query lock clean clean-lake
+.PHONY: help lakehouse live live-start live-stop stream-start stream-stop operator setup tls venv jars minio web chromium mqtt-install store store-stop sample sources sources-stop airflow-init run airflow test test-unit chaos lint security bench bench-slice bench-sources bench-channels bench-live bench-query lock clean clean-lake
 
 help: ## List the targets
 	@awk 'BEGIN {FS = ":.*## "}; /^[a-zA-Z_-]+:.*## / {printf "  \033[36m%-15s\033[0m %s\n", $$1, $$2}' $(MAKEFILE_LIST)
@@ -245,6 +245,9 @@ bench-sources: store airflow-init ## Rows/s per source end to end and the gate's
 
 bench-channels: store mqtt-install tls ## Each source channel's own rate (HTTP pages, FTP drop, MQTT drain) at the generators' BENCH_ROWS=1000000 setting (→ .state/bench/channels.json)
 	$(PY) -m bench.channels --rows $${BENCH_ROWS:-1000000}
+
+bench-live: store mqtt-install tls ## Live path latency, publish → alert row and → e-mail, p50/p95, replaying a day of the BENCH_ROWS=1000000 setting hour by hour (→ .state/bench/live.json)
+	$(PY) -m bench.live --rows $${BENCH_ROWS:-1000000} $(BENCH_LIVE_ARGS)
 
 bench-query: store ## Time typical ministry queries on the lake, DuckDB vs Spark (after `make run`; → .state/bench/query.json)
 	$(PY) -m tests.bench_query --reps $${BENCH_REPS:-20}

@@ -158,10 +158,11 @@ class Checkpoint:
 
     def write(self, dataset: Dataset, settings: Settings, keep_days: Iterable[date]) -> None:
         """Overwrite the checkpoint (one stream writes it: the ``live-stream`` lease); keys of days the
-        stream no longer follows are dropped, so it stays small."""
+        stream no longer follows are dropped (and days it does not rebuild), so it stays small."""
         kept = {f"{d:%Y-%m-%d}" for d in keep_days}
         processed = sorted(k for k in self.processed if _key_day(k) in kept)
-        body = json.dumps({"processed": processed, "alerts_due": sorted(self.alerts_due)}).encode()
+        due = sorted(d for d in self.alerts_due if d in kept)
+        body = json.dumps({"processed": processed, "alerts_due": due}).encode()
         storage.s3_client(settings).put_object(Bucket=settings.bucket, Key=checkpoint_key(dataset), Body=body)
 
 
@@ -345,7 +346,8 @@ def process_dataset(
             finally:
                 good.unpersist()
         result.days = sorted(touched)
-        checkpoint.alerts_due |= touched
+        # a day the stream does not follow (a late reading of the day before) is the nightly rebuild's
+        checkpoint.alerts_due |= touched & {d.isoformat() for d in days}
     checkpoint.processed |= set(new)
     checkpoint.write(dataset, settings, days)
     return result
@@ -383,10 +385,10 @@ def rebuild_alerts(spark: SparkSession, days: Sequence[date], now: datetime, set
     alert, hourly = REGISTRY["alert"], REGISTRY["aqi_hourly"]
     first, last = min(days) - timedelta(days=1), max(days)  # the day before: the NowCast's 12 hours
     span = [first + timedelta(days=n) for n in range((last - first).days + 1)]
-    as_of = min(now, DataInterval.for_local_day(last).end)  # a past day is judged to its end, as the batch does
     air = current_readings(spark, REGISTRY["air_quality_reading"], span, settings).cache()
     water = current_readings(spark, REGISTRY["wastewater_reading"], span, settings).cache()
     try:
+        as_of = alert_clock(air, water, last, now)
         aqi = conform_to_schema(aqi_hourly({"air_quality_reading": air}, span[1:]), hourly).cache()
         inputs = {
             "air_quality_reading": air,
@@ -416,6 +418,25 @@ def rebuild_alerts(spark: SparkSession, days: Sequence[date], now: datetime, set
         air.unpersist()
         water.unpersist()
     return {"alerts": count}
+
+
+def alert_clock(air: DataFrame, water: DataFrame, last_day: date, now: datetime) -> datetime:
+    """Up to when silences are judged. Following yesterday or today: the wall clock (capped at the
+    day's end), so a station that stops is seen when its next reading is due. Replaying an older day
+    (``--day``): the readings' own clock, the latest reading received, since the wall clock is long
+    past that day's end and would call every station silent that has not been replayed yet."""
+    from pyspark.sql import functions as F
+
+    day_end = DataInterval.for_local_day(last_day).end
+    if now - day_end < timedelta(days=1):
+        return min(now, day_end)
+    latest = [
+        r[0]
+        for frame in (air, water)
+        for r in frame.agg(F.max(F.unix_timestamp("measured_at"))).collect()
+        if r[0] is not None
+    ]
+    return min(day_end, datetime.fromtimestamp(max(latest), UTC)) if latest else day_end
 
 
 @dataclass
@@ -530,7 +551,7 @@ def run_stream(
 ) -> None:
     """Process the live log every ``period`` seconds until stopped (or ``rounds`` rounds), holding the
     ``live-stream`` lease so a second stream waits instead of writing beside it. ``days`` as for
-    :func:`run_lander`; the clock still judges silences (up to a past day's end)."""
+    :func:`run_lander`; silences are judged by :func:`alert_clock`."""
     from jobs.spark import get_spark
 
     spark = get_spark()

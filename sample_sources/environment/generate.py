@@ -612,6 +612,73 @@ def _fmt(value: float, decimals: int) -> str:
     return f"{value:.{decimals}f}"
 
 
+# ---------------------------------------------------------------------------------------------
+# Exceedance episodes: the generator's own account of which alerts the data must raise
+# ---------------------------------------------------------------------------------------------
+
+# The 1-hour limits, copied here from the regulations themselves (not imported from ``jobs``), so the
+# count the alert tests check against is not derived from the code under test.
+# QCVN 05:2023/BTNMT, Bảng 1 (1-hour average, µg/Nm³); PM2.5 and PM10 have no 1-hour limit.
+_AIR_1H_LIMIT: dict[str, float] = {"SO2": 350.0, "CO": 30000.0, "NO2": 200.0, "O3": 200.0}
+# QCVN 40:2011/BTNMT, Bảng 1 (column A / B: (min, C)); Cmax = C × Kq × Kf except pH and temperature.
+_WASTEWATER_LIMIT: dict[str, tuple[bool, dict[str, tuple[float | None, float | None]]]] = {
+    "pH": (False, {"A": (6.0, 9.0), "B": (5.5, 9.0)}),
+    "BOD5": (True, {"A": (None, 30.0), "B": (None, 50.0)}),
+    "COD": (True, {"A": (None, 75.0), "B": (None, 150.0)}),
+    "TSS": (True, {"A": (None, 50.0), "B": (None, 100.0)}),
+    "NH4_N": (True, {"A": (None, 5.0), "B": (None, 10.0)}),
+    "temperature": (False, {"A": (None, 40.0), "B": (None, 40.0)}),
+}
+_ALTERING_QUARANTINE = frozenset(QUARANTINE_REASON) - frozenset(_ADDED_KINDS)  # the row itself is unusable
+
+
+def _limit_checks(spec: _Spec, e: _Entity, parameter: str, value: float) -> list[tuple[str, bool]]:
+    """(limit kind, over) of one reading against its 1-hour limits; [] for a parameter without one."""
+    if spec.air:
+        limit = _AIR_1H_LIMIT.get(parameter)
+        return [] if limit is None else [("max", value > limit)]
+    if parameter not in _WASTEWATER_LIMIT:
+        return []
+    scaled, by_column = _WASTEWATER_LIMIT[parameter]
+    column, kq, kf = e.reference_row[4], float(e.reference_row[5]), float(e.reference_row[6])
+    low, high = by_column[column]
+    checks = []
+    if high is not None:
+        checks.append(("max", value > (high * kq * kf if scaled else high)))
+    if low is not None:
+        checks.append(("min", value < low))
+    return checks
+
+
+def exceedance_episodes(points: Sequence[tuple[str, str, str, str, str, bool]]) -> list[dict[str, str]]:
+    """Runs of consecutive over-limit readings per station, parameter and limit kind → one episode
+    each (what an alert is), opened at the run's first reading.
+
+    ``points``: (medium, station id, parameter, limit kind, local ISO time, over) of every reading
+    that reaches silver as a measurement; readings a device flagged, or the pipeline must
+    quarantine, are not points (they neither open nor close an episode).
+    """
+    by_key: dict[tuple[str, str, str, str], list[tuple[str, bool]]] = {}
+    for medium, station, parameter, kind, at, over in points:
+        by_key.setdefault((medium, station, parameter, kind), []).append((at, over))
+    episodes = []
+    for (medium, station, parameter, kind), series in sorted(by_key.items()):
+        previous = False
+        for at, over in sorted(set(series)):
+            if over and not previous:
+                episodes.append(
+                    {
+                        "medium": medium,
+                        "station_id": station,
+                        "parameter": parameter,
+                        "limit_kind": kind,
+                        "opened_at": at,
+                    }
+                )
+            previous = over
+    return episodes
+
+
 def _write_readings(
     path: Path,
     spec: _Spec,
@@ -621,8 +688,10 @@ def _write_readings(
     late_here: Sequence[tuple[int, int]],
     skip: set[tuple[int, int]],
     tick: Callable[[int], None],
+    points: list[tuple[str, str, str, str, str, bool]],
 ) -> dict[str, Any]:
-    """Stream one day's reading file and return its report entry."""
+    """Stream one day's reading file and return its report entry; append to ``points`` every
+    reading that reaches silver as a measurement, checked against its 1-hour limits."""
     rng = random.Random(f"{seed}:{spec.dataset}:{day.isoformat()}")  # nosec B311  # seeded sample data, not cryptography
     params = spec.params
     n_params = len(params)
@@ -689,6 +758,11 @@ def _write_readings(
         return [e.entity_id, e.station_id, p.name, value, p.unit, ts, "measuring"]
 
     vi = 4 if spec.air else 3  # index of the value column; unit, measured_at, status follow
+    medium = "air" if spec.air else "wastewater"
+
+    def measured(e: _Entity, p: _Param, fields: list[str]) -> None:
+        for kind, over in _limit_checks(spec, e, p.name, float(fields[vi])):
+            points.append((medium, e.station_id, p.name, kind, fields[vi + 2], over))
 
     with path.open("w", encoding="utf-8", newline="") as fh:
         writer = csv.writer(fh, lineterminator="\n")
@@ -710,7 +784,9 @@ def _write_readings(
                         late_hour, late_ei = late_queue[late_ptr]
                         late_e = entities[late_ei]
                         for lpi, lp in enumerate(params):
-                            writer.writerow(clean_fields(late_e, lp, lpi, late_hour, prev_iso[late_hour]))
+                            late_fields = clean_fields(late_e, lp, lpi, late_hour, prev_iso[late_hour])
+                            writer.writerow(late_fields)
+                            measured(late_e, lp, late_fields)
                         mess["late_event"] += n_params
                         data_rows += n_params
                         late_ptr += 1
@@ -720,6 +796,8 @@ def _write_readings(
                     index += 1
                     fields = clean_fields(e, p, pi, hour, iso[hour])
                     picked = selector.pick(strata[ei][pi], rng)
+                    if picked not in _ALTERING_QUARANTINE:
+                        measured(e, p, fields)  # before any repairable mess rewrites the value or time
                     if picked is not None:
                         mess[picked] += 1
                         if picked == "exact_duplicate":
@@ -895,6 +973,18 @@ def entity_counts(rows_per_day: int) -> tuple[int, int]:
     return air, water
 
 
+def _exceedance_report(points: Sequence[tuple[str, str, str, str, str, bool]]) -> dict[str, Any]:
+    """The report's account of the QCVN 1-hour exceedance alerts the data must raise, per local day
+    and medium, and the episodes themselves (an alert's medium, station, parameter, limit kind and
+    opening time)."""
+    episodes = exceedance_episodes(points)
+    per_day: dict[str, dict[str, int]] = {}
+    for episode in episodes:
+        day = per_day.setdefault(episode["opened_at"][:10], {"air": 0, "wastewater": 0})
+        day[episode["medium"]] += 1
+    return {"exceedance_alerts": dict(sorted(per_day.items())), "exceedance_episodes": episodes}
+
+
 def generate(out: Path, start: date, days: int, rows_per_day: int, seed: int, progress: bool = True) -> dict[str, Any]:
     """Write reference lists, ``days`` daily reading files and the report; return the report.
 
@@ -929,6 +1019,7 @@ def generate(out: Path, start: date, days: int, rows_per_day: int, seed: int, pr
     files[ref_water.relative_to(out).as_posix()] = _reference_entry("wastewater_facility", len(facilities))
 
     plan = ((AIR_SPEC, stations), (WASTEWATER_SPEC, facilities))
+    points: list[tuple[str, str, str, str, str, bool]] = []
     total = int(days * sum(_expected_rows(spec, ents) for spec, ents in plan))
     console = Console(stderr=True)
     with Progress(
@@ -954,7 +1045,7 @@ def generate(out: Path, start: date, days: int, rows_per_day: int, seed: int, pr
                     skip = set()
                 path = root / spec.folder / f"readings_{day:%Y%m%d}.csv"
                 files[path.relative_to(out).as_posix()] = _write_readings(
-                    path, spec, ents, day, seed, late_here, skip, tick
+                    path, spec, ents, day, seed, late_here, skip, tick, points
                 )
         done = sum(f["data_rows"] for f in files.values() if f["dataset"].endswith("_reading"))
         bar.update(task, total=done, completed=done)
@@ -969,6 +1060,7 @@ def generate(out: Path, start: date, days: int, rows_per_day: int, seed: int, pr
         "files": files,
         "silent_stations": [e.entity_id for e in stations if e.silent],
         "expected_outcome": dict(EXPECTED_OUTCOME),
+        **_exceedance_report(points),
     }
     with (root / "_generation_report.json").open("w", encoding="utf-8", newline="\n") as fh:
         fh.write(json.dumps(report, ensure_ascii=False, indent=2) + "\n")

@@ -101,6 +101,7 @@ def test_secrets_per_recipe(chaos_row: ScenarioRow, tmp_path: Path) -> None:
                 "bench-slice",
                 "bench-sources",
                 "bench-channels",
+                "bench-live",
                 "bench-query",
                 "sources",
                 "operator",

@@ -387,3 +387,61 @@ def test_entity_counts_scale_with_rows() -> None:
     air, water = gen.entity_counts(10_000_000)
     share = 1 - sum(gen.AIR_RATES[k] for k in ("exact_duplicate", "malformed_line", "late_event"))
     assert abs(air * 144 - 8_000_000 * share) <= 144 and abs(water * 168 - 2_000_000 * share) <= 168
+
+
+def test_exceedance_episodes_are_runs_of_over_readings_per_station_parameter_and_limit() -> None:
+    t = [f"2026-11-26T{h:02d}:00:00+07:00" for h in range(8)]
+    points = [  # given out of order, as files interleave stations and late hours
+        ("wastewater", "WW-01-0001-S1", "COD", "max", t[3], True),
+        ("wastewater", "WW-01-0001-S1", "COD", "max", t[0], False),
+        ("wastewater", "WW-01-0001-S1", "COD", "max", t[1], True),
+        ("wastewater", "WW-01-0001-S1", "COD", "max", t[2], True),  # one run 01:00–03:00
+        ("wastewater", "WW-01-0001-S1", "COD", "max", t[4], False),
+        ("wastewater", "WW-01-0001-S1", "COD", "max", t[5], True),  # a second run
+        ("wastewater", "WW-01-0001-S1", "pH", "min", t[1], True),  # pH's own min-limit episode
+        ("wastewater", "WW-01-0001-S1", "pH", "max", t[1], False),
+        ("air", "AQ-01-0001", "SO2", "max", t[7], True),  # open at the end of the data
+    ]
+    opened = [
+        (e["station_id"], e["parameter"], e["limit_kind"], e["opened_at"]) for e in gen.exceedance_episodes(points)
+    ]
+    assert opened == [
+        ("AQ-01-0001", "SO2", "max", t[7]),
+        ("WW-01-0001-S1", "COD", "max", t[1]),
+        ("WW-01-0001-S1", "COD", "max", t[5]),
+        ("WW-01-0001-S1", "pH", "min", t[1]),
+    ]
+
+
+def test_each_reported_exceedance_opens_on_a_measuring_reading_over_its_qcvn_limit(big: Run) -> None:
+    from jobs.environment.limits import air_limit_row, wastewater_limit
+
+    episodes = big.report["exceedance_episodes"]
+    assert sum(sum(d.values()) for d in big.report["exceedance_alerts"].values()) == len(episodes) > 10
+    rows: dict[tuple[str, str, datetime], list[dict[str, str]]] = {}
+    for rel, _air, _day in big.reading_files():
+        lines = (big.out / rel).read_text(encoding="utf-8").splitlines()
+        header = lines[0].split(",")
+        for line in lines[1:]:  # line by line: a malformed line's open quote must not swallow the next
+            fields = next(csv.reader([line]))
+            if len(fields) != len(header):
+                continue
+            row = dict(zip(header, fields, strict=True))
+            at = _parse_time(row["measured_at"])
+            if at is not None:  # either valid form: 'dd/mm/yyyy HH:mm' is the same local time
+                rows.setdefault((row["station_id"], row["parameter"], at[0]), []).append(row)
+    for e in episodes:
+        opened = datetime.fromisoformat(e["opened_at"]).replace(tzinfo=None)
+        found = rows[(e["station_id"], e["parameter"], opened)]
+        measuring = [r for r in found if r["device_status"] == "measuring"]
+        assert measuring, e
+        value = float(measuring[0]["value"])
+        if e["medium"] == "air":
+            limit = air_limit_row(e["parameter"], "1h", DAY)
+            assert limit is not None and value > limit["limit_value"], e
+        else:
+            facility = big.facilities[measuring[0]["facility_id"]]
+            low, high = wastewater_limit(
+                e["parameter"], facility["qcvn_column"], DAY, float(facility["kq"]), float(facility["kf"])
+            )
+            assert (value < low) if e["limit_kind"] == "min" else (value > high), e  # type: ignore[operator]

@@ -112,3 +112,22 @@ def test_the_import_contract_fails_on_a_planted_lazy_import(tmp_path: Path) -> N
     )
     assert done.returncode == 1, done.stdout + done.stderr
     assert "sample_sources.legacy_text -> jobs.text" in done.stdout
+
+
+def test_the_generators_qcvn_limits_are_the_pipelines() -> None:
+    from jobs.environment.limits import air_limit_row, wastewater_limit
+
+    on = date(2026, 11, 26)
+    for parameter, value in environment._AIR_1H_LIMIT.items():
+        row = air_limit_row(parameter, "1h", on)
+        assert row is not None and row["limit_value"] == value, parameter
+    for parameter in environment.AIR_PARAMS:  # and no 1-hour limit the generator does not know
+        assert (air_limit_row(parameter.name, "1h", on) is not None) == (parameter.name in environment._AIR_1H_LIMIT)
+    for parameter, (scaled, by_column) in environment._WASTEWATER_LIMIT.items():
+        for column, (low, high) in by_column.items():
+            assert wastewater_limit(parameter, column, on, 1.1, 0.9) == (
+                low,
+                None if high is None else (high * 1.1 * 0.9 if scaled else high),
+            ), (parameter, column)
+    checked = {p.name for p in environment.WASTEWATER_PARAMS if wastewater_limit(p.name, "A", on) != (None, None)}
+    assert checked == set(environment._WASTEWATER_LIMIT)
