@@ -16,6 +16,7 @@ channel with no address configured (``LAKEHOUSE_SMTP_HOST``/``LAKEHOUSE_ALERT_EM
 
 from __future__ import annotations
 
+import contextlib
 import json
 import smtplib
 import time
@@ -109,30 +110,54 @@ def _attempts(what: str, send: Callable[[], None], attempts: int, transient: tup
             time.sleep(backoff_delay(attempt))
 
 
-def send_email(notice: Notice, settings: Settings) -> None:
-    """One message to the configured recipients; its Message-ID is the notice id."""
-    message = EmailMessage()
-    message["From"] = settings.smtp_from
-    message["To"] = settings.alert_email_to
-    message["Subject"] = notice.subject
-    message["Message-ID"] = f"<{notice.notice_id}@{settings.bucket}.lakehouse>"
-    message["X-Alert-Id"] = notice.alert_id
-    message.set_content(notice.body)
+class Mailer:
+    """One SMTP session for a run's messages (a connection, TLS and login per message would bound a
+    burst of alerts to a few per second); reopened when the server drops it."""
 
-    def send() -> None:
-        with smtplib.SMTP(settings.smtp_host, settings.smtp_port, timeout=30) as smtp:
-            if settings.smtp_starttls:
-                smtp.starttls()
-            if settings.smtp_user:
-                smtp.login(settings.smtp_user, settings.smtp_password)
-            smtp.send_message(message)
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+        self.smtp: smtplib.SMTP | None = None
 
-    _attempts(
-        f"SMTP {settings.smtp_host}:{settings.smtp_port}",
-        send,
-        settings.notify_attempts,
-        (OSError, smtplib.SMTPServerDisconnected, smtplib.SMTPResponseException),
-    )
+    def _open(self) -> smtplib.SMTP:
+        s = self.settings
+        smtp = smtplib.SMTP(s.smtp_host, s.smtp_port, timeout=30)
+        if s.smtp_starttls:
+            smtp.starttls()
+        if s.smtp_user:
+            smtp.login(s.smtp_user, s.smtp_password)
+        return smtp
+
+    def __call__(self, notice: Notice, settings: Settings) -> None:
+        """One message to the configured recipients; its Message-ID is the notice id."""
+        message = EmailMessage()
+        message["From"] = settings.smtp_from
+        message["To"] = settings.alert_email_to
+        message["Subject"] = notice.subject
+        message["Message-ID"] = f"<{notice.notice_id}@{settings.bucket}.lakehouse>"
+        message["X-Alert-Id"] = notice.alert_id
+        message.set_content(notice.body)
+
+        def send() -> None:
+            try:
+                if self.smtp is None:
+                    self.smtp = self._open()
+                self.smtp.send_message(message)
+            except (OSError, smtplib.SMTPServerDisconnected, smtplib.SMTPResponseException):
+                self.close()  # the next attempt starts a new session
+                raise
+
+        _attempts(
+            f"SMTP {settings.smtp_host}:{settings.smtp_port}",
+            send,
+            settings.notify_attempts,
+            (OSError, smtplib.SMTPServerDisconnected, smtplib.SMTPResponseException),
+        )
+
+    def close(self) -> None:
+        if self.smtp is not None:
+            with contextlib.suppress(OSError, smtplib.SMTPException):
+                self.smtp.quit()
+            self.smtp = None
 
 
 def post_webhook(notice: Notice, settings: Settings) -> None:
@@ -162,13 +187,12 @@ def _ledger_key(channel: str, notice: Notice) -> str:
 
 def deliver(alert_rows: Iterable[Mapping[str, Any]], settings: Settings | None = None) -> dict[str, Any]:
     """Send every notice no channel has accepted yet; returns counts per channel."""
-    from jobs.storage import list_keys, put_if_absent
-
     settings = settings or get_settings()
     channels: dict[str, Callable[[Notice, Settings], None]] = {}
     report: dict[str, Any] = {"skipped_channels": []}
+    mailer = Mailer(settings)
     if settings.smtp_host and settings.alert_email_to:
-        channels["email"] = send_email
+        channels["email"] = mailer
     else:
         report["skipped_channels"].append("email (set LAKEHOUSE_SMTP_HOST and LAKEHOUSE_ALERT_EMAIL_TO)")
     if settings.alert_webhook_url:
@@ -177,6 +201,21 @@ def deliver(alert_rows: Iterable[Mapping[str, Any]], settings: Settings | None =
         report["skipped_channels"].append("webhook (set LAKEHOUSE_ALERT_WEBHOOK_URL)")
     todo = notices(alert_rows)
     report["notices"] = len(todo)
+    try:
+        _deliver(todo, channels, report, settings)
+    finally:
+        mailer.close()
+    return report
+
+
+def _deliver(
+    todo: list[Notice],
+    channels: dict[str, Callable[[Notice, Settings], None]],
+    report: dict[str, Any],
+    settings: Settings,
+) -> None:
+    from jobs.storage import list_keys, put_if_absent
+
     for channel, send in channels.items():
         sent = already = 0
         recorded = set(list_keys(f"{LEDGER_PREFIX}/{channel}/", settings))  # one listing, not a request per notice
@@ -194,7 +233,6 @@ def deliver(alert_rows: Iterable[Mapping[str, Any]], settings: Settings | None =
             put_if_absent(key, json.dumps(record).encode(), {"alert-id": notice.alert_id}, settings)
             sent += 1
         report[channel] = {"sent": sent, "already_sent": already}
-    return report
 
 
 def read_alerts(settings: Settings | None = None, dates: list[str] | None = None) -> list[dict[str, Any]]:

@@ -29,8 +29,10 @@ costs once.
 After each micro-batch the stream rebuilds, for the local days it touched (and, as time passes, for
 today, so a station that falls silent is noticed without a new reading): the hourly VN_AQI
 (``gold/environment/aqi_hourly_live``, the batch's NowCast transform) and the alert episodes
-(``gold.environment_alert``, the batch's ``alerts`` transform with ``as_of`` = now, so silence is
-judged against the clock). Readings come from the batch silver where the nightly batch published
+(``gold.environment_alert``, the batch's ``alerts`` transform with ``as_of`` from
+:func:`alert_clock`: the wall clock when following yesterday and today, the readings' own clock when
+replaying an older day). Notices go out from a background thread (:class:`Notifier`), so a burst of
+e-mails does not hold up the next micro-batch. Readings come from the batch silver where the nightly batch published
 them and from the live view otherwise (:func:`current_readings`): a reading counts once. Alert ids
 are what the episode is, so the nightly rebuild writes the same rows and the notifier's ledger
 (``jobs.notify``) sends each notice once, whoever wrote the alert first.
@@ -45,6 +47,7 @@ import json
 import logging
 import time
 from collections.abc import Iterable, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta, timezone
 from pathlib import Path
@@ -101,30 +104,46 @@ def live_days(now: datetime) -> list[date]:
 # ---------------------------------------------------------------------------------------------- lander
 
 
+FTP_SESSIONS = 4
+"""FTPS sessions the lander copies with at once: a transmission is a few hundred bytes, so a copy is
+mostly round trips (a TLS data connection per file), which several sessions overlap."""
+
+
 def copy_transmissions(dataset: Dataset, days: Sequence[date], settings: Settings) -> int:
     """Copy the FTP drop's transmission files of ``days`` not yet in the live log; returns how many."""
     import tempfile
 
     from jobs.extract import ftp
 
+    def copy(prefix: str, files: list[tuple[str, int]]) -> int:
+        done = 0
+        with ftp._session(settings) as session, tempfile.TemporaryDirectory() as tmp:
+            for path, size in files:
+                name = path.rsplit("/", 1)[1]
+                target = Path(tmp) / name
+                ftp._fetch(session, path, size, target)
+                if storage.put_if_absent(prefix + name, target.read_bytes(), {"ftp-path": path}, settings):
+                    done += 1
+                target.unlink()
+        return done
+
     copied = 0
     for day in days:
         prefix = f"{ftp_spool_prefix(dataset)}day={day:%Y-%m-%d}/"
         have = {k.rsplit("/", 1)[1] for k in storage.list_keys(prefix, settings)}
         directory = ftp._directory(dataset, DataInterval.for_local_day(day))
+        todo: dict[str, tuple[str, int]] = {}
         with ftp._session(settings) as session:
             for folder in (directory, f"{directory}/{ftp.PROCESSED}"):
-                listing = ftp._list(session, folder) or {}
-                for name, size in sorted(listing.items()):
-                    if not name.endswith(".csv") or name in have:
-                        continue
-                    with tempfile.TemporaryDirectory() as tmp:
-                        target = Path(tmp) / name
-                        ftp._fetch(session, f"{folder}/{name}", size, target)
-                        body = target.read_bytes()
-                    if storage.put_if_absent(prefix + name, body, {"ftp-path": f"{folder}/{name}"}, settings):
-                        copied += 1
-                    have.add(name)
+                for name, size in sorted((ftp._list(session, folder) or {}).items()):
+                    if name.endswith(".csv") and name not in have and name not in todo:
+                        todo[name] = (f"{folder}/{name}", size)
+        if not todo:
+            continue
+        files = list(todo.values())
+        shares = [files[i::FTP_SESSIONS] for i in range(min(FTP_SESSIONS, len(files)))]
+        with ThreadPoolExecutor(len(shares)) as pool:
+            copied += sum(pool.map(copy, [prefix] * len(shares), shares))
     return copied
 
 
@@ -270,16 +289,20 @@ def bronze_frame(spark: SparkSession, dataset: Dataset, lines: Sequence[LiveLine
     )
 
 
-def refine_live(
-    dataset: Dataset, bronze: DataFrame, inputs: dict[str, DataFrame], day: date
-) -> tuple[DataFrame, DataFrame]:
-    """The batch's refine on the share of a micro-batch that belongs to local ``day``'s nightly batch:
-    (good rows, quarantine rows), by the same transform, row rules and duplicate rules."""
-    from jobs.silver import quarantine_rows, silver_rows, split_batch, typed_batch
+def refine_live(dataset: Dataset, bronze: DataFrame, inputs: dict[str, DataFrame], days: Sequence[date]) -> DataFrame:
+    """The batch's refine of a micro-batch, each line judged with the nightly batch of its local day
+    (the interval its row rules see): one frame, ``_outcome`` saying silver, quarantine or duplicate,
+    by the same transform, row rules and duplicate rules."""
+    from functools import reduce
 
-    typed = typed_batch(dataset, bronze, inputs, {"interval": DataInterval.for_local_day(day)})
-    split = split_batch(typed, dataset)
-    return silver_rows(split, dataset), quarantine_rows(split, dataset)
+    from jobs.silver import split_batch, typed_batch
+
+    splits = []
+    for day in days:
+        share = bronze.where(bronze["_batch_id"] == batch_id_of(dataset, day))
+        typed = typed_batch(dataset, share, inputs, {"interval": DataInterval.for_local_day(day)})
+        splits.append(split_batch(typed, dataset))
+    return reduce(lambda a, b: a.unionByName(b), splits)
 
 
 def _ensure_live_tables(spark: SparkSession, dataset: Dataset, settings: Settings) -> tuple[str, str]:
@@ -317,6 +340,7 @@ def process_dataset(
     the checkpoint (see the module docstring for why a crash between the two is harmless)."""
     from jobs.gold import read_table
     from jobs.publish import merge_into_silver
+    from jobs.silver import quarantine_rows, silver_rows
 
     result = MicroBatch(dataset.name)
     checkpoint = Checkpoint.read(dataset, settings)
@@ -325,26 +349,30 @@ def process_dataset(
         return result
     client = storage.s3_client(settings)
     reader = spool_lines if dataset.name == "air_quality_reading" else transmission_lines
+
+    def body(key: str) -> bytes:
+        return client.get_object(Bucket=settings.bucket, Key=key)["Body"].read()  # type: ignore[no-any-return]
+
     lines: list[LiveLine] = []
-    for key in new:
-        lines.extend(reader(dataset, key, client.get_object(Bucket=settings.bucket, Key=key)["Body"].read(), settings))
+    with ThreadPoolExecutor(8) as pool:  # an hour of FTP transmissions is a thousand small objects
+        for key, data in zip(new, pool.map(body, new), strict=True):
+            lines.extend(reader(dataset, key, data, settings))
     result.objects, result.lines = len(new), len(lines)
     if lines:
         uri, q_uri = _ensure_live_tables(spark, dataset, settings)
         inputs = {name: read_table(spark, REGISTRY[name], settings) for name in dataset.inputs}
         bronze = bronze_frame(spark, dataset, lines, now)
-        touched: set[str] = set()
-        for day in sorted({ln.day for ln in lines}):
-            share = bronze.where(bronze["_batch_id"] == batch_id_of(dataset, day))
-            good, quarantined = refine_live(dataset, share, inputs, day)
-            good = good.cache()
-            try:
-                date_col = dataset.partition_by[0]
-                touched |= {str(r[0]) for r in good.select(date_col).distinct().collect()}
-                merge_into_silver(spark, dataset, good, settings, uri=uri)
-                merge_quarantine(spark, q_uri, quarantined)
-            finally:
-                good.unpersist()
+        # computed once (Spark would recompute the transform for each action below otherwise); one MERGE
+        # per table for the whole micro-batch, whichever days its lines belong to
+        split = refine_live(dataset, bronze, inputs, sorted({ln.day for ln in lines})).cache()
+        try:
+            good, quarantined = silver_rows(split, dataset), quarantine_rows(split, dataset)
+            date_col = dataset.partition_by[0]
+            touched = {str(r[0]) for r in good.select(date_col).distinct().collect()}
+            merge_into_silver(spark, dataset, good, settings, uri=uri)
+            merge_quarantine(spark, q_uri, quarantined)
+        finally:
+            split.unpersist()
         result.days = sorted(touched)
         # a day the stream does not follow (a late reading of the day before) is the nightly rebuild's
         checkpoint.alerts_due |= touched & {d.isoformat() for d in days}
@@ -372,9 +400,9 @@ def current_readings(spark: SparkSession, dataset: Dataset, days: Sequence[date]
 def rebuild_alerts(spark: SparkSession, days: Sequence[date], now: datetime, settings: Settings) -> dict[str, int]:
     """The hourly VN_AQI (live table) and the alert episodes of ``days`` from the current readings.
 
-    ``as_of`` = ``now`` (or the end of the last day, for days past): a station is silent when its
-    next reading is overdue by the clock. ``days`` are the followed days (yesterday and today when
-    live), so the readings after a rebuilt day that close its episodes are read too. Written
+    A station is silent when its next reading is overdue by :func:`alert_clock`. ``days`` are the
+    followed days (yesterday and today when live), so the readings after a rebuilt day that close its
+    episodes are read too. Written
     under the alert table's lease, the one the nightly gold build takes (one writer per table)."""
     from jobs.environment.alerts import alerts
     from jobs.environment.transforms import aqi_hourly
@@ -420,23 +448,22 @@ def rebuild_alerts(spark: SparkSession, days: Sequence[date], now: datetime, set
     return {"alerts": count}
 
 
-def alert_clock(air: DataFrame, water: DataFrame, last_day: date, now: datetime) -> datetime:
-    """Up to when silences are judged. Following yesterday or today: the wall clock (capped at the
-    day's end), so a station that stops is seen when its next reading is due. Replaying an older day
-    (``--day``): the readings' own clock, the latest reading received, since the wall clock is long
-    past that day's end and would call every station silent that has not been replayed yet."""
+def alert_clock(air: DataFrame, water: DataFrame, last_day: date, now: datetime) -> dict[str, datetime]:
+    """Up to when each medium's silences are judged. Following yesterday or today: the wall clock
+    (capped at the day's end), so a station that stops is seen when its next reading is due.
+    Replaying an older day (``--day``): each medium's own latest reading, since the wall clock is long
+    past that day's end and would call every station not replayed yet silent, and one channel running
+    ahead of the other (MQTT landed, FTP still copying) must not make the other's stations silent."""
     from pyspark.sql import functions as F
 
     day_end = DataInterval.for_local_day(last_day).end
     if now - day_end < timedelta(days=1):
-        return min(now, day_end)
-    latest = [
-        r[0]
-        for frame in (air, water)
-        for r in frame.agg(F.max(F.unix_timestamp("measured_at"))).collect()
-        if r[0] is not None
-    ]
-    return min(day_end, datetime.fromtimestamp(max(latest), UTC)) if latest else day_end
+        return dict.fromkeys(("air", "wastewater"), min(now, day_end))
+    clocks = {}
+    for medium, frame in (("air", air), ("wastewater", water)):
+        latest = frame.agg(F.max(F.unix_timestamp("measured_at"))).collect()[0][0]
+        clocks[medium] = day_end if latest is None else min(day_end, datetime.fromtimestamp(latest, UTC))
+    return clocks
 
 
 @dataclass
@@ -447,6 +474,7 @@ class Round:
     alert_days: list[str]
     alerts: int | None = None
     notices: dict[str, Any] | None = None
+    seconds: dict[str, float] = field(default_factory=dict)  # per phase: refine, alerts, notices
 
 
 def stream_once(
@@ -462,15 +490,20 @@ def stream_once(
     from jobs import notify as notifier
 
     datasets = [REGISTRY[name] for name in STREAMED]
-    batches = [process_dataset(spark, ds, days, now, settings) for ds in datasets]
+    started = time.monotonic()
+    with ThreadPoolExecutor(len(datasets)) as pool:  # their Spark jobs and store round trips overlap
+        batches = list(pool.map(lambda ds: process_dataset(spark, ds, days, now, settings), datasets))
+    refined = time.monotonic()
     checkpoints = {ds.name: Checkpoint.read(ds, settings) for ds in datasets}
     due = {date.fromisoformat(d) for cp in checkpoints.values() for d in cp.alerts_due} | set(rebuild_days)
     due = {d for d in due if d in days}
     if not due:
-        return Round(batches, [])
+        return Round(batches, [], seconds={"refine": round(refined - started, 1)})
     due |= {d for d in days if d > min(due)}  # the later days hold the readings that close its episodes
     out = Round(batches, sorted(d.isoformat() for d in due))
     out.alerts = rebuild_alerts(spark, sorted(due), now, settings)["alerts"]
+    rebuilt = time.monotonic()
+    out.seconds = {"refine": round(refined - started, 1), "alerts": round(rebuilt - refined, 1)}
     for ds in datasets:  # the alerts are written: these days owe nothing any more
         cp = checkpoints[ds.name]
         if cp.alerts_due:
@@ -478,6 +511,7 @@ def stream_once(
             cp.write(ds, settings, days)
     if notify:
         out.notices = notifier.deliver(notifier.read_alerts(settings, dates=out.alert_days), settings)
+        out.seconds["notices"] = round(time.monotonic() - rebuilt, 1)
     return out
 
 
@@ -546,31 +580,84 @@ def run_lander(
         time.sleep(max(0.0, period - (time.monotonic() - started)))
 
 
+class Notifier:
+    """Sends the notices of the days the stream rebuilt, one run at a time in a background thread, so
+    a burst of e-mails does not hold up the next micro-batch; the days of rounds that finish while a
+    run is busy wait for the next run (``deliver`` sends whatever the ledger does not hold yet)."""
+
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+        self.pool = ThreadPoolExecutor(1, thread_name_prefix="notifier")
+        self.running: Any = None
+        self.owed: set[str] = set()
+
+    def offer(self, days: Iterable[str]) -> None:
+        self.owed |= set(days)
+        if self.owed and (self.running is None or self.running.done()):
+            if self.running is not None:
+                self._report(self.running)
+            self.running = self.pool.submit(self._deliver, sorted(self.owed))
+            self.owed = set()
+
+    def _deliver(self, days: list[str]) -> dict[str, Any]:
+        from jobs import notify as notifier
+
+        return notifier.deliver(notifier.read_alerts(self.settings, dates=days), self.settings)
+
+    def _report(self, run: Any) -> None:
+        try:
+            report = run.result()
+        except Exception:  # the ledger keeps what was delivered; the next run sends the rest
+            log.exception("notifier: this run failed; the next round's run sends what is left")
+        else:
+            if any(report.get(c, {}).get("sent") for c in ("email", "webhook")):
+                log.info("notifier: %s", report)
+
+    def close(self) -> None:
+        """Finish the run in flight and deliver what is still owed (a bounded stop drains its notices)."""
+        if self.running is not None:
+            self._report(self.running)
+            self.running = None
+        if self.owed:
+            self.offer(set())
+            self.close()
+        self.pool.shutdown()
+
+
 def run_stream(
     settings: Settings, period: float, rounds: int | None = None, days: Sequence[date] | None = None
 ) -> None:
     """Process the live log every ``period`` seconds until stopped (or ``rounds`` rounds), holding the
     ``live-stream`` lease so a second stream waits instead of writing beside it. ``days`` as for
-    :func:`run_lander`; silences are judged by :func:`alert_clock`."""
+    :func:`run_lander`; silences are judged by :func:`alert_clock`; notices go out beside the rounds
+    (:class:`Notifier`)."""
     from jobs.spark import get_spark
 
     spark = get_spark()
     last_alerts = 0.0
     done = 0
+    notifier = Notifier(settings)
     with hold(STREAM_RESOURCE, holder="live stream", settings=settings):
-        while rounds is None or done < rounds:
-            started = time.monotonic()
-            now = datetime.now(UTC)
-            followed = list(days or live_days(now))
-            clock_due = started - last_alerts >= ALERT_REFRESH_SECONDS
-            try:
-                result = stream_once(spark, settings, followed, now, [max(followed)] if clock_due else [])
-            except Exception:  # a long-lived service: the round is idempotent, the next one retries it
-                log.exception("stream: this round failed; again in %.0f s (its log objects stay unprocessed)", period)
-            else:
-                if result.alerts is not None:
-                    last_alerts = started
-                if any(b.lines for b in result.batches) or result.notices:
-                    log.info("stream: %s", result)
-            done += 1
-            time.sleep(max(0.0, period - (time.monotonic() - started)))
+        try:
+            while rounds is None or done < rounds:
+                started = time.monotonic()
+                now = datetime.now(UTC)
+                followed = list(days or live_days(now))
+                clock_due = started - last_alerts >= ALERT_REFRESH_SECONDS
+                try:
+                    rebuild = [max(followed)] if clock_due else []
+                    result = stream_once(spark, settings, followed, now, rebuild, notify=False)
+                except Exception:  # a long-lived service: the round is idempotent, the next one retries it
+                    log.exception(
+                        "stream: this round failed; again in %.0f s (its log objects stay unprocessed)", period
+                    )
+                else:
+                    if result.alerts is not None:
+                        last_alerts = started
+                    notifier.offer(result.alert_days)
+                    if any(b.lines for b in result.batches):
+                        log.info("stream: %s", result)
+                done += 1
+                time.sleep(max(0.0, period - (time.monotonic() - started)))
+        finally:
+            notifier.close()

@@ -27,6 +27,7 @@ closes within the window gets its close time. An episode still open after the wi
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import UTC, date, datetime, timedelta
 from typing import TYPE_CHECKING
 
@@ -142,9 +143,16 @@ def _transmissions(readings: DataFrame, medium: str, as_of: datetime | None = No
     )
 
 
-def alerts(inputs: dict[str, DataFrame], dates: list[date], *, as_of: datetime | None = None) -> DataFrame:
+def _clock(as_of: datetime | Mapping[str, datetime] | None, medium: str) -> datetime | None:
+    return as_of.get(medium) if isinstance(as_of, Mapping) else as_of
+
+
+def alerts(
+    inputs: dict[str, DataFrame], dates: list[date], *, as_of: datetime | Mapping[str, datetime] | None = None
+) -> DataFrame:
     """The alert episodes that opened on ``dates`` (Vietnam local days); pure, no clock of its own:
-    the live path passes ``as_of`` (its clock) so a silence is judged up to now, not to the day's end."""
+    the live path passes ``as_of`` (its clock, one for both media or one per medium: ``air``,
+    ``wastewater``) so a silence is judged up to now, not to the day's end."""
     from pyspark.sql import functions as F
 
     first, last = min(dates) - timedelta(days=ALERT_WINDOW_DAYS), max(dates) + timedelta(days=ALERT_WINDOW_DAYS)
@@ -188,9 +196,12 @@ def alerts(inputs: dict[str, DataFrame], dates: list[date], *, as_of: datetime |
         )
     )
     silent = _silences(
-        _transmissions(air, "air", as_of), _interval_minutes(AIR_QUALITY_READING.reading_interval)
+        _transmissions(air, "air", _clock(as_of, "air")), _interval_minutes(AIR_QUALITY_READING.reading_interval)
     ).unionByName(
-        _silences(_transmissions(water, "wastewater", as_of), _interval_minutes(WASTEWATER_READING.reading_interval))
+        _silences(
+            _transmissions(water, "wastewater", _clock(as_of, "wastewater")),
+            _interval_minutes(WASTEWATER_READING.reading_interval),
+        )
     )
 
     episodes = exceedance.drop("_run").unionByName(bad_air.drop("_run")).unionByName(silent)

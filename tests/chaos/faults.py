@@ -142,6 +142,24 @@ def kill_group(proc: subprocess.Popen[bytes]) -> None:
     proc.wait(timeout=60)
 
 
+def table_rows(key: str) -> list[dict[str, Any]]:
+    """Every row of the Delta table at ``key`` of the current bucket, read with delta-rs ([] if none)."""
+    from jobs.settings import get_settings
+    from jobs.storage import delta_table_or_none
+
+    table = delta_table_or_none(get_settings(), key)
+    return [] if table is None else table.to_pyarrow_table().to_pylist()  # type: ignore[no-any-return]
+
+
+def table_version(key: str) -> int:
+    """The Delta table's latest version (-1 when there is no table yet)."""
+    from jobs.settings import get_settings
+    from jobs.storage import delta_table_or_none
+
+    table = delta_table_or_none(get_settings(), key)
+    return -1 if table is None else int(table.version())
+
+
 def keys(settings: Any, prefix: str) -> set[str]:
     from jobs.storage import list_keys
 

@@ -152,22 +152,6 @@ def _wait(what: str, ready: Callable[[], bool], procs: list[subprocess.Popen[byt
         time.sleep(0.5)
 
 
-def _rows(key: str) -> list[dict[str, Any]]:
-    from jobs.settings import get_settings
-    from jobs.storage import delta_table_or_none
-
-    table = delta_table_or_none(get_settings(), key)
-    return [] if table is None else table.to_pyarrow_table().to_pylist()  # type: ignore[no-any-return]
-
-
-def _version(key: str) -> int:
-    from jobs.settings import get_settings
-    from jobs.storage import delta_table_or_none
-
-    table = delta_table_or_none(get_settings(), key)
-    return -1 if table is None else int(table.version())
-
-
 def _local_iso(ts: datetime) -> str:
     return (ts.replace(tzinfo=UTC) + LOCAL).strftime("%Y-%m-%dT%H:%M:%S+07:00")
 
@@ -205,10 +189,15 @@ def test_stream_and_lander_killed_mid_day(day: Day, chaos_row: ScenarioRow) -> N
     lander, streamer = _start("lander", day.log_dir, 1), _start("run", day.log_dir, 1)
     try:
         # 1. The stream dies the moment its first MERGE into the live view has committed.
-        _wait("the first live commit", lambda: _version(stream.live_key(AIR)) >= 1, [lander, streamer], day.log_dir)
+        _wait(
+            "the first live commit",
+            lambda: faults.table_version(stream.live_key(AIR)) >= 1,
+            [lander, streamer],
+            day.log_dir,
+        )
         faults.kill_group(streamer)
         assert streamer.returncode == -9
-        at_kill = len(_rows(stream.live_key(AIR)))
+        at_kill = len(faults.table_rows(stream.live_key(AIR)))
 
         # 2. The afternoon arrives while the stream is down; the lander dies landing its first object.
         spooled = set(stream.log_keys(AIR, [DAY], settings))
@@ -228,12 +217,18 @@ def test_stream_and_lander_killed_mid_day(day: Day, chaos_row: ScenarioRow) -> N
         lander, streamer = _start("lander", day.log_dir, 2), _start("run", day.log_dir, 2)
 
         def caught_up() -> bool:
-            if any(len(_rows(stream.live_key(ds))) < expected[ds.name]["expected_silver_rows"] for ds in (AIR, WATER)):
-                return False
-            return not any(stream.Checkpoint.read(ds, settings).alerts_due for ds in (AIR, WATER))
+            """Every reading in the live views, every log object in the checkpoint (written after both
+            MERGEs) and no rebuild owed (cleared after the alerts are written)."""
+            for ds in (AIR, WATER):
+                if len(faults.table_rows(stream.live_key(ds))) < expected[ds.name]["expected_silver_rows"]:
+                    return False
+                checkpoint = stream.Checkpoint.read(ds, settings)
+                if checkpoint.alerts_due or set(stream.log_keys(ds, [DAY], settings)) - checkpoint.processed:
+                    return False
+            return True
 
         _wait("the whole day in the live views and its alerts", caught_up, [lander, streamer], day.log_dir)
-        alerts = [r for r in _rows(REGISTRY["alert"].table_path) if r["date"] == DAY]
+        alerts = [r for r in faults.table_rows(REGISTRY["alert"].table_path) if r["date"] == DAY]
         owed = {f"{r['alert_id']}.opened" for r in alerts} | {
             f"{r['alert_id']}.closed" for r in alerts if r["closed_at"] is not None
         }
@@ -244,8 +239,8 @@ def test_stream_and_lander_killed_mid_day(day: Day, chaos_row: ScenarioRow) -> N
                 faults.kill_group(proc)
 
     # The live views: every reading once, each rejected record with its reason.
-    live_rows = {ds.name: _rows(stream.live_key(ds)) for ds in (AIR, WATER)}
-    quarantined = {ds.name: _rows(stream.live_quarantine_key(ds)) for ds in (AIR, WATER)}
+    live_rows = {ds.name: faults.table_rows(stream.live_key(ds)) for ds in (AIR, WATER)}
+    quarantined = {ds.name: faults.table_rows(stream.live_quarantine_key(ds)) for ds in (AIR, WATER)}
     doubled = 0
     for ds in (AIR, WATER):
         keys = Counter(tuple(r[k] for k in ds.natural_key) for r in live_rows[ds.name])
@@ -275,8 +270,8 @@ def test_stream_and_lander_killed_mid_day(day: Day, chaos_row: ScenarioRow) -> N
         s3_client().delete_object(Bucket=settings.bucket, Key=stream.checkpoint_key(ds))
     stream.stream_once(spark, settings, [DAY], INTERVAL.end, notify=False)
     for ds in (AIR, WATER):
-        assert len(_rows(stream.live_key(ds))) == expected[ds.name]["expected_silver_rows"], ds.name
-        assert len(_rows(stream.live_quarantine_key(ds))) == len(quarantined[ds.name]), ds.name
+        assert len(faults.table_rows(stream.live_key(ds))) == expected[ds.name]["expected_silver_rows"], ds.name
+        assert len(faults.table_rows(stream.live_quarantine_key(ds))) == len(quarantined[ds.name]), ds.name
 
     # The nightly batch, the system of record, on the same day and the same channels.
     for ds in (AIR, WATER):
@@ -291,7 +286,9 @@ def test_stream_and_lander_killed_mid_day(day: Day, chaos_row: ScenarioRow) -> N
     live_alerts = {(r["alert_id"], r["status"]) for r in alerts}
     publish_gold("aqi_hourly", [DAY.isoformat()])
     publish_gold("alert", [DAY.isoformat()])
-    nightly = {(r["alert_id"], r["status"]) for r in _rows(REGISTRY["alert"].table_path) if r["date"] == DAY}
+    nightly = {
+        (r["alert_id"], r["status"]) for r in faults.table_rows(REGISTRY["alert"].table_path) if r["date"] == DAY
+    }
     assert live_alerts == nightly
 
     chaos_row.count(

@@ -27,6 +27,7 @@ from typing import Any
 import pytest
 
 from jobs.interval import DataInterval
+from tests.chaos import faults
 from tests.chaos.scenario import REPO, ScenarioRow, sized
 from tests.lakehouse_fixtures import FIXTURE_DAY, FIXTURES, _reset_caches, copy_fixture_sources, lake_bucket
 
@@ -54,22 +55,6 @@ def _data_lines(path: Path) -> set[int]:
             numbers.add(number)
         seen.add(line)
     return numbers
-
-
-def _rows(key: str) -> list[dict[str, Any]]:
-    from jobs.settings import get_settings
-    from jobs.storage import delta_table_or_none
-
-    table = delta_table_or_none(get_settings(), key)
-    return [] if table is None else table.to_pyarrow_table().to_pylist()  # type: ignore[no-any-return]
-
-
-def _version(key: str) -> int:
-    from jobs.settings import get_settings
-    from jobs.storage import delta_table_or_none
-
-    table = delta_table_or_none(get_settings(), key)
-    return -1 if table is None else int(table.version())
 
 
 def _log_versions(key: str) -> list[int]:
@@ -144,10 +129,10 @@ def _books(dataset: str, batch: str, expected: set[int]) -> dict[str, Any]:
     from jobs.tables import quarantine_key
 
     ds = REGISTRY[dataset]
-    silver = [r["_source_line"] for r in _rows(ds.table_path) if r["_batch_id"] == batch]
+    silver = [r["_source_line"] for r in faults.table_rows(ds.table_path) if r["_batch_id"] == batch]
     held = [
         r["_source_line"]
-        for r in _rows(quarantine_key(ds))
+        for r in faults.table_rows(quarantine_key(ds))
         if r["_batch_id"] == batch and r["status"] not in ("released", "accepted")
     ]
     places = Counter(silver) + Counter(held)
@@ -220,7 +205,7 @@ def test_quarantine_release_while_the_pipeline_writes(lake: dict[str, Any], chao
 
     expected = _data_lines(AIR_FILE)
     silver_key, quarantine = REGISTRY[AIR].table_path, quarantine_key(REGISTRY[AIR])
-    before = {k: _version(k) for k in (silver_key, quarantine)}
+    before = {k: faults.table_version(k) for k in (silver_key, quarantine)}
     with _Holders(dataset_resource(AIR)) as holders, _reaped(_cli(*_release_args())) as steward:
         time.sleep(1.0)  # the command is importing / taking its lease while the pipeline starts its steps
         rerun = _rerun_air()
@@ -236,17 +221,20 @@ def test_quarantine_release_while_the_pipeline_writes(lake: dict[str, Any], chao
 
     books = _books(AIR, BATCH, expected)
     assert books["lost"] == [] and books["duplicated"] == [] and books["unexpected"] == []
-    silver = _rows(silver_key)
+    silver = faults.table_rows(silver_key)
     assert [r["_source_line"] for r in silver if r["_batch_id"] == BATCH].count(BAD_TIME) == 1
     # every commit either writer made is in the log, numbered without a gap (none overwritten)
     for key in (silver_key, quarantine):
         versions = _log_versions(key)
-        assert versions == list(range(versions[0], versions[-1] + 1)) and versions[-1] == _version(key) > before[key]
+        assert (
+            versions == list(range(versions[0], versions[-1] + 1))
+            and versions[-1] == faults.table_version(key) > before[key]
+        )
     chaos_row.count(records_in=len(expected), silver=books["silver"], quarantined=books["quarantined"])
     chaos_row.detail = (
         f"release + rerun of {AIR} at once; lease holders in turn: {len(holders.seen)}; "
-        f"silver v{before[silver_key]}→v{_version(silver_key)}, "
-        f"quarantine v{before[quarantine]}→v{_version(quarantine)}"
+        f"silver v{before[silver_key]}→v{faults.table_version(silver_key)}, "
+        f"quarantine v{before[quarantine]}→v{faults.table_version(quarantine)}"
     )
 
 
@@ -255,7 +243,7 @@ def test_erasures_at_once_are_serialized(lake: dict[str, Any], chaos_row: Scenar
     both would write the same log version and one audit record would be lost."""
     from jobs.lease import QUALITY
 
-    audit_before = len(_rows("audit/erasure"))
+    audit_before = len(faults.table_rows("audit/erasure"))
     n = sized(2, 4)
     started = time.monotonic()
     erase = ("erase", "--subject", "contact_phone=0912345678", "--reason", "chaos")
@@ -264,7 +252,7 @@ def test_erasures_at_once_are_serialized(lake: dict[str, Any], chaos_row: Scenar
         results = [p.communicate(timeout=900) for p in procs]
     seconds = time.monotonic() - started
     assert [p.returncode for p in procs] == [0] * n, [e[-2000:] for _, e in results]
-    audit = _rows("audit/erasure")
+    audit = faults.table_rows("audit/erasure")
     assert len({r["erasure_id"] for r in audit}) == len(audit)
     assert audit_before == 0 and sorted(r["requested_by"] for r in audit) == [f"dpo{i}" for i in range(n)]
     assert len(audit) == n
@@ -284,7 +272,7 @@ def test_killed_holder_expires_and_the_next_writer_proceeds(lake: dict[str, Any]
 
     resource = dataset_resource(AIR)
     silver_key, quarantine = REGISTRY[AIR].table_path, quarantine_key(REGISTRY[AIR])
-    before = {k: _version(k) for k in (silver_key, quarantine)}
+    before = {k: faults.table_version(k) for k in (silver_key, quarantine)}
     # as if on another host (another Airflow worker, a steward's laptop): its death is not visible
     # here, so only the lease's expiry frees the tables (on the same host a dead pid frees them at once)
     steward = _cli(*_release_args(NO_VALUE, "value=3.0"), env={**os.environ, "LAKEHOUSE_LEASE_HOST": "steward-laptop"})
@@ -303,7 +291,7 @@ def test_killed_holder_expires_and_the_next_writer_proceeds(lake: dict[str, Any]
     dead = current(resource)
     assert dead is not None and dead["pid"] == steward.pid and not dead["released"]
     # killed before its JVM started: it committed nothing
-    assert {k: _version(k) for k in (silver_key, quarantine)} == before
+    assert {k: faults.table_version(k) for k in (silver_key, quarantine)} == before
 
     with _Holders(resource) as holders:  # the steward runs the release again (here, in-process)
         code = _cli_here(*_release_args(NO_VALUE, "value=3.0"))
@@ -317,11 +305,11 @@ def test_killed_holder_expires_and_the_next_writer_proceeds(lake: dict[str, Any]
     late = datetime.fromisoformat(taken["acquired_at"]) - datetime.fromisoformat(dead["expires_at"])
     assert late >= timedelta(seconds=-1.5), (dead, taken)
     assert waited <= LEASE_SECONDS + 15, waited
-    assert {k: _version(k) for k in (silver_key, quarantine)} != before  # and it committed
+    assert {k: faults.table_version(k) for k in (silver_key, quarantine)} != before  # and it committed
     expected = _data_lines(AIR_FILE)
     books = _books(AIR, BATCH, expected)
     assert books["lost"] == [] and books["duplicated"] == [] and books["unexpected"] == []
-    silver = [r for r in _rows(silver_key) if r["_batch_id"] == BATCH and r["_source_line"] == NO_VALUE]
+    silver = [r for r in faults.table_rows(silver_key) if r["_batch_id"] == BATCH and r["_source_line"] == NO_VALUE]
     assert [r["value"] for r in silver] == [3.0]  # released once, with the steward's correction
     chaos_row.count(records_in=len(expected), silver=books["silver"], quarantined=books["quarantined"])
     chaos_row.detail = (

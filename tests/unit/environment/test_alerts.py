@@ -191,3 +191,20 @@ def test_live_clock_opens_a_silence_after_the_interval_and_a_reading_closes_it(
     resumed = {**inputs, "wastewater_reading": inputs["wastewater_reading"].unionByName(back)}
     closed = silences(alerts(resumed, [DAY], as_of=t(6) + timedelta(minutes=5)))
     assert closed == {"W1": (opened["W1"][0], t(4), t(6), "closed")}
+
+
+def test_each_medium_can_be_judged_by_its_own_clock(inputs: dict[str, DataFrame]) -> None:
+    """Replaying a day, the live path gives each medium its own latest reading as the clock: air
+    readings landed an hour ahead of the FTP transmissions do not make the facilities silent."""
+    water_silences = [
+        r.entity_id
+        for r in alerts(inputs, [DAY], as_of={"air": t(5), "wastewater": t(3) + timedelta(minutes=59)}).collect()
+        if r.kind == "silent" and r.medium == "wastewater"
+    ]
+    assert water_silences == []
+    by_air_clock = [
+        r.entity_id
+        for r in alerts(inputs, [DAY], as_of={"air": t(5), "wastewater": t(5)}).collect()
+        if r.kind == "silent" and r.medium == "wastewater"
+    ]
+    assert by_air_clock == ["W1"]
