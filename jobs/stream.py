@@ -619,8 +619,8 @@ class Notifier:
             self._report(self.running)
             self.running = None
         if self.owed:
-            self.offer(set())
-            self.close()
+            self._report(self.pool.submit(self._deliver, sorted(self.owed)))
+            self.owed = set()
         self.pool.shutdown()
 
 
