@@ -22,6 +22,8 @@ TESTS       ?= tests
 CHAOS_SCALE ?= full
 TEST_WORKERS ?= 2
 CHAOS_ARGS  ?=
+CLUSTER_ROWS ?= 2000
+CLUSTER_SUMMARY ?= $(STATE)/cluster/summary
 # Reference data first (every sector conforms to it), then each sector's silver DAG and its gold DAG.
 DAGS_IN_ORDER := reference environment_iot environment_gold agriculture agriculture_gold transport transport_gold
 
@@ -36,13 +38,14 @@ ROOT_SECRETS     := MINIO_ROOT_USER MINIO_ROOT_PASSWORD
 unexport $(PIPELINE_SECRETS) $(MINISTRY_SECRETS) $(ROOT_SECRETS)
 # The pipeline's identity (writer keys, pseudonym key, source logins): DAG runs, the Airflow UI, the
 # benchmarks, the source servers and the operator's CLI. Never a ministry's keys or the store's root.
-PIPELINE_TARGETS := run airflow bench bench-slice bench-sources bench-channels bench-live bench-query sources operator stream-start
+PIPELINE_TARGETS := run airflow bench bench-slice bench-sources bench-channels bench-live bench-query sources operator stream-start \
+  cluster-run cluster-compare
 # Only the names the secrets file defines: one from before keyrings has LAKEHOUSE_PSEUDONYM_KEY and
 # not LAKEHOUSE_PSEUDONYM_KEYS / _KEY_ID, a newer one the reverse (jobs/privacy.py).
 $(foreach v,$(PIPELINE_SECRETS),$(if $($(v)),$(eval $(PIPELINE_TARGETS): export $(v) := $$($(v)))))
 # Everything only to what starts and provisions the store (its root, the writer and every ministry's
 # identity) and to the tests, which provision throw-away ministry identities.
-ADMIN_TARGETS := store test chaos
+ADMIN_TARGETS := store test chaos cluster-up
 $(foreach v,$(PIPELINE_SECRETS) $(MINISTRY_SECRETS) $(ROOT_SECRETS),$(if $($(v)),$(eval $(ADMIN_TARGETS): export $(v) := $$($(v)))))
 # A ministry's CLI (`make lakehouse LAKEHOUSE_MINISTRY=mae ARGS='query "…"'`): that ministry's pair only.
 MINISTRY_UC := $(if $(LAKEHOUSE_MINISTRY),$(shell printf %s '$(LAKEHOUSE_MINISTRY)' | tr a-z A-Z))
@@ -66,6 +69,8 @@ export AIRFLOW__CORE__LAZY_LOAD_PLUGINS := True
 export GX_ANALYTICS_ENABLED := False
 export PYSPARK_PYTHON := $(PY)
 
+
+.PHONY: cluster-install cluster-up cluster-run cluster-compare cluster-down cluster-status
 .PHONY: help lakehouse live live-start live-stop stream-start stream-stop operator setup tls venv jars minio web chromium mqtt-install store store-stop sample sources sources-stop airflow-init run airflow test test-unit chaos lint security bench bench-slice bench-sources bench-channels bench-live bench-query lock clean clean-lake
 
 help: ## List the targets
@@ -124,10 +129,7 @@ store-stop: ## Stop the local S3 store
 	infra/store/store.sh stop
 
 sample: venv ## Generate the deterministic sample sources of every sector (ROWS per day, RUN_DATE, SEED) into .state/sources
-	$(PY) -m sample_sources.environment.generate --out $(LAKEHOUSE_SOURCE_ROOT) --date $(RUN_DATE) --rows $(ROWS) --seed $(SEED)
-	$(PY) -m sample_sources.environment.transmissions --root $(LAKEHOUSE_SOURCE_ROOT) --date $(RUN_DATE)
-	$(PY) -m sample_sources.agriculture.generate --out $(LAKEHOUSE_SOURCE_ROOT) --date $(RUN_DATE) --rows $(ROWS) --seed $(SEED)
-	$(PY) -m sample_sources.transport.generate --out $(LAKEHOUSE_SOURCE_ROOT) --date $(RUN_DATE) --rows $(ROWS) --seed $(SEED)
+	infra/sources/sample.sh $(RUN_DATE) $(ROWS) $(SEED)
 
 sources: $(STATE)/secrets.env ## Start the local source servers on 127.0.0.1 (HTTPS API :8780, FTPS :2121, MQTT over TLS :1884 lander / :1885 devices, SMTP :8025 for alert mail)
 	@$(MAKE) --no-print-directory venv mqtt-install tls
@@ -251,6 +253,34 @@ bench-live: store mqtt-install tls ## Live path latency, publish → alert row a
 
 bench-query: store ## Time typical ministry queries on the lake, DuckDB vs Spark (after `make run`; → .state/bench/query.json)
 	$(PY) -m tests.bench_query --reps $${BENCH_REPS:-20}
+
+# --- The same pipeline on a cluster topology, all on 127.0.0.1 (issue 15; infra/cluster/cluster.env) ---
+cluster-install: ## Debian's PostgreSQL (Airflow's metadata) and haproxy (the store's one endpoint) for make cluster-up
+	@test -x /usr/sbin/haproxy && ls /usr/lib/postgresql/*/bin/postgres > /dev/null 2>&1 || { apt-get update -q && \
+	  DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends postgresql haproxy; }
+
+cluster-up: ## Start the cluster: Spark master + 2 workers + history, MinIO 4 nodes × 2 drives behind haproxy, PostgreSQL, Airflow's 4 processes (LocalExecutor), the source servers
+	@$(MAKE) --no-print-directory setup mqtt-install cluster-install
+	infra/cluster/cluster.sh up
+
+cluster-run: export CLUSTER_ROWS := $(CLUSTER_ROWS)
+cluster-run: ## Run the last CLUSTER_DAYS (3) days through the cluster's scheduler (backfill + schedule, gold by asset events); print the summaries
+	infra/cluster/cluster.sh run
+
+cluster-compare: ## The cluster's days again through `make run` on the local stack (a fresh clone's lake), then every count compared
+	@mkdir -p $(STATE)/compare
+	@for day in $$(infra/cluster/cluster.sh days); do \
+	  $(MAKE) --no-print-directory run RUN_DATE=$$day ROWS=$(CLUSTER_ROWS) > $(STATE)/compare/run-$$day.log 2>&1 || { tail -20 $(STATE)/compare/run-$$day.log; exit 1; }; \
+	  $(PY) -m jobs.cli summary --date $$day --json > $(STATE)/compare/$$day.json; \
+	  echo "local run of $$day done"; done
+	@$(MAKE) --no-print-directory stream-stop live-stop > /dev/null
+	$(PY) infra/cluster/compare.py $(STATE)/compare $(CLUSTER_SUMMARY)
+
+cluster-status: ## Every cluster process, the store's quorum and Airflow's health
+	infra/cluster/cluster.sh status
+
+cluster-down: ## Stop every cluster process (data kept in .state/cluster); fails if a cluster port is still taken
+	infra/cluster/cluster.sh down
 
 lock: ## Re-resolve requirements.in into requirements.lock (needs the registries)
 	rm -rf $(ROOT)/.cache/lockenv && $(PYTHON_BASE) -m venv $(ROOT)/.cache/lockenv

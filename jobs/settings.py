@@ -97,6 +97,11 @@ class Settings:
     """Extra JVM options of the Spark driver and executors (e.g. ``-XX:+UseParallelGC``); empty: the JVM's own
     defaults. Passed ahead of the store's truststore options."""
     jars_dir: Path = field(default_factory=lambda: Path(_env("LAKEHOUSE_JARS_DIR", str(REPO_ROOT / ".cache" / "jars"))))
+    spark_ship_jars: bool = field(default_factory=lambda: _env_bool("LAKEHOUSE_SPARK_SHIP_JARS", False))
+    """Ship the jars from the driver to every executor (``spark.jars``: for workers that lack them). Off:
+    the driver and executors put them on their class paths in place at ``jars_dir``, which must hold them
+    on every node (``make jars`` on this machine or on each worker): shipped, the AWS SDK bundle alone
+    (640 MB) is copied into every executor's folder for every application."""
     state_dir: Path = field(default_factory=lambda: Path(_env("LAKEHOUSE_STATE_DIR", str(REPO_ROOT / ".state"))))
     source_root: Path = field(
         default_factory=lambda: Path(_env("LAKEHOUSE_SOURCE_ROOT", str(REPO_ROOT / ".state" / "sources")))

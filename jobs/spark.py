@@ -86,10 +86,10 @@ def get_spark(app_name: str = "lakehouse", *, with_s3: bool = True, settings: Se
 
     settings = settings or get_settings()
     os.environ.setdefault("PYSPARK_PYTHON", sys.executable)
+    jars = runtime_jars(settings)
     builder = (
         SparkSession.builder.appName(app_name)
         .master(settings.spark_master)
-        .config("spark.jars", ",".join(runtime_jars(settings)))
         .config("spark.sql.extensions", "io.delta.sql.DeltaSparkSessionExtension")
         .config("spark.sql.catalog.spark_catalog", "org.apache.spark.sql.delta.catalog.DeltaCatalog")
         .config("spark.sql.shuffle.partitions", str(settings.spark_shuffle_partitions))
@@ -114,6 +114,11 @@ def get_spark(app_name: str = "lakehouse", *, with_s3: bool = True, settings: Se
         # transport steps compile 865-877 classes instead of 1,864-1,989 (7-14 ms of driver CPU each, then JIT).
         .config("spark.sql.codegen.cache.maxEntries", "1000")
     )
+    if settings.spark_ship_jars:  # copied from the driver into every executor's folder
+        builder = builder.config("spark.jars", ",".join(jars))
+    else:  # read in place: on the JVMs' class paths (a `local:` jar would still be copied per executor)
+        builder = builder.config("spark.driver.extraClassPath", ":".join(jars))
+        builder = builder.config("spark.executor.extraClassPath", ":".join(jars))
     s3a = s3a_options(settings) if with_s3 else {}
     # S3A (AWS SDK v2, JSSE) has no CA option of its own: it trusts what the JVM trusts, so an https
     # store's CA comes as the JVM's truststore (a file path and its type: no password exists, none is
