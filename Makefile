@@ -70,8 +70,7 @@ export GX_ANALYTICS_ENABLED := False
 export PYSPARK_PYTHON := $(PY)
 
 
-.PHONY: cluster-install cluster-up cluster-run cluster-compare cluster-down cluster-status
-.PHONY: help lakehouse live live-start live-stop stream-start stream-stop operator setup tls venv jars minio web chromium mqtt-install store store-stop sample sources sources-stop airflow-init run airflow test test-unit chaos lint security bench bench-slice bench-sources bench-channels bench-live bench-query lock clean clean-lake
+.PHONY: help lakehouse live live-start live-stop stream-start stream-stop operator setup tls venv jars minio web chromium mqtt-install store store-stop sample sources sources-stop airflow-init run airflow test test-unit chaos lint security bench bench-slice bench-sources bench-channels bench-live bench-query lock clean clean-lake cluster-install cluster-up cluster-run cluster-compare cluster-down cluster-status
 
 help: ## List the targets
 	@awk 'BEGIN {FS = ":.*## "}; /^[a-zA-Z_-]+:.*## / {printf "  \033[36m%-15s\033[0m %s\n", $$1, $$2}' $(MAKEFILE_LIST)

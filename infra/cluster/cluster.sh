@@ -5,7 +5,7 @@
 #   pg       PostgreSQL (Debian's package) for Airflow's metadata
 #   sources  this deployment's own source servers (HTTPS API, FTPS drop, MQTT broker, SMTP)
 #   airflow  api-server, scheduler (LocalExecutor), dag-processor and triggerer as separate processes
-# usage: cluster.sh up|run|down|status|days|env|start COMPONENT|stop COMPONENT
+# usage: cluster.sh up|run|down|status|days|env|airflow ARGS…|start COMPONENT|stop COMPONENT
 # Configuration: infra/cluster/cluster.env (the only place the cluster differs from the laptop).
 # Secrets: the pipeline's come from the caller (make loads .state/secrets.env); the cluster's own
 # (PostgreSQL password, Airflow's JWT and session keys) are generated once into
@@ -41,6 +41,14 @@ launch() {  # name port command...: start a process in the background, its pid i
   fi
   nohup "$@" >"$logs/$name.log" 2>&1 &
   echo $! >"$pids/$name.pid"
+}
+launch_bare() {  # name port command...: launch without a secret in the environment (but those in $keep)
+  local scrub=(env) v
+  for v in $(compgen -e); do
+    case " ${keep:-} " in *" $v "*) continue ;; esac
+    case $v in *KEY*|*SECRET*|*PASSWORD*|*TOKEN*|*SQL_ALCHEMY_CONN*|MINIO_ROOT_*) scrub+=(-u "$v") ;; esac
+  done
+  launch "$1" "$2" "${scrub[@]}" "${@:3}"
 }
 stop_one() {  # name: TERM, then KILL after 20 s
   alive "$1" || { rm -f "$pids/$1.pid"; return 0; }
@@ -115,7 +123,7 @@ minio_start_node() {  # n
   # MINIO_CI_CD: the drives share the root disk here, which MinIO refuses for production otherwise.
   # _MINIO_SERVER_LOCAL: this host has /.dockerenv, and MinIO then will not take 127.0.0.1 for its own
   # address by itself (it waits for "a valid IP"): name the node's own host:port for it.
-  launch "minio$n" "$port" env MINIO_BROWSER=off MINIO_UPDATE=off MINIO_CI_CD=on _MINIO_SERVER_LOCAL="127.0.0.1:$port" \
+  keep="MINIO_ROOT_USER MINIO_ROOT_PASSWORD" launch_bare "minio$n" "$port" MINIO_BROWSER=off MINIO_UPDATE=off MINIO_CI_CD=on _MINIO_SERVER_LOCAL="127.0.0.1:$port" \
     "$root/.tools/bin/minio" server --quiet --certs-dir "$dir/minio/certs" --address "127.0.0.1:$port" \
     --console-address "127.0.0.1:$((port + 100))" $(minio_endpoints) || true
 }
@@ -141,7 +149,7 @@ store_start() {
       echo "  server node$n 127.0.0.1:$(minio_port "$n") check check-ssl verify required ca-file $LAKEHOUSE_TLS_CA inter 1s fall 2 rise 2"
     done
   } >"$dir/haproxy/haproxy.cfg"
-  launch haproxy "$CLUSTER_S3_PORT" haproxy -db -f "$dir/haproxy/haproxy.cfg" || true
+  launch_bare haproxy "$CLUSTER_S3_PORT" haproxy -db -f "$dir/haproxy/haproxy.cfg" || true
   wait_for haproxy 120 curl -sf --cacert "$LAKEHOUSE_TLS_CA" "$LAKEHOUSE_S3_ENDPOINT/minio/health/cluster"
   echo "  store up at $LAKEHOUSE_S3_ENDPOINT: $CLUSTER_MINIO_NODES MinIO nodes × $CLUSTER_MINIO_DRIVES drives behind haproxy"
   "$py" "$root/infra/store/bootstrap.py"
@@ -156,15 +164,13 @@ store_stop() {
 spark_home() { "$py" -c 'import os, pyspark; print(os.path.dirname(pyspark.__file__))'; }
 spark_start() {
   local home w; home=$(spark_home)
-  export SPARK_HOME=$home SPARK_LOG_DIR=$logs SPARK_WORKER_DIR=$dir/spark/work
-  # A finished application's folder on a worker (its logs) goes after a day.
-  export SPARK_WORKER_OPTS="-Dspark.worker.cleanup.enabled=true -Dspark.worker.cleanup.appDataTtl=86400"
+  export SPARK_HOME=$home SPARK_LOG_DIR=$logs  # a worker's finished applications' folders go after a day (below)
   mkdir -p "$SPARK_CONF_DIR" "$dir/spark/events" "$dir/spark/work"
   # Read by every spark-submit (the jobs' drivers) that runs with SPARK_CONF_DIR set: the builder's
   # own settings (jobs/spark.py) still win; these only size the executors and keep the event log.
   cat >"$SPARK_CONF_DIR/spark-defaults.conf" <<EOF
 spark.executor.memory          $CLUSTER_EXECUTOR_MEMORY
-spark.executor.cores           1
+spark.executor.cores           $CLUSTER_EXECUTOR_CORES
 spark.cores.max                $CLUSTER_CORES_PER_APP
 spark.driver.host              127.0.0.1
 spark.driver.bindAddress       127.0.0.1
@@ -172,19 +178,23 @@ spark.eventLog.enabled         true
 spark.eventLog.dir             file://$dir/spark/events
 spark.eventLog.compress        true
 EOF
-  launch spark-master "$CLUSTER_SPARK_PORT" "$home/bin/spark-class" org.apache.spark.deploy.master.Master \
+  launch_bare spark-master "$CLUSTER_SPARK_PORT" "$home/bin/spark-class" org.apache.spark.deploy.master.Master \
     --host 127.0.0.1 --port "$CLUSTER_SPARK_PORT" --webui-port "$CLUSTER_SPARK_UI_PORT" || true
   wait_for spark-master 60 curl -sf "http://127.0.0.1:$CLUSTER_SPARK_UI_PORT/json/"
-  for w in $(seq 1 "$CLUSTER_SPARK_WORKERS"); do
-    launch "spark-worker$w" "$((CLUSTER_SPARK_UI_PORT + w))" "$home/bin/spark-class" org.apache.spark.deploy.worker.Worker \
-      --host 127.0.0.1 --cores "$CLUSTER_WORKER_CORES" --memory "$CLUSTER_WORKER_MEMORY" \
-      --webui-port "$((CLUSTER_SPARK_UI_PORT + w))" --work-dir "$dir/spark/work/worker$w" \
-      "spark://127.0.0.1:$CLUSTER_SPARK_PORT" || true
-  done
+  for w in $(seq 1 "$CLUSTER_SPARK_WORKERS"); do spark_start_worker "$w"; done
   SPARK_HISTORY_OPTS="-Dspark.history.fs.logDirectory=file://$dir/spark/events -Dspark.history.ui.port=$CLUSTER_SPARK_HISTORY_PORT" \
-    launch spark-history "$CLUSTER_SPARK_HISTORY_PORT" "$home/bin/spark-class" org.apache.spark.deploy.history.HistoryServer || true
+    launch_bare spark-history "$CLUSTER_SPARK_HISTORY_PORT" "$home/bin/spark-class" org.apache.spark.deploy.history.HistoryServer || true
   wait_for spark-master 60 spark_workers_alive "$CLUSTER_SPARK_WORKERS"
   echo "  spark master spark://127.0.0.1:$CLUSTER_SPARK_PORT with $CLUSTER_SPARK_WORKERS workers (UI http://127.0.0.1:$CLUSTER_SPARK_UI_PORT, history http://127.0.0.1:$CLUSTER_SPARK_HISTORY_PORT)"
+}
+spark_start_worker() {  # w
+  local home; home=$(spark_home)
+  SPARK_HOME=$home SPARK_LOG_DIR=$logs SPARK_WORKER_DIR=$dir/spark/work \
+  SPARK_WORKER_OPTS="-Dspark.worker.cleanup.enabled=true -Dspark.worker.cleanup.appDataTtl=86400" \
+    launch_bare "spark-worker$1" "$((CLUSTER_SPARK_UI_PORT + $1))" "$home/bin/spark-class" org.apache.spark.deploy.worker.Worker \
+    --host 127.0.0.1 --cores "$CLUSTER_WORKER_CORES" --memory "$CLUSTER_WORKER_MEMORY" \
+    --webui-port "$((CLUSTER_SPARK_UI_PORT + $1))" --work-dir "$dir/spark/work/worker$1" \
+    "spark://127.0.0.1:$CLUSTER_SPARK_PORT" || true
 }
 spark_workers_alive() {  # n: the master counts at least n ALIVE workers
   local alive_count
@@ -303,13 +313,16 @@ case $cmd in
   status) secrets; echo "cluster (state in $dir):"; status ;;
   run) secrets; run ;;
   days) cluster_days ;;
+  airflow) secrets; exec "$bin/airflow" "${@:2}" ;;  # the cluster's Airflow CLI: cluster.sh airflow dags list-runs …
   env) secrets; env | grep -E '^(LAKEHOUSE_|AIRFLOW|SPARK_|CLUSTER_)' | grep -vE 'KEY|SECRET|PASSWORD|TOKEN|SQL_ALCHEMY' | sort ;;
   start|stop)
     secrets
     case ${2:?usage: $0 $cmd COMPONENT} in
       minio[0-9]*) if [ "$cmd" = start ]; then minio_start_node "${2#minio}"; else stop_one "$2"; fi ;;
-      spark-worker[0-9]*|airflow-*|haproxy|spark-*) [ "$cmd" = stop ] && stop_one "$2" || { echo "start $2 with '$0 up'" >&2; exit 2; } ;;
+      airflow-*) if [ "$cmd" = start ]; then launch "$2" - "$bin/airflow" "${2#airflow-}"; else stop_one "$2"; fi ;;
+      spark-worker[0-9]*) if [ "$cmd" = start ]; then spark_start_worker "${2#spark-worker}"; else stop_one "$2"; fi ;;
+      haproxy|spark-*) [ "$cmd" = stop ] && stop_one "$2" || { echo "start $2 with '$0 up'" >&2; exit 2; } ;;
       *) echo "unknown component $2" >&2; exit 2 ;;
     esac ;;
-  *) echo "usage: $0 up|down|status|env|start COMPONENT|stop COMPONENT" >&2; exit 2 ;;
+  *) echo "usage: $0 up|run|down|status|days|env|airflow ARGS…|start COMPONENT|stop COMPONENT" >&2; exit 2 ;;
 esac

@@ -7,7 +7,7 @@ it builds, what it would have seen. make is called from this process, whose envi
 secret (``make test`` gives them all): the Makefile must strip what a recipe should not see, not
 merely refrain from adding it. Expected sets are written here from the rule, not read from the
 Makefile: DAG runs, the UI, the benchmarks, the source servers and the operator's CLI get the
-pipeline's keys; only the store's start-up and the tests get the root and ministries' keys; a
+pipeline's keys; only the store's start-up (the cluster's too) and the tests get the root and ministries' keys; a
 ministry's CLI gets its own pair and nothing else, and so does the live monitoring page (the
 environment ministry's); every other recipe gets none.
 """
@@ -106,10 +106,13 @@ def test_secrets_per_recipe(chaos_row: ScenarioRow, tmp_path: Path) -> None:
                 "sources",
                 "operator",
                 "stream-start",
+                "cluster-run",
+                "cluster-compare",
             )
         }
     )
-    expected.update({t: pipeline | ROOT | ministries for t in ("store", "test", "chaos")})
+    # cluster-up provisions its store as `make store` does (and hands its daemons only the pipeline's keys).
+    expected.update({t: pipeline | ROOT | ministries for t in ("store", "test", "chaos", "cluster-up")})
     mae = {"LAKEHOUSE_MINISTRY_MAE_ACCESS_KEY", "LAKEHOUSE_MINISTRY_MAE_SECRET_KEY"}
     expected.update({t: mae for t in ("live", "live-start")})  # the monitoring page reads as the environment ministry
 
