@@ -45,7 +45,7 @@ PIPELINE_TARGETS := run airflow bench bench-slice bench-sources bench-channels b
 $(foreach v,$(PIPELINE_SECRETS),$(if $($(v)),$(eval $(PIPELINE_TARGETS): export $(v) := $$($(v)))))
 # Everything only to what starts and provisions the store (its root, the writer and every ministry's
 # identity) and to the tests, which provision throw-away ministry identities.
-ADMIN_TARGETS := store test chaos cluster-up
+ADMIN_TARGETS := store test chaos cluster-up cluster-drills
 $(foreach v,$(PIPELINE_SECRETS) $(MINISTRY_SECRETS) $(ROOT_SECRETS),$(if $($(v)),$(eval $(ADMIN_TARGETS): export $(v) := $$($(v)))))
 # A ministry's CLI (`make lakehouse LAKEHOUSE_MINISTRY=mae ARGS='query "…"'`): that ministry's pair only.
 MINISTRY_UC := $(if $(LAKEHOUSE_MINISTRY),$(shell printf %s '$(LAKEHOUSE_MINISTRY)' | tr a-z A-Z))
@@ -70,7 +70,7 @@ export GX_ANALYTICS_ENABLED := False
 export PYSPARK_PYTHON := $(PY)
 
 
-.PHONY: help lakehouse live live-start live-stop stream-start stream-stop operator setup tls venv jars minio web chromium mqtt-install store store-stop sample sources sources-stop airflow-init run airflow test test-unit chaos lint security bench bench-slice bench-sources bench-channels bench-live bench-query lock clean clean-lake cluster-install cluster-up cluster-run cluster-compare cluster-down cluster-status
+.PHONY: help lakehouse live live-start live-stop stream-start stream-stop operator setup tls venv jars minio web chromium mqtt-install store store-stop sample sources sources-stop airflow-init run airflow test test-unit chaos lint security bench bench-slice bench-sources bench-channels bench-live bench-query lock clean clean-lake cluster-install cluster-up cluster-run cluster-compare cluster-down cluster-status cluster-drills
 
 help: ## List the targets
 	@awk 'BEGIN {FS = ":.*## "}; /^[a-zA-Z_-]+:.*## / {printf "  \033[36m%-15s\033[0m %s\n", $$1, $$2}' $(MAKEFILE_LIST)
@@ -274,6 +274,9 @@ cluster-compare: ## The cluster's days again through `make run` on the local sta
 	  echo "local run of $$day done"; done
 	@$(MAKE) --no-print-directory stream-stop live-stop > /dev/null
 	$(PY) infra/cluster/compare.py $(STATE)/compare $(CLUSTER_SUMMARY)
+
+cluster-drills: ## Failure drills on the running cluster (tests/cluster): a Spark worker killed mid-stage, MinIO nodes stopped mid-write
+	infra/cluster/cluster.sh exec $(PY) -m pytest tests/cluster -p no:cacheprovider -q -s
 
 cluster-status: ## Every cluster process, the store's quorum and Airflow's health
 	infra/cluster/cluster.sh status

@@ -30,6 +30,10 @@ def _own_airflow_db_per_worker() -> None:
 
 _own_airflow_db_per_worker()
 
+# The cluster drills (tests/cluster) need the cluster topology: `make cluster-drills` runs them with
+# its configuration (a spark:// master); `make test` runs on the laptop stack and leaves them out.
+collect_ignore = [] if os.environ.get("LAKEHOUSE_SPARK_MASTER", "").startswith("spark://") else ["cluster"]
+
 # py4j logs "Closing down clientserver connection" from __del__ at interpreter exit, after pytest
 # closed its streams; that message is noise, so keep py4j's logger at warnings.
 logging.getLogger("py4j").setLevel(logging.WARNING)

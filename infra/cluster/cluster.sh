@@ -5,7 +5,7 @@
 #   pg       PostgreSQL (Debian's package) for Airflow's metadata
 #   sources  this deployment's own source servers (HTTPS API, FTPS drop, MQTT broker, SMTP)
 #   airflow  api-server, scheduler (LocalExecutor), dag-processor and triggerer as separate processes
-# usage: cluster.sh up|run|down|status|days|env|airflow ARGS…|start COMPONENT|stop COMPONENT
+# usage: cluster.sh up|run|down|status|days|env|airflow ARGS…|exec COMMAND…|start|stop|crash COMPONENT
 # Configuration: infra/cluster/cluster.env (the only place the cluster differs from the laptop).
 # Secrets: the pipeline's come from the caller (make loads .state/secrets.env); the cluster's own
 # (PostgreSQL password, Airflow's JWT and session keys) are generated once into
@@ -22,7 +22,13 @@ dir=$LAKEHOUSE_CLUSTER_DIR
 pids=$dir/pids logs=$dir/logs
 mkdir -p "$pids" "$logs"
 
+# Each process starts in its own process group (session), its pid = the group's id; stopping a
+# component stops its whole group, as systemd's KillMode=control-group would. A scheduler's
+# LocalExecutor workers are forks that share its database connection: left behind by a SIGKILLed
+# scheduler, they kept its transaction open ("idle in transaction", rows locked) and the next
+# scheduler scheduled nothing for six minutes (drilled; README "On a cluster").
 alive() { [ -f "$pids/$1.pid" ] && kill -0 "$(cat "$pids/$1.pid")" 2>/dev/null; }
+group_alive() { [ -f "$pids/$1.pid" ] && kill -0 -- "-$(cat "$pids/$1.pid")" 2>/dev/null; }
 listening() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
 wait_for() {  # name seconds command...: poll until the command succeeds or the process dies
   local name=$1 seconds=$2; shift 2
@@ -36,10 +42,13 @@ wait_for() {  # name seconds command...: poll until the command succeeds or the 
 launch() {  # name port command...: start a process in the background, its pid in $pids/name.pid
   local name=$1 port=$2; shift 2
   if alive "$name"; then echo "  $name already running (pid $(cat "$pids/$name.pid"))"; return 1; fi
+  if group_alive "$name"; then  # the leader died and left its children: end them first
+    kill -9 -- "-$(cat "$pids/$name.pid")" 2>/dev/null || true; sleep 0.5
+  fi
   if [ "$port" != - ] && listening "$port"; then
     echo "port $port (for $name) is taken by another program: stop it or change infra/cluster/cluster.env" >&2; exit 1
   fi
-  nohup "$@" >"$logs/$name.log" 2>&1 &
+  setsid nohup "$@" >"$logs/$name.log" 2>&1 </dev/null &  # not a group leader here: setsid execs, $! is the pid
   echo $! >"$pids/$name.pid"
 }
 launch_bare() {  # name port command...: launch without a secret in the environment (but those in $keep)
@@ -50,14 +59,38 @@ launch_bare() {  # name port command...: launch without a secret in the environm
   done
   launch "$1" "$2" "${scrub[@]}" "${@:3}"
 }
-stop_one() {  # name: TERM, then KILL after 20 s
-  alive "$1" || { rm -f "$pids/$1.pid"; return 0; }
+stop_one() {  # name: TERM to its whole process group, then KILL after 20 s
+  group_alive "$1" || { rm -f "$pids/$1.pid"; return 0; }
   local pid; pid=$(cat "$pids/$1.pid")
-  kill "$pid" 2>/dev/null || true
-  for _ in $(seq 1 80); do kill -0 "$pid" 2>/dev/null || break; sleep 0.25; done
-  kill -0 "$pid" 2>/dev/null && kill -9 "$pid" 2>/dev/null || true
+  kill -- "-$pid" 2>/dev/null || true
+  for _ in $(seq 1 80); do kill -0 -- "-$pid" 2>/dev/null || break; sleep 0.25; done
+  kill -0 -- "-$pid" 2>/dev/null && kill -9 -- "-$pid" 2>/dev/null || true
   rm -f "$pids/$1.pid"
   echo "  $1 stopped"
+}
+leftovers() {  # processes started by this cluster (their environment names its state dir), but us
+  "$py" - "$dir" <<'PY'
+import os, sys
+marker = f"LAKEHOUSE_STATE_DIR={sys.argv[1]}".encode()
+ours, pid = set(), os.getpid()
+while pid > 1:  # this process and its ancestors (cluster.sh, make, the shell) are not leftovers
+    ours.add(pid)
+    with open(f"/proc/{pid}/stat") as stat:
+        pid = int(stat.read().rsplit(")", 1)[1].split()[1])
+for entry in os.listdir("/proc"):
+    if entry.isdigit() and int(entry) not in ours:
+        try:
+            with open(f"/proc/{entry}/environ", "rb") as env, open(f"/proc/{entry}/cmdline", "rb") as cmd:
+                if marker in env.read().split(b"\0"):
+                    print(entry, cmd.read().replace(b"\0", b" ").decode(errors="replace")[:150])
+        except OSError:
+            pass
+PY
+}
+crash_one() {  # name: SIGKILL its whole process group at once (a host or service crash, for drills)
+  group_alive "$1" && kill -9 -- "-$(cat "$pids/$1.pid")" 2>/dev/null || true
+  for _ in $(seq 1 40); do group_alive "$1" || break; sleep 0.25; done
+  echo "  $1 killed (SIGKILL, process group)"
 }
 
 secrets() {  # the cluster's own generated secrets, once
@@ -309,12 +342,16 @@ case $cmd in
       "$CLUSTER_SPARK_PORT" "$CLUSTER_SPARK_UI_PORT" "$CLUSTER_SPARK_HISTORY_PORT" "$CLUSTER_PG_PORT" "$CLUSTER_API_PORT" \
       "$CLUSTER_HTTP_PORT" "$CLUSTER_FTP_PORT" "$CLUSTER_MQTT_PORT" "$CLUSTER_SMTP_PORT"; do listening "$p" && echo "$p"; done || true)
     if [ -n "$left" ]; then echo "still listening after down: $left" >&2; exit 1; fi
+    procs=$(leftovers)
+    if [ -n "$procs" ]; then echo "still running after down:" >&2; echo "$procs" | cut -c1-160 >&2; exit 1; fi
     echo "  no cluster process or port left" ;;
   status) secrets; echo "cluster (state in $dir):"; status ;;
   run) secrets; run ;;
   days) cluster_days ;;
-  airflow) secrets; exec "$bin/airflow" "${@:2}" ;;  # the cluster's Airflow CLI: cluster.sh airflow dags list-runs …
+  airflow) secrets; exec "$bin/airflow" "${@:2}" ;;
+  exec) secrets; export LAKEHOUSE_CLUSTER_DIR CLUSTER_SPARK_UI_PORT; exec "${@:2}" ;;  # a command with the cluster's configuration  # the cluster's Airflow CLI: cluster.sh airflow dags list-runs …
   env) secrets; env | grep -E '^(LAKEHOUSE_|AIRFLOW|SPARK_|CLUSTER_)' | grep -vE 'KEY|SECRET|PASSWORD|TOKEN|SQL_ALCHEMY' | sort ;;
+  crash) secrets; crash_one "${2:?usage: $0 crash COMPONENT}" ;;
   start|stop)
     secrets
     case ${2:?usage: $0 $cmd COMPONENT} in
@@ -324,5 +361,5 @@ case $cmd in
       haproxy|spark-*) [ "$cmd" = stop ] && stop_one "$2" || { echo "start $2 with '$0 up'" >&2; exit 2; } ;;
       *) echo "unknown component $2" >&2; exit 2 ;;
     esac ;;
-  *) echo "usage: $0 up|run|down|status|days|env|airflow ARGS…|start COMPONENT|stop COMPONENT" >&2; exit 2 ;;
+  *) echo "usage: $0 up|run|down|status|days|env|airflow ARGS…|exec COMMAND…|start|stop|crash COMPONENT" >&2; exit 2 ;;
 esac

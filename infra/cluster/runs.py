@@ -87,7 +87,8 @@ def _seconds(a: datetime | None, b: datetime | None) -> float:
 
 
 def _latency(task: dict[str, Any]) -> float:
-    """Seconds from the scheduler making a task runnable to the task running."""
+    """Seconds from the scheduler making a task runnable to the task running (pool slot, executor slot,
+    the scheduler's own loop: all of it)."""
     return _seconds(task["scheduled"] or task["queued"], task["start"])
 
 
@@ -102,7 +103,7 @@ def settled(snap: dict[str, Any], silver: list[str], gold: list[str], days: list
 
 
 def report(snap: dict[str, Any], dags: list[str], wall: float) -> dict[str, Any]:
-    """Per DAG: runs by state, task seconds, scheduler latency (scheduled → started), retries."""
+    """Per DAG: runs by state, task seconds, seconds waited (scheduled → started), retries."""
     rows: dict[str, dict[str, Any]] = {}
     for dag in dags:
         tasks = snap["tasks"].get(dag, [])
@@ -117,16 +118,16 @@ def report(snap: dict[str, Any], dags: list[str], wall: float) -> dict[str, Any]
         }
     total_task = sum(r["task_seconds"] for r in rows.values())
     total_latency = sum(r["scheduler_latency_seconds"] for r in rows.values())
-    print(f"{'DAG':<22}{'runs':>5}  {'states':<28}{'tasks':>6}{'task s':>9}{'sched. latency s':>18}{'retried':>9}")
+    print(f"{'DAG':<22}{'runs':>5}  {'states':<28}{'tasks':>6}{'task s':>9}{'waited s':>10}{'retried':>9}")
     for dag, r in rows.items():
         states = ", ".join(f"{k} {v}" for k, v in r["states"].items())
         print(
             f"{dag:<22}{r['runs']:>5}  {states:<28}{r['tasks']:>6}{r['task_seconds']:>9.1f}"
-            f"{r['scheduler_latency_seconds']:>18.1f}{r['retried']:>9}"
+            f"{r['scheduler_latency_seconds']:>10.1f}{r['retried']:>9}"
         )
     print(
-        f"wall {wall:.0f} s; task time {total_task:.0f} s in all (tasks overlap); scheduler latency "
-        f"(scheduled → running) {total_latency:.0f} s in all"
+        f"wall {wall:.0f} s; task time {total_task:.0f} s in all (tasks overlap); waited {total_latency:.0f} s in all "
+        "(scheduled → running: for a pool slot, an executor slot or the scheduler)"
     )
     return {"wall_seconds": round(wall, 1), "dags": rows}
 

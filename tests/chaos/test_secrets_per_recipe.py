@@ -112,7 +112,7 @@ def test_secrets_per_recipe(chaos_row: ScenarioRow, tmp_path: Path) -> None:
         }
     )
     # cluster-up provisions its store as `make store` does (and hands its daemons only the pipeline's keys).
-    expected.update({t: pipeline | ROOT | ministries for t in ("store", "test", "chaos", "cluster-up")})
+    expected.update({t: pipeline | ROOT | ministries for t in ("store", "test", "chaos", "cluster-up", "cluster-drills")})
     mae = {"LAKEHOUSE_MINISTRY_MAE_ACCESS_KEY", "LAKEHOUSE_MINISTRY_MAE_SECRET_KEY"}
     expected.update({t: mae for t in ("live", "live-start")})  # the monitoring page reads as the environment ministry
 
