@@ -276,7 +276,7 @@ cluster-compare: ## The cluster's days again through `make run` on the local sta
 	$(PY) infra/cluster/compare.py $(STATE)/compare $(CLUSTER_SUMMARY)
 
 cluster-drills: ## Failure drills on the running cluster (tests/cluster): a Spark worker killed mid-stage, MinIO nodes stopped mid-write
-	infra/cluster/cluster.sh exec $(PY) -m pytest tests/cluster -p no:cacheprovider -q -s
+	infra/cluster/cluster.sh exec $(PY) -m pytest tests/cluster -p no:cacheprovider -q -s $(CLUSTER_DRILL_ARGS)
 
 cluster-status: ## Every cluster process, the store's quorum and Airflow's health
 	infra/cluster/cluster.sh status

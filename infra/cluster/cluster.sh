@@ -60,11 +60,12 @@ launch_bare() {  # name port command...: launch without a secret in the environm
   launch "$1" "$2" "${scrub[@]}" "${@:3}"
 }
 stop_one() {  # name: TERM to its whole process group, then KILL after 20 s
-  group_alive "$1" || { rm -f "$pids/$1.pid"; return 0; }
+  group_alive "$1" || alive "$1" || { rm -f "$pids/$1.pid"; return 0; }
   local pid; pid=$(cat "$pids/$1.pid")
-  kill -- "-$pid" 2>/dev/null || true
-  for _ in $(seq 1 80); do kill -0 -- "-$pid" 2>/dev/null || break; sleep 0.25; done
-  kill -0 -- "-$pid" 2>/dev/null && kill -9 -- "-$pid" 2>/dev/null || true
+  kill -- "-$pid" 2>/dev/null || kill "$pid" 2>/dev/null || true
+  for _ in $(seq 1 80); do kill -0 -- "-$pid" 2>/dev/null || kill -0 "$pid" 2>/dev/null || break; sleep 0.25; done
+  kill -9 -- "-$pid" 2>/dev/null || true
+  kill -9 "$pid" 2>/dev/null || true
   rm -f "$pids/$1.pid"
   echo "  $1 stopped"
 }
