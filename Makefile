@@ -281,7 +281,7 @@ cluster-drills: ## Failure drills on the running cluster (tests/cluster): a Spar
 cluster-status: ## Every cluster process, the store's quorum and Airflow's health
 	infra/cluster/cluster.sh status
 
-cluster-down: ## Stop every cluster process (data kept in .state/cluster); fails if a cluster port is still taken
+cluster-down: ## Stop every cluster process (data kept in .state/cluster); fails if a cluster port or process is left
 	infra/cluster/cluster.sh down
 
 lock: ## Re-resolve requirements.in into requirements.lock (needs the registries)
