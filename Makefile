@@ -69,7 +69,6 @@ export AIRFLOW__CORE__LAZY_LOAD_PLUGINS := True
 export GX_ANALYTICS_ENABLED := False
 export PYSPARK_PYTHON := $(PY)
 
-
 .PHONY: help lakehouse live live-start live-stop stream-start stream-stop operator setup tls venv jars minio web chromium mqtt-install store store-stop sample sources sources-stop airflow-init run airflow test test-unit chaos lint security bench bench-slice bench-sources bench-channels bench-live bench-query lock clean clean-lake cluster-install cluster-up cluster-run cluster-compare cluster-down cluster-status cluster-drills
 
 help: ## List the targets
