@@ -86,7 +86,7 @@ def _seconds(a: datetime | None, b: datetime | None) -> float:
     return (b - a).total_seconds() if a and b else 0.0
 
 
-def _latency(task: dict[str, Any]) -> float:
+def _waited(task: dict[str, Any]) -> float:
     """Seconds from the scheduler making a task runnable to the task running (pool slot, executor slot,
     the scheduler's own loop: all of it)."""
     return _seconds(task["scheduled"] or task["queued"], task["start"])
@@ -112,21 +112,21 @@ def report(snap: dict[str, Any], dags: list[str], wall: float) -> dict[str, Any]
             "runs": len(runs),
             "states": dict(sorted(_count(r["state"] for r in runs).items())),
             "task_seconds": round(sum(_seconds(t["start"], t["end"]) for t in tasks), 1),
-            "scheduler_latency_seconds": round(sum(_latency(t) for t in tasks), 1),
+            "waited_seconds": round(sum(_waited(t) for t in tasks), 1),
             "tasks": len(tasks),
             "retried": sum(1 for t in tasks if (t["try"] or 0) > 1),
         }
     total_task = sum(r["task_seconds"] for r in rows.values())
-    total_latency = sum(r["scheduler_latency_seconds"] for r in rows.values())
+    total_waited = sum(r["waited_seconds"] for r in rows.values())
     print(f"{'DAG':<22}{'runs':>5}  {'states':<28}{'tasks':>6}{'task s':>9}{'waited s':>10}{'retried':>9}")
     for dag, r in rows.items():
         states = ", ".join(f"{k} {v}" for k, v in r["states"].items())
         print(
             f"{dag:<22}{r['runs']:>5}  {states:<28}{r['tasks']:>6}{r['task_seconds']:>9.1f}"
-            f"{r['scheduler_latency_seconds']:>10.1f}{r['retried']:>9}"
+            f"{r['waited_seconds']:>10.1f}{r['retried']:>9}"
         )
     print(
-        f"wall {wall:.0f} s; task time {total_task:.0f} s in all (tasks overlap); waited {total_latency:.0f} s in all "
+        f"wall {wall:.0f} s; task time {total_task:.0f} s in all (tasks overlap); waited {total_waited:.0f} s in all "
         "(scheduled → running: for a pool slot, an executor slot or the scheduler)"
     )
     return {"wall_seconds": round(wall, 1), "dags": rows}

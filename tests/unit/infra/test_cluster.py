@@ -129,12 +129,12 @@ def test_a_run_is_settled_only_when_every_day_gold_run_and_event_is_done() -> No
     assert not runs.settled(_snap(finished, ["success"], 1), silver, gold, days)  # an asset event not yet run
 
 
-def test_scheduler_latency_is_from_scheduled_or_queued_to_start() -> None:
+def test_waiting_is_from_scheduled_or_queued_to_start() -> None:
     t = datetime(2026, 12, 6, 1, 0, 0)
     task = {"scheduled": t, "queued": t.replace(second=3), "start": t.replace(second=5), "end": t.replace(second=45)}
-    assert runs._latency(task) == 5.0
-    assert runs._latency({**task, "scheduled": None}) == 2.0
-    assert runs._latency({**task, "start": None}) == 0.0  # never started: no latency counted
+    assert runs._waited(task) == 5.0
+    assert runs._waited({**task, "scheduled": None}) == 2.0
+    assert runs._waited({**task, "start": None}) == 0.0  # never started: no latency counted
 
 
 def test_cluster_configuration_sets_only_names_something_reads() -> None:
