@@ -38,8 +38,8 @@ ROOT_SECRETS     := MINIO_ROOT_USER MINIO_ROOT_PASSWORD
 unexport $(PIPELINE_SECRETS) $(MINISTRY_SECRETS) $(ROOT_SECRETS)
 # The pipeline's identity (writer keys, pseudonym key, source logins): DAG runs, the Airflow UI, the
 # benchmarks, the source servers and the operator's CLI. Never a ministry's keys or the store's root.
-PIPELINE_TARGETS := run airflow bench bench-slice bench-sources bench-channels bench-live bench-query sources operator stream-start \
-  cluster-run cluster-compare
+PIPELINE_TARGETS := run airflow bench bench-slice bench-sources bench-channels bench-live bench-query bench-store sources operator \
+  stream-start cluster-run cluster-compare cluster-bench cluster-bench-store
 # Only the names the secrets file defines: one from before keyrings has LAKEHOUSE_PSEUDONYM_KEY and
 # not LAKEHOUSE_PSEUDONYM_KEYS / _KEY_ID, a newer one the reverse (jobs/privacy.py).
 $(foreach v,$(PIPELINE_SECRETS),$(if $($(v)),$(eval $(PIPELINE_TARGETS): export $(v) := $$($(v)))))
@@ -69,7 +69,7 @@ export AIRFLOW__CORE__LAZY_LOAD_PLUGINS := True
 export GX_ANALYTICS_ENABLED := False
 export PYSPARK_PYTHON := $(PY)
 
-.PHONY: help lakehouse live live-start live-stop stream-start stream-stop operator setup tls venv jars minio web chromium mqtt-install store store-stop sample sources sources-stop airflow-init run airflow test test-unit chaos lint security bench bench-slice bench-sources bench-channels bench-live bench-query lock clean clean-lake cluster-install cluster-up cluster-run cluster-compare cluster-down cluster-status cluster-drills
+.PHONY: help lakehouse live live-start live-stop stream-start stream-stop operator setup tls venv jars minio web chromium mqtt-install store store-stop sample sources sources-stop airflow-init run airflow test test-unit chaos lint security bench bench-slice bench-sources bench-channels bench-live bench-query bench-store lock clean clean-lake cluster-install cluster-up cluster-run cluster-compare cluster-down cluster-status cluster-drills cluster-bench cluster-bench-store
 
 help: ## List the targets
 	@awk 'BEGIN {FS = ":.*## "}; /^[a-zA-Z_-]+:.*## / {printf "  \033[36m%-15s\033[0m %s\n", $$1, $$2}' $(MAKEFILE_LIST)
@@ -231,11 +231,12 @@ security: venv ## Scanners: detect-secrets (audited .secrets.baseline), bandit, 
 	$(VENV)/bin/bandit -q -c pyproject.toml -r jobs expectations sample_sources dags infra
 	$(PY) infra/audit_deps.py
 
-# BENCH_SIZES (rows per day of the environment generator), BENCH_REPS; QUICK=1: 1e5 only, once; BENCH_LARGE=1 adds 1e7.
+# BENCH_SIZES (rows per day of the environment generator), BENCH_REPS; QUICK=1: 1e5 only, once; BENCH_LARGE=1 adds 1e7;
+# BENCH_ONLY: some of airflow jobs lean floor.
 BENCH_SIZES ?= 100000 1000000
 BENCH_REPS  ?= 3
 bench: store airflow-init ## Side by side on one seeded input: the pipeline via Airflow, its jobs, a lean polars baseline, the read floor (→ .state/bench/side_by_side.*)
-	$(PY) -m bench.side_by_side $(if $(QUICK),--quick --reps $${BENCH_REPS_QUICK:-1},--sizes $(BENCH_SIZES) $(if $(BENCH_LARGE),10000000) --reps $(BENCH_REPS))
+	$(PY) -m bench.side_by_side $(if $(QUICK),--quick --reps $${BENCH_REPS_QUICK:-1},--sizes $(BENCH_SIZES) $(if $(BENCH_LARGE),10000000) --reps $(BENCH_REPS)) $(if $(BENCH_ONLY),--only $(BENCH_ONLY))
 
 bench-slice: store airflow-init ## The whole environment slice through the jobs, step by step (ROWS=1000000 by default)
 	$(PY) -m tests.bench --rows $${BENCH_ROWS:-1000000}
@@ -251,6 +252,9 @@ bench-live: store mqtt-install tls ## Live path latency, publish → alert row a
 
 bench-query: store ## Time typical ministry queries on the lake, DuckDB vs Spark (after `make run`; → .state/bench/query.json)
 	$(PY) -m tests.bench_query --reps $${BENCH_REPS:-20}
+
+bench-store: store ## PUT/GET objects/s and MB/s of the local store (4 KB, 1 MB, 8 MB objects; → .state/bench/store.json)
+	$(PY) -m bench.store $(BENCH_STORE_ARGS)
 
 # --- The same pipeline on a cluster topology, all on 127.0.0.1 (issue 15; infra/cluster/cluster.env) ---
 cluster-install: ## Debian's PostgreSQL (Airflow's metadata) and haproxy (the store's one endpoint) for make cluster-up
@@ -274,8 +278,14 @@ cluster-compare: ## The cluster's days again through `make run` on the local sta
 	@$(MAKE) --no-print-directory stream-stop live-stop > /dev/null
 	$(PY) infra/cluster/compare.py $(STATE)/compare $(CLUSTER_SUMMARY)
 
-cluster-drills: ## Failure drills on the running cluster (tests/cluster): a Spark worker killed mid-stage, MinIO nodes stopped mid-write
+cluster-drills: ## Failure drills on the running cluster (tests/cluster): a Spark worker killed mid-stage, MinIO nodes stopped mid-write, a task's process and the scheduler killed mid-run
 	infra/cluster/cluster.sh exec $(PY) -m pytest tests/cluster -p no:cacheprovider -q -s $(CLUSTER_DRILL_ARGS)
+
+cluster-bench: ## `make bench`'s jobs called directly and the lean baseline, on the cluster (BENCH_SIZES, BENCH_REPS; → .state/cluster/bench/)
+	infra/cluster/cluster.sh exec $(PY) -m bench.side_by_side --only $(or $(BENCH_ONLY),jobs lean) --sizes $(BENCH_SIZES) --reps $(BENCH_REPS)
+
+cluster-bench-store: ## The same store benchmark against the cluster's four MinIO nodes behind haproxy (→ .state/cluster/bench/store.json)
+	infra/cluster/cluster.sh exec $(PY) -m bench.store $(BENCH_STORE_ARGS)
 
 cluster-status: ## Every cluster process, the store's quorum and Airflow's health
 	infra/cluster/cluster.sh status

@@ -62,10 +62,12 @@ def render_markdown(result: dict[str, Any]) -> str:
             lines.append(f"| {LABELS[impl]} | {fit['a_seconds']:.1f} | {fit['b_us_per_row']:.2f} | {slope} |")
     checks = [c for by_size in result.get("correctness", {}).values() for c in by_size]
     differing = sum(1 for c in checks if c["differences"])
+    compared = sorted({impl for c in checks for impl in c["fingerprints"]}, key=ORDER.index)
     lines += [
         "",
         f"Correctness: {len(checks) - differing} of {len(checks)} runs identical across "
-        "airflow / jobs / lean (silver rows, quarantine by reason, aqi_daily rows, per-table checksums).",
+        f"{' / '.join(compared) or 'nothing (one implementation)'} "
+        "(silver rows, quarantine by reason, aqi_daily rows, per-table checksums).",
     ]
     return "\n".join(lines)
 

@@ -332,7 +332,8 @@ def main() -> None:
     if problems:
         print(f"{len(problems)} differences between implementations (see above): the results are not identical")
         sys.exit(1)
-    print("correctness check: silver, quarantine by reason and aqi_daily identical across airflow, jobs, lean")
+    checked = ", ".join(impl for impl in CHECKED if impl in args.only)
+    print(f"correctness check: silver, quarantine by reason and aqi_daily identical across {checked}")
 
 
 if __name__ == "__main__":

@@ -28,7 +28,11 @@ mkdir -p "$pids" "$logs"
 # scheduler, they kept its transaction open ("idle in transaction", rows locked) and the next
 # scheduler scheduled nothing for six minutes (drilled; README "On a cluster").
 alive() { [ -f "$pids/$1.pid" ] && kill -0 "$(cat "$pids/$1.pid")" 2>/dev/null; }
-group_alive() { [ -f "$pids/$1.pid" ] && kill -0 -- "-$(cat "$pids/$1.pid")" 2>/dev/null; }
+# Every process is started in a session of its own (setsid). A session can hold several process groups:
+# Airflow 3.3's task runners put themselves in a group of their own, inside their scheduler's session.
+session_pids() { [ -f "$pids/$1.pid" ] && pgrep -s "$(cat "$pids/$1.pid")"; }
+group_alive() { session_pids "$1" >/dev/null; }
+kill_session() { local p; for p in $(session_pids "$1"); do kill "-$2" "$p" 2>/dev/null || true; done; }
 listening() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
 wait_for() {  # name seconds command...: poll until the command succeeds or the process dies
   local name=$1 seconds=$2; shift 2
@@ -43,7 +47,7 @@ launch() {  # name port command...: start a process in the background, its pid i
   local name=$1 port=$2; shift 2
   if alive "$name"; then echo "  $name already running (pid $(cat "$pids/$name.pid"))"; return 1; fi
   if group_alive "$name"; then  # the leader died and left its children: end them first
-    kill -9 -- "-$(cat "$pids/$name.pid")" 2>/dev/null || true; sleep 0.5
+    kill_session "$name" KILL; sleep 0.5
   fi
   if [ "$port" != - ] && listening "$port"; then
     echo "port $port (for $name) is taken by another program: stop it or change infra/cluster/cluster.env" >&2; exit 1
@@ -59,12 +63,12 @@ launch_bare() {  # name port command...: launch without a secret in the environm
   done
   launch "$1" "$2" "${scrub[@]}" "${@:3}"
 }
-stop_one() {  # name: TERM to its whole process group, then KILL after 20 s
+stop_one() {  # name: TERM to its process group, then KILL what is left of its session after 20 s
   group_alive "$1" || alive "$1" || { rm -f "$pids/$1.pid"; return 0; }
   local pid; pid=$(cat "$pids/$1.pid")
   kill -- "-$pid" 2>/dev/null || kill "$pid" 2>/dev/null || true
-  for _ in $(seq 1 80); do kill -0 -- "-$pid" 2>/dev/null || kill -0 "$pid" 2>/dev/null || break; sleep 0.25; done
-  kill -9 -- "-$pid" 2>/dev/null || true
+  for _ in $(seq 1 80); do group_alive "$1" || alive "$1" || break; sleep 0.25; done
+  kill_session "$1" KILL
   kill -9 "$pid" 2>/dev/null || true
   rm -f "$pids/$1.pid"
   echo "  $1 stopped"
@@ -88,10 +92,10 @@ for entry in os.listdir("/proc"):
             pass
 PY
 }
-crash_one() {  # name: SIGKILL its whole process group at once (a host or service crash, for drills)
-  group_alive "$1" && kill -9 -- "-$(cat "$pids/$1.pid")" 2>/dev/null || true
+crash_one() {  # name: SIGKILL every process of its session at once (its host lost, for drills)
+  kill_session "$1" KILL
   for _ in $(seq 1 40); do group_alive "$1" || break; sleep 0.25; done
-  echo "  $1 killed (SIGKILL, process group)"
+  echo "  $1 killed (SIGKILL, its whole session: the scheduler's executor and task processes too)"
 }
 
 secrets() {  # the cluster's own generated secrets, once

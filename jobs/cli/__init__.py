@@ -9,10 +9,14 @@ lakehouse through delta-rs (no JVM start) with the caller's S3 credentials.
 from __future__ import annotations
 
 import argparse
+import atexit
 import gc
 import importlib
+import os
 import pkgutil
 import sys
+import threading
+from typing import NoReturn
 
 from jobs.errors import UserFacingError
 
@@ -42,3 +46,23 @@ def main(argv: list[str] | None = None) -> int:
         # teardown, their threads can abort the process after the work is done (exit 134,
         # "terminate called without an active exception"; apache/arrow, delta-io/delta-rs#2184).
         gc.collect()
+
+
+def entry() -> NoReturn:
+    """The process's entry (``lakehouse``, ``python -m jobs.cli``): :func:`main`, then a plain exit.
+
+    Arrow's scanner threads (delta-rs reads) can still be alive when the interpreter tears down, and
+    then the C++ runtime aborts the finished process (exit -6/134, "terminate called without an active
+    exception") even after ``gc.collect()``: seen on ``lakehouse summary --json`` after it had printed
+    everything. So the normal shutdown is done by hand — other threads joined, ``atexit`` handlers run
+    (logging, pyspark's JVM), streams flushed — and the process leaves with ``os._exit``, skipping only
+    the C++ static destructors.
+    """
+    code = main()
+    for thread in threading.enumerate():
+        if thread is not threading.current_thread() and not thread.daemon:
+            thread.join()
+    atexit._run_exitfuncs()
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(code)

@@ -103,11 +103,14 @@ def test_secrets_per_recipe(chaos_row: ScenarioRow, tmp_path: Path) -> None:
                 "bench-channels",
                 "bench-live",
                 "bench-query",
+                "bench-store",
                 "sources",
                 "operator",
                 "stream-start",
                 "cluster-run",
                 "cluster-compare",
+                "cluster-bench",
+                "cluster-bench-store",
             )
         }
     )

@@ -19,3 +19,23 @@ def test_cli_parser_loads_no_heavy_library() -> None:
     out = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, cwd=REPO)
     assert out.returncode == 0, out.stderr[-2000:]
     assert out.stdout.strip().splitlines()[-1] == "HEAVY="
+
+
+def test_the_process_entry_keeps_exit_codes_output_and_threads() -> None:
+    """``entry`` leaves with ``os._exit`` (no C++ teardown): the command's exit code and message, a
+    thread still working and an ``atexit`` handler must all survive that."""
+    empty = subprocess.run([sys.executable, "-m", "jobs.cli", "query", ""], capture_output=True, text=True, cwd=REPO)
+    assert empty.returncode == 2, empty.stderr[-2000:]
+    assert "lakehouse query: empty query" in empty.stderr
+    probe = (
+        "import atexit, sys, threading, time\n"
+        "import jobs.cli as cli\n"
+        "def work(): time.sleep(0.5); print('thread done', flush=True)\n"
+        "def command(args):\n"
+        "    threading.Thread(target=work).start(); atexit.register(lambda: print('atexit ran')); return 3\n"
+        "cli.main = lambda: command(None)\n"
+        "cli.entry()\n"
+    )
+    out = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, cwd=REPO)
+    assert out.returncode == 3, out.stderr[-2000:]
+    assert out.stdout.splitlines() == ["thread done", "atexit ran"]

@@ -121,3 +121,17 @@ def test_one_size_prints_no_fit_and_two_sizes_print_it() -> None:
     assert "No fit: one size only" in one and "a (fixed s)" not in one
     two = render_markdown(_result([100_000, 1_000_000]))
     assert "No fit" not in two and "| 1.5 | 20.00 | 0.98 |" in two
+
+
+def test_correctness_line_names_only_the_implementations_compared() -> None:
+    from bench.report import render_markdown
+
+    result = _result([100_000])
+    checks = [
+        {"fingerprints": {"lean": {}, "jobs": {}}, "differences": []},
+        {"fingerprints": {"jobs": {}, "lean": {}}, "differences": ["x"]},
+    ]
+    result["correctness"] = {"100000": checks}
+    text = render_markdown(result)
+    assert "Correctness: 1 of 2 runs identical across jobs / lean (" in text
+    assert "airflow" not in text.split("Correctness:")[1]
