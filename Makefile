@@ -235,7 +235,7 @@ security: venv ## Scanners: detect-secrets (audited .secrets.baseline), bandit, 
 # BENCH_ONLY: some of airflow jobs lean floor.
 BENCH_SIZES ?= 100000 1000000
 BENCH_REPS  ?= 3
-bench: store airflow-init ## Side by side on one seeded input: the pipeline via Airflow, its jobs, a lean polars baseline, the read floor (→ .state/bench/side_by_side.*)
+bench: store airflow-init ## Side by side on one seeded input: the pipeline via Airflow, its jobs, a lean polars baseline, the read floor (BENCH_SIZES, BENCH_REPS, BENCH_ONLY, QUICK=1; → .state/bench/side_by_side.*)
 	$(PY) -m bench.side_by_side $(if $(QUICK),--quick --reps $${BENCH_REPS_QUICK:-1},--sizes $(BENCH_SIZES) $(if $(BENCH_LARGE),10000000) --reps $(BENCH_REPS)) $(if $(BENCH_ONLY),--only $(BENCH_ONLY))
 
 bench-slice: store airflow-init ## The whole environment slice through the jobs, step by step (ROWS=1000000 by default)
