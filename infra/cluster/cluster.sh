@@ -22,14 +22,14 @@ dir=$LAKEHOUSE_CLUSTER_DIR
 pids=$dir/pids logs=$dir/logs
 mkdir -p "$pids" "$logs"
 
-# Each process starts in its own process group (session), its pid = the group's id; stopping a
-# component stops its whole group, as systemd's KillMode=control-group would. A scheduler's
-# LocalExecutor workers are forks that share its database connection: left behind by a SIGKILLed
-# scheduler, they kept its transaction open ("idle in transaction", rows locked) and the next
-# scheduler scheduled nothing for six minutes (drilled; README "On a cluster").
+# Each process starts in a session of its own (setsid), its pid = the session's id; stopping a
+# component ends its whole session, as systemd's KillMode=control-group would. A session can hold
+# several process groups: Airflow 3.3's task runners make a group of their own inside their
+# scheduler's session. A scheduler's LocalExecutor workers are forks that share its database
+# connection: left behind by a SIGKILLed scheduler, they kept its transaction open ("idle in
+# transaction", rows locked) and the next scheduler scheduled nothing for six minutes (drilled;
+# README "On a cluster").
 alive() { [ -f "$pids/$1.pid" ] && kill -0 "$(cat "$pids/$1.pid")" 2>/dev/null; }
-# Every process is started in a session of its own (setsid). A session can hold several process groups:
-# Airflow 3.3's task runners put themselves in a group of their own, inside their scheduler's session.
 session_pids() { [ -f "$pids/$1.pid" ] && pgrep -s "$(cat "$pids/$1.pid")"; }
 group_alive() { session_pids "$1" >/dev/null; }
 kill_session() { local p; for p in $(session_pids "$1"); do kill "-$2" "$p" 2>/dev/null || true; done; }

@@ -23,11 +23,11 @@ VN = ZoneInfo("Asia/Ho_Chi_Minh")
 TERMINAL = {"success", "failed"}
 
 
-def _day_start(day: str) -> datetime:
+def day_start(day: str) -> datetime:
     return datetime.combine(date.fromisoformat(day), datetime.min.time(), VN)
 
 
-def _name(value: Any) -> str:
+def state_name(value: Any) -> str:
     """An Airflow state or run type (an enum, or None) as its plain name."""
     return str(getattr(value, "value", value))
 
@@ -44,7 +44,7 @@ def snapshot(silver: list[str], gold: list[str], days: list[str]) -> dict[str, A
     from airflow.utils.session import create_session
     from sqlalchemy import func, select
 
-    starts = {_day_start(d) for d in days}
+    starts = {day_start(d) for d in days}
     out: dict[str, Any] = {"runs": defaultdict(list), "tasks": defaultdict(list)}
     with create_session() as session:
         for run in session.scalars(select(DagRun).where(DagRun.dag_id.in_(silver + gold))):
@@ -53,8 +53,8 @@ def snapshot(silver: list[str], gold: list[str], days: list[str]) -> dict[str, A
             out["runs"][run.dag_id].append(
                 {
                     "run_id": run.run_id,
-                    "run_type": _name(run.run_type),
-                    "state": _name(run.state),
+                    "run_type": state_name(run.run_type),
+                    "state": state_name(run.state),
                     "day": _day(run.data_interval_start) if run.dag_id in silver else None,
                     "queued_at": run.queued_at,
                     "start": run.start_date,
@@ -68,7 +68,7 @@ def snapshot(silver: list[str], gold: list[str], days: list[str]) -> dict[str, A
                     {
                         "task": ti.task_id,
                         "run_id": ti.run_id,
-                        "state": _name(ti.state),
+                        "state": state_name(ti.state),
                         "try": ti.try_number,
                         "scheduled": ti.scheduled_dttm,
                         "queued": ti.queued_dttm,

@@ -26,10 +26,9 @@ import subprocess
 import sys
 import time
 from collections.abc import Callable
-from datetime import date, datetime
+from datetime import datetime
 from pathlib import Path
 from typing import Any, TypeVar
-from zoneinfo import ZoneInfo
 
 import pytest
 
@@ -38,12 +37,12 @@ from tests.infra_scripts import load_infra_script
 from tests.lakehouse_fixtures import REPO
 
 compare = load_infra_script("cluster/compare")
+runs = load_infra_script("cluster/runs")  # the run watcher's day start and state names
 
 pytestmark = [pytest.mark.integration, pytest.mark.timeout(3600)]
 
 DAG_ID = "reference"
 GROUP = "commune"
-VN = ZoneInfo("Asia/Ho_Chi_Minh")
 T = TypeVar("T")
 
 
@@ -57,23 +56,17 @@ def wait_for(what: str, probe: Callable[[], T | None], timeout: float, every: fl
     raise AssertionError(f"timed out after {timeout:.0f} s waiting for {what}")
 
 
-def day_start(day: str) -> datetime:
-    return datetime.combine(date.fromisoformat(day), datetime.min.time(), VN)
-
-
 def run_of(day: str) -> dict[str, Any] | None:
-    """The DAG's run for a Vietnamese day (its data interval), as plain values, or None."""
+    """The DAG's run for a Vietnamese day (its data interval): run id and logical date, or None."""
     from airflow.models.dagrun import DagRun
     from airflow.utils.session import create_session
     from sqlalchemy import select
 
     with create_session() as session:
         run = session.scalar(
-            select(DagRun).where(DagRun.dag_id == DAG_ID, DagRun.data_interval_start == day_start(day))
+            select(DagRun).where(DagRun.dag_id == DAG_ID, DagRun.data_interval_start == runs.day_start(day))
         )
-        if run is None:
-            return None
-        return {"run_id": run.run_id, "state": str(getattr(run.state, "value", run.state)), "logical": run.logical_date}
+        return None if run is None else {"run_id": run.run_id, "logical": run.logical_date}
 
 
 def group_tasks(run_id: str) -> dict[str, dict[str, Any]]:
@@ -90,7 +83,7 @@ def group_tasks(run_id: str) -> dict[str, dict[str, Any]]:
         )
         return {
             ti.task_id: {
-                "state": str(getattr(ti.state, "value", ti.state)),
+                "state": runs.state_name(ti.state),
                 "try": ti.try_number,
                 "id": str(ti.id),
                 "start": ti.start_date,
@@ -123,7 +116,7 @@ def worker_process(ti_id: str) -> int | None:
 
 def running_task(run_id: str, after_seconds: float) -> tuple[str, dict[str, Any]] | None:
     """A group task that has been running for at least ``after_seconds`` (its Spark work under way)."""
-    now = datetime.now(VN)
+    now = datetime.now(runs.VN)
     for task_id, ti in group_tasks(run_id).items():
         if ti["state"] == "running" and ti["start"] and (now - ti["start"]).total_seconds() >= after_seconds:
             return task_id, ti
@@ -145,7 +138,7 @@ def run_of_id(run_id: str) -> str | None:
 
     with create_session() as session:
         state = session.scalar(select(DagRun.state).where(DagRun.dag_id == DAG_ID, DagRun.run_id == run_id))
-        return None if state is None else str(getattr(state, "value", state))
+        return None if state is None else runs.state_name(state)
 
 
 def finished(run_id: str) -> str | None:
