@@ -314,12 +314,31 @@ def _ensure_live_tables(spark: SparkSession, dataset: Dataset, settings: Setting
     return uri, q_uri
 
 
-def merge_quarantine(spark: SparkSession, uri: str, rows: DataFrame) -> None:
+def days_and_window(good: DataFrame, dataset: Dataset) -> tuple[set[str], tuple[str, str] | None]:
+    """The local days a micro-batch's good rows fall on and their event-time window (UTC text), in one
+    Spark job: the window lets the MERGE into the live view skip the day's other files."""
+    from pyspark.sql import functions as F
+
+    assert dataset.event_time is not None
+    stamp = "yyyy-MM-dd HH:mm:ss.SSSSSS"  # the session's time zone is UTC (jobs.spark)
+    row = good.agg(
+        F.collect_set(F.col(dataset.partition_by[0]).cast("string")).alias("days"),
+        F.date_format(F.min(dataset.event_time), stamp).alias("low"),
+        F.date_format(F.max(dataset.event_time), stamp).alias("high"),
+    ).collect()[0]
+    window = None if row["low"] is None else (row["low"], row["high"])
+    return set(row["days"]), window
+
+
+def merge_quarantine(spark: SparkSession, uri: str, rows: DataFrame, batch_ids: Sequence[str] = ()) -> None:
     """Add quarantine rows not there yet, matched on (dataset, batch, raw line): a record read twice
-    (a redelivered message, a reprocessed log object) is one row, as exact duplicates are in a batch."""
+    (a redelivered message, a reprocessed log object) is one row, as exact duplicates are in a batch.
+    ``batch_ids``: every batch the rows can belong to, as literals Delta skips other days' files by."""
     from delta.tables import DeltaTable
 
     condition = "t.dataset = s.dataset AND t._batch_id = s._batch_id AND t.raw_line <=> s.raw_line"
+    if batch_ids:
+        condition += " AND t._batch_id IN (" + ", ".join(f"'{b}'" for b in batch_ids) + ")"
     DeltaTable.forPath(spark, uri).alias("t").merge(rows.alias("s"), condition).whenNotMatchedInsertAll().execute()
 
 
@@ -331,6 +350,7 @@ class MicroBatch:
     objects: int = 0
     lines: int = 0
     days: list[str] = field(default_factory=list)
+    seconds: dict[str, float] = field(default_factory=dict)  # read the log, transform + window, each MERGE
 
 
 def process_dataset(
@@ -343,6 +363,13 @@ def process_dataset(
     from jobs.silver import quarantine_rows, silver_rows
 
     result = MicroBatch(dataset.name)
+    clock = time.monotonic()
+
+    def phase(name: str) -> None:
+        nonlocal clock
+        result.seconds[name] = round(time.monotonic() - clock, 1)
+        clock = time.monotonic()
+
     checkpoint = Checkpoint.read(dataset, settings)
     new = [k for k in log_keys(dataset, days, settings) if k not in checkpoint.processed]
     if not new:
@@ -358,6 +385,7 @@ def process_dataset(
         for key, data in zip(new, pool.map(body, new), strict=True):
             lines.extend(reader(dataset, key, data, settings))
     result.objects, result.lines = len(new), len(lines)
+    phase("read")
     if lines:
         uri, q_uri = _ensure_live_tables(spark, dataset, settings)
         inputs = {name: read_table(spark, REGISTRY[name], settings) for name in dataset.inputs}
@@ -367,10 +395,12 @@ def process_dataset(
         split = refine_live(dataset, bronze, inputs, sorted({ln.day for ln in lines})).cache()
         try:
             good, quarantined = silver_rows(split, dataset), quarantine_rows(split, dataset)
-            date_col = dataset.partition_by[0]
-            touched = {str(r[0]) for r in good.select(date_col).distinct().collect()}
-            merge_into_silver(spark, dataset, good, settings, uri=uri)
-            merge_quarantine(spark, q_uri, quarantined)
+            touched, window = days_and_window(good, dataset)  # the first action: the transform runs here
+            phase("transform")
+            merge_into_silver(spark, dataset, good, settings, uri=uri, event_window=window)
+            phase("merge")
+            merge_quarantine(spark, q_uri, quarantined, sorted({batch_id_of(dataset, ln.day) for ln in lines}))
+            phase("merge_quarantine")
         finally:
             split.unpersist()
         result.days = sorted(touched)

@@ -210,3 +210,16 @@ def test_cli_query_as_ungranted_ministry_is_denied_with_the_reason(
     # The same identity reads the public table through the same command.
     assert main(["query", "--ministry", "moc", "SELECT sum(aqi) AS total FROM gold.environment_aqi_daily"]) == 0
     assert "178" in capsys.readouterr().out
+
+
+def test_a_table_one_caller_opened_is_not_read_with_another_callers_rights(lake: Lake) -> None:
+    """The query engine keeps tables open between queries, per caller: the pipeline's identity opens
+    the internal wastewater silver table, then a ministry without a grant asks for it and is refused."""
+    from jobs.errors import UserFacingError
+    from jobs.query import run_query
+
+    sql = "SELECT count(*) AS n FROM silver.environment_wastewater_reading"
+    assert run_query(sql, settings=lake.writer).to_pylist() == [{"n": 3}]
+    with pytest.raises(UserFacingError) as err:
+        run_query(sql, settings=lake.ministries["moc"], ministry=Ministry.CONSTRUCTION)
+    assert explain_denied("silver.environment_wastewater_reading", Ministry.CONSTRUCTION) in str(err.value)

@@ -356,3 +356,24 @@ def test_cli_bad_sql_exits_2_and_says_where(lake: dict[str, Any], cli: Any) -> N
     assert code == 2 and out == ""
     assert err.startswith("lakehouse query: the SQL does not parse")
     assert "LINE 1: SELECT * FORM gold.environment_aqi_daily" in err
+
+
+def test_a_query_sees_commits_made_after_its_table_was_opened(lake: dict[str, Any]) -> None:
+    """The process keeps tables open between queries (``jobs.query._snapshot``): the next query still
+    reads the latest version, and a pinned version keeps reading its own rows."""
+    from jobs.query import run_query
+    from jobs.spark import get_spark
+
+    hourly = REGISTRY["aqi_hourly"]
+    uri = _settings().s3a_uri(hourly.table_path)
+    sql = "SELECT count(*) AS n, count(DISTINCT station_id) AS stations FROM gold.environment_aqi_hourly"
+    first = run_query(sql, settings=_settings()).to_pylist()[0]
+    pinned = max(h["version"] for h in _history(uri))
+    station = sorted(r["station_id"] for r in _spark_rows(f"SELECT DISTINCT station_id FROM delta.`{uri}`"))[0]
+    removed = _spark_rows(f"SELECT count(*) AS n FROM delta.`{uri}` WHERE station_id = '{station}'")[0]["n"]
+    get_spark().sql(f"DELETE FROM delta.`{uri}` WHERE station_id = '{station}'")
+    assert removed > 0 and first["stations"] > 1
+    assert run_query(sql, settings=_settings()).to_pylist() == [
+        {"n": first["n"] - removed, "stations": first["stations"] - 1}
+    ]
+    assert run_query(sql, settings=_settings(), as_of=pinned).to_pylist() == [first]
