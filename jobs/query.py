@@ -5,7 +5,7 @@ internet) and no JVM is needed: filters and projections are pushed down into the
 The tables a query names are found by DuckDB's own parser (``json_serialize_sql``), and only
 those are opened, with the caller's credentials, pinned to one Delta version each; the Spark
 engine reads exactly those versions too, so both engines answer from the same snapshot. A process
-keeps its DuckDB connections and the tables it opened between queries (``_engine``, ``_snapshot``):
+keeps its DuckDB connections and the tables it opened between queries (``_engine``, ``_check_out``):
 opening them is most of a query's time on a gold table.
 """
 
@@ -153,49 +153,53 @@ def referenced_tables(sql: str) -> list[TableRef]:
 
 
 SNAPSHOTS_KEPT = 64
-"""Open Delta tables a process keeps between queries (a query service, a notebook, the live page)."""
+"""Open Delta tables a process keeps between queries (a notebook, a service answering many)."""
 _snapshots: OrderedDict[tuple[str, ...], DeltaTable] = OrderedDict()
 _snapshots_lock = threading.Lock()
 
+Opened = dict[str, tuple[tuple[str, ...] | None, "DeltaTable"]]
+"""A query's tables by catalog name: (key among the kept tables or None, snapshot)."""
 
-def _snapshot(
+
+def _check_out(
     table: CatalogTable, settings: Settings, as_of: int | datetime | None, ministry: Ministry | None
-) -> DeltaTable:
-    """The table's snapshot, from the process's open tables where it has one.
+) -> tuple[tuple[str, ...] | None, DeltaTable]:
+    """The table's snapshot, taken from the process's open tables where it has one (and kept out of
+    them until the query is done: :func:`_check_in`, so no other query moves it meanwhile).
 
     Opening a table on the store costs a new connection (TLS) and a read of its log each time; an
     open table reads only the commits made since (``update_incremental``), over the connections it
-    holds, so a query still sees the latest version. Kept per caller (the store, the access key and its secret): one
-    caller's open table never serves another, and a caller whose access was withdrawn is refused at
-    the next update. A version (``as_of``) never changes and is kept as it is; a timestamp is
-    resolved against the table's history each time.
+    holds, so a query still sees the latest version. Kept per caller (the store, the access key and
+    its secret): one caller's open table never serves another, and a caller whose access was
+    withdrawn is refused at the next update. A version (``as_of``) never changes and is kept as it
+    is; a timestamp is resolved against the table's history each time (not kept).
     """
     if isinstance(as_of, datetime):
-        return require_delta(table, settings, as_of=as_of, ministry=ministry)
+        return None, require_delta(table, settings, as_of=as_of, ministry=ministry)
     secret = hashlib.sha256(settings.s3_secret_key.encode()).hexdigest()  # a rotated secret opens anew
     key = (settings.s3_endpoint, settings.s3_uri(table.key), settings.s3_access_key, secret, str(as_of))
     with _snapshots_lock:
-        dt = _snapshots.pop(key, None)  # while this query uses it, no other updates it
+        dt = _snapshots.pop(key, None)
     if dt is None:
-        dt = require_delta(table, settings, as_of=as_of, ministry=ministry)
-    elif as_of is None:
+        return key, require_delta(table, settings, as_of=as_of, ministry=ministry)
+    if as_of is None:
         try:
             dt.update_incremental()
         except Exception as err:
             if is_denied(err):
                 raise denied_error(table.name, err, ministry) from None
-            dt = require_delta(table, settings, as_of=as_of, ministry=ministry)  # replaced or dropped
+            return key, require_delta(table, settings, as_of=as_of, ministry=ministry)  # replaced or dropped
+    return key, dt
+
+
+def _check_in(opened: Opened) -> None:
+    """Keep a finished query's tables open for the next (the least recently used go first)."""
     with _snapshots_lock:
-        _snapshots[key] = dt
+        for key, dt in opened.values():
+            if key is not None:
+                _snapshots[key] = dt
         while len(_snapshots) > SNAPSHOTS_KEPT:
             _snapshots.popitem(last=False)
-    return dt
-
-
-def _open_all(
-    refs: list[TableRef], settings: Settings, as_of: int | datetime | None, ministry: Ministry | None
-) -> dict[str, DeltaTable]:
-    return {r.table.name: _snapshot(r.table, settings, as_of, ministry) for r in refs}
 
 
 def _failure(err: BaseException, refs: list[TableRef], ministry: Ministry | None, sql: str) -> UserFacingError:
@@ -323,7 +327,14 @@ def run_query(
     if engine not in ENGINES:
         raise UserFacingError(f"unknown engine {engine!r}: use one of {', '.join(ENGINES)}.")
     refs = referenced_tables(sql)
-    snapshots = _open_all(refs, settings, parse_as_of(as_of), ministry)
-    if engine == "spark":
-        return _run_spark(sql, refs, snapshots, settings, ministry)
-    return _run_duckdb(sql, refs, snapshots, ministry)
+    pinned = parse_as_of(as_of)
+    opened: Opened = {}
+    try:
+        for ref in refs:
+            opened[ref.table.name] = _check_out(ref.table, settings, pinned, ministry)
+        snapshots = {name: dt for name, (_, dt) in opened.items()}
+        if engine == "spark":
+            return _run_spark(sql, refs, snapshots, settings, ministry)
+        return _run_duckdb(sql, refs, snapshots, ministry)
+    finally:
+        _check_in(opened)
