@@ -109,8 +109,19 @@ FTP_SESSIONS = 4
 mostly round trips (a TLS data connection per file), which several sessions overlap."""
 
 
+def transmission_order(name: str) -> tuple[str, str]:
+    """Oldest transmission first: Circular 10/2021 file names end in their time
+    (``<facility>_<station>_<YYYYMMDDhhmmss>.csv``). A backlog copied in name order would hand the
+    stream one facility's later hours before another's earlier ones, and a medium's silences are
+    judged by its latest reading when replaying a day: the later facilities would look silent until
+    their files came. A name without a time sorts first, by name."""
+    stamp = name.rsplit(".", 1)[0].rsplit("_", 1)[-1]
+    return (stamp if stamp.isdigit() else "", name)
+
+
 def copy_transmissions(dataset: Dataset, days: Sequence[date], settings: Settings) -> int:
-    """Copy the FTP drop's transmission files of ``days`` not yet in the live log; returns how many."""
+    """Copy the FTP drop's transmission files of ``days`` not yet in the live log, oldest first
+    (:func:`transmission_order`); returns how many."""
     import tempfile
 
     from jobs.extract import ftp
@@ -140,7 +151,7 @@ def copy_transmissions(dataset: Dataset, days: Sequence[date], settings: Setting
                         todo[name] = (f"{folder}/{name}", size)
         if not todo:
             continue
-        files = list(todo.values())
+        files = [todo[name] for name in sorted(todo, key=transmission_order)]
         shares = [files[i::FTP_SESSIONS] for i in range(min(FTP_SESSIONS, len(files)))]
         with ThreadPoolExecutor(len(shares)) as pool:
             copied += sum(pool.map(copy, [prefix] * len(shares), shares))

@@ -1,5 +1,6 @@
-"""The live view's MERGE window (``jobs.stream.days_and_window``): the days and event times a
-micro-batch's good rows span, which the MERGE adds as literals so Delta skips the day's other files."""
+"""The live path's pruning and order: the MERGE window (``jobs.stream.days_and_window``: the days and
+event times a micro-batch's good rows span, added to the MERGE as literals so Delta skips the day's
+other files) and the lander's oldest-first copy of FTP transmissions."""
 
 from __future__ import annotations
 
@@ -39,3 +40,22 @@ def test_a_window_needs_an_event_time_in_the_key(spark: SparkSession) -> None:
     stations = spark.createDataFrame([("S1",)], "station_id string")
     with pytest.raises(ValueError, match="air_station: an event window needs an event time in the natural key"):
         merge_into_silver(spark, REGISTRY["air_station"], stations, Settings(), uri="/nowhere", event_window=("a", "b"))
+
+
+def test_transmissions_are_copied_oldest_first_whatever_the_facility() -> None:
+    from jobs.stream import transmission_order
+
+    names = [
+        "WW-75-0050_WW-75-0050-S1_20261126040000.csv",
+        "WW-01-0001_WW-01-0001-S1_20261126050000.csv",
+        "WW-01-0001_WW-01-0001-S1_20261126040000.csv",
+        "WW-33-0051_WW-33-0051-S1_20261125230000.csv",
+        "notes.csv",
+    ]
+    assert sorted(names, key=transmission_order) == [
+        "notes.csv",
+        "WW-33-0051_WW-33-0051-S1_20261125230000.csv",
+        "WW-01-0001_WW-01-0001-S1_20261126040000.csv",
+        "WW-75-0050_WW-75-0050-S1_20261126040000.csv",
+        "WW-01-0001_WW-01-0001-S1_20261126050000.csv",
+    ]
