@@ -7,7 +7,7 @@ put-if-absent segments, acknowledged to the broker only once stored). Two proces
 - the **lander** (``lakehouse stream lander``, no JVM) drains the broker's durable session into the
   spool every few seconds (the same ``drain`` the nightly extract runs, one at a time under the lease
   ``mqtt-session/<dataset>``) and copies each new FTP transmission file (Circular 10/2021: one file
-  per facility per transmission) byte for byte into ``landing/<sector>/<dataset>/_live/<day>/``
+  per facility per transmission), oldest first, byte for byte into ``landing/<sector>/<dataset>/_live/<day>/``
   (put-if-absent; the drop's ``processed/`` folder is read too, so a file the nightly batch already
   moved is not missed). Killed at any point it loses nothing: the broker redelivers what was not
   acknowledged, a copied file is there or is copied again.
