@@ -2,8 +2,10 @@
 
 Run with ``make bench-query`` (or ``python -m tests.bench_query``) after ``make run`` or on a lake
 that has gold tables. Each query runs ``--reps`` times per engine after one warm-up run; p50 and
-p95 are of the warm runs, through :func:`jobs.query.run_query` (delta-rs snapshot + engine), as a
-ministry's ``lakehouse query`` would. Spark's one-off session start is reported on its own.
+p95 are of the warm runs, through :func:`jobs.query.run_query` (delta-rs snapshot + engine) in one
+process, which keeps its DuckDB connections and open tables between queries as a notebook or a
+service would; a ``lakehouse query`` command starts a new process each time and pays Python's start
+and imports on top. Spark's one-off session start is reported on its own.
 Prints a table and writes ``.state/bench/query.json``; timings live here, never in tests.
 """
 
