@@ -24,7 +24,14 @@ from tests.lakehouse_fixtures import REPO, lake_bucket
 
 SOURCES_SH = REPO / "infra" / "sources" / "sources.sh"
 # This scenario's own ports (the helper range 19110-19119), so it never meets `make run`'s servers.
-PORTS = {"LAKEHOUSE_HTTP_SOURCE_PORT": "19110", "LAKEHOUSE_FTP_PORT": "19111", "LAKEHOUSE_MQTT_PORT": "19112"}
+# Every server on its own port (the MQTT devices' listener is the broker's + 1: 19113), so a developer's
+# `make run` servers (8780, 2121, 1884/1885, 8025) do not make this test fail.
+PORTS = {
+    "LAKEHOUSE_HTTP_SOURCE_PORT": "19110",
+    "LAKEHOUSE_FTP_PORT": "19111",
+    "LAKEHOUSE_MQTT_PORT": "19112",
+    "LAKEHOUSE_SMTP_PORT": "19114",
+}
 SECRET_NAME = re.compile(r"^(LAKEHOUSE_\w*KEY\w*|LAKEHOUSE_\w*PASSWORD|MINIO_ROOT_PASSWORD)$")
 
 
@@ -69,8 +76,8 @@ def source_servers(tmp_path: Path) -> Iterator[dict[str, str]]:
         "LAKEHOUSE_SOURCE_ROOT": str(tmp_path / "sources"),
         "LAKEHOUSE_MQTT_DIR": str(tmp_path / "mqtt"),
     }
-    subprocess.run([str(SOURCES_SH), "start"], env=env, check=True, capture_output=True, timeout=90)
     try:
+        subprocess.run([str(SOURCES_SH), "start"], env=env, check=True, capture_output=True, timeout=90)
         yield env
     finally:
         subprocess.run([str(SOURCES_SH), "stop"], env=env, check=False, capture_output=True, timeout=60)
