@@ -57,7 +57,7 @@ class TableRef:
 
 
 _connections = threading.local()
-"""Each thread's two DuckDB connections, made once: a new in-memory database costs ≈ 15-25 ms, more
+"""Each thread's two DuckDB connections, made once: a new in-memory database costs ≈ 17-25 ms here, more
 than a query on a gold table, and a query used to make two."""
 
 
