@@ -42,14 +42,18 @@ from bench.channels import REPO, broker, free_port, server, wait_listening
 GOAL_P95_SECONDS = 60.0
 LOCAL = timedelta(hours=7)  # Asia/Ho_Chi_Minh, no DST
 _STAMP = re.compile(r"(\d{4}-\d{2}-\d{2})T([01]\d|2[0-3]):")
+_LOCAL_STAMP = re.compile(r"(?<![\d/])(\d{2})/(\d{2})/(\d{4}) ([01]\d|2[0-3]):[0-5]\d(?![\d:])")
 
 log = logging.getLogger("bench.live")
 
 
 def _hour_of(line: str, day: date) -> int | None:
-    """The local hour of ``day`` a data line is stamped with (ISO form), else None."""
-    m = _STAMP.search(line)
-    return int(m[2]) if m and m[1] == day.isoformat() else None
+    """The local hour of ``day`` a data line is stamped with (ISO or 'dd/mm/yyyy HH:MM' form), else None."""
+    if m := _STAMP.search(line):
+        return int(m[2]) if m[1] == day.isoformat() else None
+    if m := _LOCAL_STAMP.search(line):
+        return int(m[4]) if (m[3], m[2], m[1]) == (f"{day:%Y}", f"{day:%m}", f"{day:%d}") else None
+    return None
 
 
 def split_air_by_hour(readings: Path, out: Path, day: date) -> list[Path]:
@@ -343,6 +347,7 @@ def run(args: argparse.Namespace, work: Path) -> dict[str, Any]:
         "exceedance": {"row": [], "email": []},
         "aqi": {"row": [], "email": []},
     }
+    by_medium: dict[str, dict[str, list[float]]] = {m: {"row": [], "email": []} for m in ("air", "wastewater")}
     unmatched = 0
     final = {a: watch.rows[a] for a in watch.current}
     for alert_id, row in final.items():
@@ -353,9 +358,10 @@ def run(args: argparse.Namespace, work: Path) -> dict[str, Any]:
         if sent_at is None:
             unmatched += 1
             continue
-        latencies[row["kind"]]["row"].append(watch.first_seen[alert_id] - sent_at)
-        if f"{alert_id}.opened" in inbox.accepted:
-            latencies[row["kind"]]["email"].append(inbox.accepted[f"{alert_id}.opened"] - sent_at)
+        for table in (latencies[row["kind"]], by_medium[row["medium"]]):
+            table["row"].append(watch.first_seen[alert_id] - sent_at)
+            if f"{alert_id}.opened" in inbox.accepted:
+                table["email"].append(inbox.accepted[f"{alert_id}.opened"] - sent_at)
     every = {what: [v for k in latencies.values() for v in k[what]] for what in ("row", "email")}
     return {
         "rows_setting": args.rows,
@@ -378,6 +384,7 @@ def run(args: argparse.Namespace, work: Path) -> dict[str, Any]:
             for a in sorted(set(watch.rows) - set(final))[:10]
         ],
         "by_kind": {k: {w: _percentiles(v) for w, v in d.items()} for k, d in latencies.items()},
+        "by_medium": {m: {w: _percentiles(v) for w, v in d.items()} for m, d in by_medium.items()},
         "all": {w: _percentiles(v) for w, v in every.items()},
         "goal_p95_seconds": GOAL_P95_SECONDS,
     }
@@ -402,7 +409,7 @@ def main(argv: list[str] | None = None) -> int:
         result = run(args, Path(tmp))
     result["measured_at"] = datetime.now(UTC).isoformat(timespec="seconds")
     print(f"\n{'alerts':<11} {'to':<6} {'n':>6} {'p50 s':>7} {'p95 s':>7} {'max s':>7}")
-    for kind, figures in [*result["by_kind"].items(), ("all", result["all"])]:
+    for kind, figures in [*result["by_kind"].items(), *result["by_medium"].items(), ("all", result["all"])]:
         for what, f in figures.items():
             if f["n"]:
                 print(f"{kind:<11} {what:<6} {f['n']:>6} {f['p50']:>7} {f['p95']:>7} {f['max']:>7}")

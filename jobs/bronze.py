@@ -11,7 +11,7 @@ declared number of fields keeps its raw text and a ``_parse_error``.
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, cast
 
 from jobs.errors import DataError
@@ -50,8 +50,9 @@ def _charset(lines: DataFrame) -> list[Column]:
     return [F.col("_charset")] if "_charset" in lines.columns else []
 
 
-def parse_csv_lines(lines: DataFrame, columns: tuple[str, ...]) -> DataFrame:
-    """Split ``(line, line_no)`` rows into the declared columns; flag malformed lines.
+def parse_csv_lines(lines: DataFrame, columns: tuple[str, ...], keep: Sequence[str] = ()) -> DataFrame:
+    """Split ``(line, line_no)`` rows into the declared columns; flag malformed lines. ``keep``: columns
+    of ``lines`` passed through as they are (the live path's lineage).
 
     Pure transform: no I/O. ``line_no`` is 1-based within the file (the header, line 1, must
     already be removed). A line is malformed when it has an odd number of quotes (unclosed
@@ -83,11 +84,13 @@ def parse_csv_lines(lines: DataFrame, columns: tuple[str, ...]) -> DataFrame:
         F.col("line_no").cast("long").alias("_source_line"),
         parse_error.alias("_parse_error"),
         *_charset(lines),
+        *keep,
     )
 
 
-def parse_json_lines(lines: DataFrame, source: Source) -> DataFrame:
+def parse_json_lines(lines: DataFrame, source: Source, keep: Sequence[str] = ()) -> DataFrame:
     """Read the declared columns out of ``(line, line_no)`` JSON-lines rows; flag lines that are not objects.
+    ``keep``: columns of ``lines`` passed through as they are.
 
     Pure transform: no I/O. Each column comes from ``source.json_path(column)`` as text (numbers as
     written, arrays and objects as JSON), so typing stays silver's job, as for CSV.
@@ -106,6 +109,7 @@ def parse_json_lines(lines: DataFrame, source: Source) -> DataFrame:
         F.col("line_no").cast("long").alias("_source_line"),
         parse_error.alias("_parse_error"),
         *_charset(lines),
+        *keep,
     )
 
 

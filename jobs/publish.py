@@ -21,7 +21,7 @@ line is ever both in silver and open in quarantine.
 from __future__ import annotations
 
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
 from datetime import date
@@ -150,7 +150,7 @@ def merge_into_silver(
     settings: Settings,
     republished_batch: str | None = None,
     uri: str | None = None,
-    event_window: tuple[str, str] | None = None,
+    event_windows: Sequence[tuple[str, str]] = (),
 ) -> None:
     """MERGE on the natural key; on a key already in silver the later ingestion wins (within one
     ingestion the later source line, as ``split_batch`` decides, so a steward release agrees with a rerun).
@@ -162,15 +162,15 @@ def merge_into_silver(
     Partition columns join the match condition so the MERGE prunes partitions; they must be
     functions of the natural key (e.g. ``measured_date`` of ``measured_at``). ``uri``: another table
     of silver's schema to merge into (the live view, ``jobs.stream``), by the same rule.
-    ``event_window``: the rows' earliest and latest ``event_time`` (UTC, as Spark prints a timestamp),
-    added to the match condition as literals so Delta skips the target's files outside it (their
-    min/max statistics); a key with another event time cannot match, so the result is the same. The
-    live view's micro-batches need it: without it each MERGE reads every file of the day so far.
+    ``event_windows``: (earliest, latest) ``event_time`` ranges holding every row (UTC, as Spark prints a
+    timestamp), added to the match condition as literals so Delta skips the target's files outside them
+    (their min/max statistics); a key with another event time cannot match, so the result is the same.
+    The live view's micro-batches need it: without it each MERGE reads every file of the day so far.
     """
     from delta.tables import DeltaTable
     from pyspark.sql import functions as F
 
-    if event_window is not None and (dataset.event_time is None or dataset.event_time not in dataset.natural_key):
+    if event_windows and (dataset.event_time is None or dataset.event_time not in dataset.natural_key):
         raise ValueError(f"{dataset.name}: an event window needs an event time in the natural key")
     uri = uri or ensure_silver_table(spark, dataset, settings)
     keys = (*dataset.natural_key, *[p for p in dataset.partition_by if p not in dataset.natural_key])
@@ -184,9 +184,11 @@ def merge_into_silver(
         source = source.unionByName(gone.select(*columns, F.lit(True).alias("_delete")))
         later = f"t._batch_id = '{republished_batch}' OR {later}"
     condition = " AND ".join(f"t.`{k}` <=> s.`{k}`" for k in keys)
-    if event_window is not None:
-        low, high = event_window
-        condition += f" AND t.`{dataset.event_time}` BETWEEN TIMESTAMP'{low}' AND TIMESTAMP'{high}'"
+    if event_windows:
+        ranges = (
+            f"t.`{dataset.event_time}` BETWEEN TIMESTAMP'{low}' AND TIMESTAMP'{high}'" for low, high in event_windows
+        )
+        condition += f" AND ({' OR '.join(ranges)})"
     values: dict[str, str | Column] = {f"`{c}`": f"s.`{c}`" for c in columns}
     (
         DeltaTable.forPath(spark, uri)

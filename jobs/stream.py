@@ -274,30 +274,34 @@ def bronze_frame(spark: SparkSession, dataset: Dataset, lines: Sequence[LiveLine
 
     ``_source_line`` numbers the micro-batch's lines in log order (unique within it, so the batch's
     duplicate and "later line wins" rules work across the micro-batch's objects)."""
+    import pyarrow as pa
     from pyspark.sql import functions as F
 
     from jobs.bronze import parse_csv_lines, parse_json_lines
 
     assert dataset.source is not None
-    rows = [
-        (ln.line, ln.charset, ln.decode_error, n, batch_id_of(dataset, ln.day), ln.source_file)
-        for n, ln in enumerate(lines, 1)
-    ]
+    batch_ids = {day: batch_id_of(dataset, day) for day in {ln.day for ln in lines}}
+    # From Arrow, not from Python rows: rows become a Python RDD that Python workers unpickle on every
+    # scan, and the refine scans it several times (4 × 1-3 s for an hour of air readings, measured).
     frame = spark.createDataFrame(
-        rows,
-        "line STRING, _charset STRING, _decode_error STRING, line_no LONG, _batch_id STRING, _source_file STRING",
+        pa.table(
+            {
+                "line": pa.array([ln.line for ln in lines], pa.string()),
+                "_charset": pa.array([ln.charset for ln in lines], pa.string()),
+                "_decode_error": pa.array([ln.decode_error for ln in lines], pa.string()),
+                "line_no": pa.array(range(1, len(lines) + 1), pa.int64()),
+                "_batch_id": pa.array([batch_ids[ln.day] for ln in lines], pa.string()),
+                "_source_file": pa.array([ln.source_file for ln in lines], pa.string()),
+            }
+        )
     )
+    lineage = ("_batch_id", "_source_file")
     parsed = (
-        parse_json_lines(frame, dataset.source)
+        parse_json_lines(frame, dataset.source, keep=lineage)
         if dataset.source.format == "jsonl"
-        else parse_csv_lines(frame, dataset.source.columns)
+        else parse_csv_lines(frame, dataset.source.columns, keep=lineage)
     )
-    lineage = frame.select("line_no", "_batch_id", "_source_file")
-    return (
-        parsed.join(lineage, parsed["_source_line"] == lineage["line_no"])
-        .drop("line_no")
-        .withColumn("_ingested_at", F.lit(ingested_at.astimezone(UTC).replace(tzinfo=None)).cast("timestamp"))
-    )
+    return parsed.withColumn("_ingested_at", F.lit(ingested_at.astimezone(UTC).replace(tzinfo=None)).cast("timestamp"))
 
 
 def refine_live(dataset: Dataset, bronze: DataFrame, inputs: dict[str, DataFrame], days: Sequence[date]) -> DataFrame:
@@ -325,20 +329,36 @@ def _ensure_live_tables(spark: SparkSession, dataset: Dataset, settings: Setting
     return uri, q_uri
 
 
-def days_and_window(good: DataFrame, dataset: Dataset) -> tuple[set[str], tuple[str, str] | None]:
-    """The local days a micro-batch's good rows fall on and their event-time window (UTC text), in one
-    Spark job: the window lets the MERGE into the live view skip the day's other files."""
+def days_and_windows(good: DataFrame, dataset: Dataset) -> tuple[set[str], list[tuple[str, str]]]:
+    """The local days a micro-batch's good rows fall on and their event-time windows (UTC text), in one
+    Spark job: the windows let the MERGE into the live view skip the day's other files. One window per
+    run of consecutive hours the rows fall in, not one from the earliest to the latest row: a single
+    late reading of yesterday would otherwise stretch it over every file of the day so far."""
     from pyspark.sql import functions as F
 
     assert dataset.event_time is not None
     stamp = "yyyy-MM-dd HH:mm:ss.SSSSSS"  # the session's time zone is UTC (jobs.spark)
-    row = good.agg(
-        F.collect_set(F.col(dataset.partition_by[0]).cast("string")).alias("days"),
-        F.date_format(F.min(dataset.event_time), stamp).alias("low"),
-        F.date_format(F.max(dataset.event_time), stamp).alias("high"),
-    ).collect()[0]
-    window = None if row["low"] is None else (row["low"], row["high"])
-    return set(row["days"]), window
+    at = F.col(dataset.event_time)
+    hours = (
+        good.groupBy(F.date_format(F.date_trunc("hour", at), stamp).alias("hour"))
+        .agg(
+            F.collect_set(F.col(dataset.partition_by[0]).cast("string")).alias("days"),
+            F.date_format(F.min(at), stamp).alias("low"),
+            F.date_format(F.max(at), stamp).alias("high"),
+        )
+        .collect()
+    )
+    days = {d for row in hours for d in row["days"]}
+    windows: list[tuple[str, str]] = []
+    previous: datetime | None = None
+    for row in sorted(hours, key=lambda r: r["hour"]):
+        hour = datetime.strptime(row["hour"], "%Y-%m-%d %H:%M:%S.%f")
+        if windows and previous is not None and hour - previous == timedelta(hours=1):
+            windows[-1] = (windows[-1][0], row["high"])
+        else:
+            windows.append((row["low"], row["high"]))
+        previous = hour
+    return days, windows
 
 
 def merge_quarantine(spark: SparkSession, uri: str, rows: DataFrame, batch_ids: Sequence[str] = ()) -> None:
@@ -361,7 +381,7 @@ class MicroBatch:
     objects: int = 0
     lines: int = 0
     days: list[str] = field(default_factory=list)
-    seconds: dict[str, float] = field(default_factory=dict)  # read the log, transform + window, each MERGE
+    seconds: dict[str, float] = field(default_factory=dict)  # read the log, transform + windows, each MERGE
 
 
 def process_dataset(
@@ -406,9 +426,9 @@ def process_dataset(
         split = refine_live(dataset, bronze, inputs, sorted({ln.day for ln in lines})).cache()
         try:
             good, quarantined = silver_rows(split, dataset), quarantine_rows(split, dataset)
-            touched, window = days_and_window(good, dataset)  # the first action: the transform runs here
+            touched, windows = days_and_windows(good, dataset)  # the first action: the transform runs here
             phase("transform")
-            merge_into_silver(spark, dataset, good, settings, uri=uri, event_window=window)
+            merge_into_silver(spark, dataset, good, settings, uri=uri, event_windows=windows)
             phase("merge")
             merge_quarantine(spark, q_uri, quarantined, sorted({batch_id_of(dataset, ln.day) for ln in lines}))
             phase("merge_quarantine")
@@ -489,12 +509,21 @@ def rebuild_alerts(spark: SparkSession, days: Sequence[date], now: datetime, set
     return {"alerts": count}
 
 
+LOCAL_RELATION_RULE = "org.apache.spark.sql.catalyst.optimizer.ConvertToLocalRelation"
+
+# Replaying a day, a medium's clock is the time its leading tenth of stations have reached: the 0.9
+# quantile of the stations' latest readings (with ten stations or fewer, the latest of them).
+REPLAY_CLOCK_QUANTILE = 0.9
+
+
 def alert_clock(air: DataFrame, water: DataFrame, last_day: date, now: datetime) -> dict[str, datetime]:
     """Up to when each medium's silences are judged. Following yesterday or today: the wall clock
     (capped at the day's end), so a station that stops is seen when its next reading is due.
-    Replaying an older day (``--day``): each medium's own latest reading, since the wall clock is long
-    past that day's end and would call every station not replayed yet silent, and one channel running
-    ahead of the other (MQTT landed, FTP still copying) must not make the other's stations silent."""
+    Replaying an older day (``--day``): each medium's own data, since the wall clock is long past that
+    day's end and would call every station not replayed yet silent, and one channel running ahead of
+    the other (MQTT landed, FTP still copying) must not make the other's stations silent. Not the
+    medium's single latest reading: one station whose clock runs hours ahead (or whose reading came
+    early) would make every other station silent; see :data:`REPLAY_CLOCK_QUANTILE`."""
     from pyspark.sql import functions as F
 
     day_end = DataInterval.for_local_day(last_day).end
@@ -502,8 +531,9 @@ def alert_clock(air: DataFrame, water: DataFrame, last_day: date, now: datetime)
         return dict.fromkeys(("air", "wastewater"), min(now, day_end))
     clocks = {}
     for medium, frame in (("air", air), ("wastewater", water)):
-        latest = frame.agg(F.max(F.unix_timestamp("measured_at"))).collect()[0][0]
-        clocks[medium] = day_end if latest is None else min(day_end, datetime.fromtimestamp(latest, UTC))
+        latest = frame.groupBy("station_id").agg(F.max(F.unix_timestamp("measured_at")).alias("latest"))
+        reached = latest.agg(F.percentile_approx("latest", REPLAY_CLOCK_QUANTILE)).collect()[0][0]
+        clocks[medium] = day_end if reached is None else min(day_end, datetime.fromtimestamp(reached, UTC))
     return clocks
 
 
@@ -675,6 +705,10 @@ def run_stream(
     from jobs.spark import get_spark
 
     spark = get_spark()
+    # A micro-batch arrives as an Arrow table (bronze_frame), which Spark holds as a local relation; this
+    # rule would then run the whole refine in the driver, one thread, interpreted, as the plan is
+    # optimised (3 s for an hour of air readings, measured): let the executors run it.
+    spark.conf.set("spark.sql.optimizer.excludedRules", LOCAL_RELATION_RULE)
     last_alerts = 0.0
     done = 0
     notifier = Notifier(settings)

@@ -21,6 +21,7 @@ from jobs.environment.datasets import (
 )
 from jobs.interval import DataInterval
 from jobs.provinces import PROVINCES_2025
+from jobs.spark import local_frame
 
 if TYPE_CHECKING:
     from pyspark.sql import Column, DataFrame
@@ -264,7 +265,7 @@ def aqi_hourly(inputs: dict[str, DataFrame], dates: list[date]) -> DataFrame:
         ],
     )
     stations = readings.groupBy("station_id").agg(F.max("province_code").alias("province_code"))
-    days = stations.crossJoin(readings.sparkSession.createDataFrame([(d,) for d in dates], "date DATE"))
+    days = stations.crossJoin(local_frame(readings.sparkSession, [(d,) for d in dates], "date DATE"))
     local_midnight = F.to_utc_timestamp(F.col("date").cast("timestamp"), _LOCAL_TZ)
     grid = days.withColumn("hour", F.explode(F.sequence(F.lit(0), F.lit(23)))).withColumn(
         "hour_start", F.timestamp_seconds(F.unix_timestamp(local_midnight) + F.col("hour") * F.lit(_HOUR))
@@ -411,7 +412,8 @@ def readings_against_limits(inputs: dict[str, DataFrame], dates: list[date]) -> 
     spark = inputs["air_quality_reading"].sparkSession
     day = F.col("measured_date")
     air = inputs["air_quality_reading"].where(day.isin(*dates))
-    air_limits = spark.createDataFrame(
+    air_limits = local_frame(
+        spark,
         [
             {k: r[k] for k in ("parameter", "averaging", "limit_value", "valid_from", "valid_to", "source")}
             for r in limits.air_limit_rows()
@@ -461,7 +463,8 @@ def readings_against_limits(inputs: dict[str, DataFrame], dates: list[date]) -> 
     water = inputs["wastewater_reading"].where(day.isin(*dates))
     water_status = F.col("device_status") if "device_status" in water.columns else F.lit(None).cast("string")
     facilities = inputs["wastewater_facility"].select("facility_id", "qcvn_column", "kq", "kf")
-    wl = spark.createDataFrame(
+    wl = local_frame(
+        spark,
         [
             (
                 r["parameter"],

@@ -17,6 +17,7 @@ from jobs import conform
 from jobs.conform import lineage_columns
 from jobs.interval import DataInterval
 from jobs.provinces import PROVINCES_2025
+from jobs.spark import local_frame
 from jobs.transport.datasets import MAX_SPEED_KMH, SPEED_UNITS
 from jobs.transport.geo import EARTH_RADIUS_KM, GRID_DEGREES, province_of_points
 
@@ -371,7 +372,7 @@ def _days_frame(spark: object, dates: list[date]) -> DataFrame:
     from pyspark.sql import SparkSession
 
     assert isinstance(spark, SparkSession)
-    return spark.createDataFrame([(d, _DAYS[d.weekday()]) for d in dates], "service_date DATE, weekday STRING")
+    return local_frame(spark, [(d, _DAYS[d.weekday()]) for d in dates], "service_date DATE, weekday STRING")
 
 
 def active_services(calendar: DataFrame, calendar_dates: DataFrame, days: DataFrame) -> DataFrame:

@@ -9,7 +9,8 @@ that tree, so the FTP channel is fed the same rows the local-drop file holds:
     <root>/environment/wastewater/<YYYY-MM-DD>/_manifest.json   {"rows": N}  (the day's stated count)
 
 Every data line of the daily file goes, byte for byte, into exactly one transmission file, in file
-order: a line is filed under its facility, station and hour; a line whose own fields cannot say
+order: a line is filed under its facility, station and hour (its time in ISO form or in the local
+'dd/mm/yyyy HH:MM' form a station may send); a line whose own fields cannot say
 (garbage, an impossible timestamp) travels in the transmission of the line before it, as a broken
 record does inside a real transmission. Late lines (yesterday's hours) become late files named
 after their hour. The day's directory is rebuilt from scratch (``processed/`` included), so a
@@ -37,6 +38,8 @@ MANIFEST = "_manifest.json"
 _ID = re.compile(rb"^[A-Z]{2}-\d{2}-\d{4}$")
 _STATION = re.compile(rb"^[A-Z]{2}-\d{2}-\d{4}-S\d+$")
 _STAMP = re.compile(rb"(?<![\d])(\d{4})-(\d{2})-(\d{2})T([01]\d|2[0-3]):[0-5]\d:[0-5]\d(?:[+-]\d{2}:\d{2}|Z)")
+# A station's local-time form, 'dd/mm/yyyy HH:MM' (Asia/Ho_Chi_Minh): its line still names its own hour.
+_LOCAL_STAMP = re.compile(rb"(?<![\d/])(\d{2})/(\d{2})/(\d{4}) ([01]\d|2[0-3]):[0-5]\d(?![\d:])")
 
 
 def transmission_key(line: bytes) -> tuple[str, str, str] | None:
@@ -45,9 +48,12 @@ def transmission_key(line: bytes) -> tuple[str, str, str] | None:
     if len(fields) < 3 or not _ID.match(fields[0]) or not _STATION.match(fields[1]):
         return None
     stamp = _STAMP.search(fields[2])
-    if stamp is None:
+    if stamp is not None:
+        y, m, d, h = (int(g) for g in stamp.groups())
+    elif (local := _LOCAL_STAMP.search(fields[2])) is not None:
+        d, m, y, h = (int(g) for g in local.groups())
+    else:
         return None
-    y, m, d, h = (int(g) for g in stamp.groups())
     try:
         date(y, m, d)
     except ValueError:

@@ -18,6 +18,8 @@ GARBAGE = b"#@!x\xc3\xa9??~~\n"
 B0 = b"WW-79-0002,WW-79-0002-S1,pH,6.90,-,2026-11-26T00:00:00+07:00,measuring\n"
 A0_DUP = A0  # an exact duplicate sent later, after another facility's transmission
 A_LATE = b"WW-01-0001,WW-01-0001-S1,pH,7.00,-,2026-11-25T23:00:00+07:00,measuring\n"
+B7_LOCAL_TIME = b"WW-79-0002,WW-79-0002-S1,pH,7.02,-,26/11/2026 07:00,measuring\n"
+B0_BAD_LOCAL_TIME = b"WW-79-0002,WW-79-0002-S1,pH,7.02,-,26/23/2026 00:00,measuring\n"
 A1_OPEN_QUOTE = b'WW-01-0001,WW-01-0001-S1,"COD,61.0,mg/L,2026-11-26T01:00:00+07:00,measuring\n'
 
 
@@ -27,7 +29,9 @@ A1_OPEN_QUOTE = b'WW-01-0001,WW-01-0001-S1,"COD,61.0,mg/L,2026-11-26T01:00:00+07
         (A0, ("WW-01-0001", "WW-01-0001-S1", "2026112600")),
         (A_LATE, ("WW-01-0001", "WW-01-0001-S1", "2026112523")),
         (A1_OPEN_QUOTE, ("WW-01-0001", "WW-01-0001-S1", "2026112601")),
+        (B7_LOCAL_TIME, ("WW-79-0002", "WW-79-0002-S1", "2026112607")),
         (A0_BAD_TIME, None),
+        (B0_BAD_LOCAL_TIME, None),
         (b"WW-01-0001,WW-01-0001-S1,pH,7,-,2026-13-45T01:00:00+07:00,measuring\n", None),
         (GARBAGE, None),
     ],
@@ -39,7 +43,9 @@ def test_transmission_key(line: bytes, key: tuple[str, str, str] | None) -> None
 def test_split_day_files_every_line_once_with_its_header(tmp_path: Path) -> None:
     daily = tmp_path / "environment" / "wastewater" / "readings_20261126.csv"
     daily.parent.mkdir(parents=True)
-    body = [GARBAGE, A0, A0_COD, A0_BAD_TIME, B0, A0_DUP, A_LATE, A1_OPEN_QUOTE]
+    # B7_LOCAL_TIME after A's late line: it names its own station and hour, so it must not ride in
+    # A's file of yesterday (that file is copied first, and would hand the stream B's 07:00 at 00:00)
+    body = [GARBAGE, A0, A0_COD, A0_BAD_TIME, B0, A0_DUP, A_LATE, B7_LOCAL_TIME, A1_OPEN_QUOTE]
     daily.write_bytes(HEADER + b"".join(body))
     stale = tmp_path / "environment" / "wastewater" / "2026-11-26" / "processed" / "old.csv"
     stale.parent.mkdir(parents=True)
@@ -54,10 +60,11 @@ def test_split_day_files_every_line_once_with_its_header(tmp_path: Path) -> None
         "WW-01-0001_WW-01-0001-S1_20261126000000.csv": HEADER + GARBAGE + A0 + A0_COD + A0_BAD_TIME + A0_DUP,
         "WW-79-0002_WW-79-0002-S1_20261126000000.csv": HEADER + B0,
         "WW-01-0001_WW-01-0001-S1_20261125230000.csv": HEADER + A_LATE,
+        "WW-79-0002_WW-79-0002-S1_20261126070000.csv": HEADER + B7_LOCAL_TIME,
         "WW-01-0001_WW-01-0001-S1_20261126010000.csv": HEADER + A1_OPEN_QUOTE,
-        "_manifest.json": json.dumps({"rows": 8}).encode() + b"\n",
+        "_manifest.json": json.dumps({"rows": 9}).encode() + b"\n",
     }
-    assert result == {"files": 4, "rows": 8}
+    assert result == {"files": 5, "rows": 9}
     assert not stale.exists()  # the day's tree is rebuilt, processed/ included
 
 
