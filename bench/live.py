@@ -38,11 +38,12 @@ from pathlib import Path
 from typing import Any
 
 from bench.channels import REPO, broker, free_port, server, wait_listening
+from sample_sources.environment.transmissions import LOCAL_TIME
 
 GOAL_P95_SECONDS = 60.0
 LOCAL = timedelta(hours=7)  # Asia/Ho_Chi_Minh, no DST
 _STAMP = re.compile(r"(\d{4}-\d{2}-\d{2})T([01]\d|2[0-3]):")
-_LOCAL_STAMP = re.compile(r"(?<![\d/])(\d{2})/(\d{2})/(\d{4}) ([01]\d|2[0-3]):[0-5]\d(?![\d:])")
+_LOCAL_STAMP = re.compile(LOCAL_TIME)
 
 log = logging.getLogger("bench.live")
 

@@ -274,26 +274,19 @@ def bronze_frame(spark: SparkSession, dataset: Dataset, lines: Sequence[LiveLine
 
     ``_source_line`` numbers the micro-batch's lines in log order (unique within it, so the batch's
     duplicate and "later line wins" rules work across the micro-batch's objects)."""
-    import pyarrow as pa
     from pyspark.sql import functions as F
 
     from jobs.bronze import parse_csv_lines, parse_json_lines
+    from jobs.spark import local_frame
 
     assert dataset.source is not None
     batch_ids = {day: batch_id_of(dataset, day) for day in {ln.day for ln in lines}}
-    # From Arrow, not from Python rows: rows become a Python RDD that Python workers unpickle on every
+    # In the plan (Arrow), not Python rows: those make a Python RDD that Python workers unpickle on every
     # scan, and the refine scans it several times (4 × 1-3 s for an hour of air readings, measured).
-    frame = spark.createDataFrame(
-        pa.table(
-            {
-                "line": pa.array([ln.line for ln in lines], pa.string()),
-                "_charset": pa.array([ln.charset for ln in lines], pa.string()),
-                "_decode_error": pa.array([ln.decode_error for ln in lines], pa.string()),
-                "line_no": pa.array(range(1, len(lines) + 1), pa.int64()),
-                "_batch_id": pa.array([batch_ids[ln.day] for ln in lines], pa.string()),
-                "_source_file": pa.array([ln.source_file for ln in lines], pa.string()),
-            }
-        )
+    frame = local_frame(
+        spark,
+        ((ln.line, ln.charset, ln.decode_error, n, batch_ids[ln.day], ln.source_file) for n, ln in enumerate(lines, 1)),
+        "line STRING, _charset STRING, _decode_error STRING, line_no LONG, _batch_id STRING, _source_file STRING",
     )
     lineage = ("_batch_id", "_source_file")
     parsed = (
@@ -350,10 +343,10 @@ def days_and_windows(good: DataFrame, dataset: Dataset) -> tuple[set[str], list[
     )
     days = {d for row in hours for d in row["days"]}
     windows: list[tuple[str, str]] = []
-    previous: datetime | None = None
+    previous: datetime | None = None  # the hour of the last window's latest row
     for row in sorted(hours, key=lambda r: r["hour"]):
         hour = datetime.strptime(row["hour"], "%Y-%m-%d %H:%M:%S.%f")
-        if windows and previous is not None and hour - previous == timedelta(hours=1):
+        if previous is not None and hour - previous == timedelta(hours=1):
             windows[-1] = (windows[-1][0], row["high"])
         else:
             windows.append((row["low"], row["high"]))
@@ -512,7 +505,7 @@ def rebuild_alerts(spark: SparkSession, days: Sequence[date], now: datetime, set
 LOCAL_RELATION_RULE = "org.apache.spark.sql.catalyst.optimizer.ConvertToLocalRelation"
 
 # Replaying a day, a medium's clock is the time its leading tenth of stations have reached: the 0.9
-# quantile of the stations' latest readings (with ten stations or fewer, the latest of them).
+# quantile of the stations' latest readings (with nine stations or fewer, the latest of them).
 REPLAY_CLOCK_QUANTILE = 0.9
 
 

@@ -39,7 +39,8 @@ _ID = re.compile(rb"^[A-Z]{2}-\d{2}-\d{4}$")
 _STATION = re.compile(rb"^[A-Z]{2}-\d{2}-\d{4}-S\d+$")
 _STAMP = re.compile(rb"(?<![\d])(\d{4})-(\d{2})-(\d{2})T([01]\d|2[0-3]):[0-5]\d:[0-5]\d(?:[+-]\d{2}:\d{2}|Z)")
 # A station's local-time form, 'dd/mm/yyyy HH:MM' (Asia/Ho_Chi_Minh): its line still names its own hour.
-_LOCAL_STAMP = re.compile(rb"(?<![\d/])(\d{2})/(\d{2})/(\d{4}) ([01]\d|2[0-3]):[0-5]\d(?![\d:])")
+LOCAL_TIME = r"(?<![\d/])(\d{2})/(\d{2})/(\d{4}) ([01]\d|2[0-3]):[0-5]\d(?![\d:])"
+_LOCAL_STAMP = re.compile(LOCAL_TIME.encode())
 
 
 def transmission_key(line: bytes) -> tuple[str, str, str] | None:
