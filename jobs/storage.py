@@ -9,6 +9,7 @@ from __future__ import annotations
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from datetime import datetime
 from functools import lru_cache, wraps
 from typing import TYPE_CHECKING, Any, ParamSpec, TypeVar
 
@@ -66,6 +67,19 @@ def head(key: str, settings: Settings | None = None) -> dict[str, Any] | None:
         raise
 
 
+def get_or_none(key: str, settings: Settings | None = None) -> bytes | None:
+    """An object's bytes, or None when it does not exist (one request, where HEAD then GET is two)."""
+    from botocore.exceptions import ClientError
+
+    settings = settings or get_settings()
+    try:
+        return s3_client(settings).get_object(Bucket=settings.bucket, Key=key)["Body"].read()  # type: ignore[no-any-return]
+    except ClientError as err:
+        if err.response.get("Error", {}).get("Code") in {"404", "NoSuchKey", "NotFound"}:
+            return None
+        raise
+
+
 def put_if_absent(key: str, body: bytes, metadata: dict[str, str], settings: Settings | None = None) -> bool:
     """Write an object only if no object has that key (conditional PUT, If-None-Match: *).
 
@@ -83,13 +97,18 @@ def put_if_absent(key: str, body: bytes, metadata: dict[str, str], settings: Set
     return True
 
 
-def list_keys(prefix: str, settings: Settings | None = None) -> list[str]:
+def list_objects(prefix: str, settings: Settings | None = None) -> dict[str, datetime]:
+    """The keys under ``prefix`` with the time the store last wrote each (its own clock, UTC)."""
     settings = settings or get_settings()
     paginator = s3_client(settings).get_paginator("list_objects_v2")
-    keys: list[str] = []
+    objects: dict[str, datetime] = {}
     for page in paginator.paginate(Bucket=settings.bucket, Prefix=prefix):
-        keys.extend(obj["Key"] for obj in page.get("Contents", []))
-    return keys
+        objects.update((obj["Key"], obj["LastModified"]) for obj in page.get("Contents", []))
+    return objects
+
+
+def list_keys(prefix: str, settings: Settings | None = None) -> list[str]:
+    return list(list_objects(prefix, settings))
 
 
 def delete_prefix(prefix: str, settings: Settings | None = None) -> int:

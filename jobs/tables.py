@@ -8,6 +8,7 @@ URI and DDL; it imports nothing above the registry and settings.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
 from jobs.registry import Dataset, PersonalKind
@@ -15,6 +16,7 @@ from jobs.settings import Settings, get_settings
 from jobs.storage import delta_table_or_none
 
 if TYPE_CHECKING:
+    import pyarrow as pa
     from pyspark.sql import SparkSession
     from pyspark.sql.types import StructType
 
@@ -147,12 +149,17 @@ def table_metadata(uri: str) -> Any | None:
 
 
 def ensure_table(
-    spark: SparkSession, uri: str, ddl_or_schema: str | StructType, partition_by: tuple[str, ...] = ()
+    spark: SparkSession,
+    uri: str,
+    ddl_or_schema: str | StructType,
+    partition_by: tuple[str, ...] = (),
+    properties: Mapping[str, str] | None = None,
 ) -> None:
     """Create an empty Delta table at ``uri`` unless one exists, or add the columns an older one
     lacks (a lake built by an earlier version keeps working: ``ALTER TABLE ADD COLUMNS`` is a
     metadata-only commit and old rows read NULL there). Idempotent; the usual case (the table is
-    there, complete) is a look at its metadata, no Spark job."""
+    there, complete) is a look at its metadata, no Spark job. ``properties``: table properties, set
+    in the creating commit (or on an older table once, :func:`set_properties`)."""
     from pyspark.sql.types import StructType
 
     wanted = StructType.fromDDL(ddl_or_schema) if isinstance(ddl_or_schema, str) else ddl_or_schema
@@ -163,9 +170,11 @@ def ensure_table(
         missing = [f"`{f.name}` {f.dataType.simpleString()}" for f in wanted.fields if f.name not in existing]
         if missing:
             spark.sql(f"ALTER TABLE delta.`{uri}` ADD COLUMNS ({', '.join(missing)})")
+        if properties:
+            set_properties(spark, uri, properties, table)
         return
     empty = spark.createDataFrame(spark.sparkContext.emptyRDD(), wanted)
-    writer = empty.write.format("delta").mode("ignore")
+    writer = empty.write.format("delta").mode("ignore").options(**(properties or {}))
     if partition_by:
         writer = writer.partitionBy(*partition_by)
     writer.save(uri)
@@ -179,21 +188,28 @@ QUARANTINE_STATS_COLUMNS = tuple(
 )  # ``dataset`` is the partition column: Delta keeps no statistics of it anyway
 
 
+def set_properties(spark: SparkSession, uri: str, properties: Mapping[str, str], table: Any | None = None) -> None:
+    """Set the existing table's ``properties`` unless they already have these values (one metadata
+    commit, once). ``table``: its metadata if the caller just read it."""
+    table = table or table_metadata(uri)
+    current = table.metadata().configuration if table is not None else {}
+    changed = {k: v for k, v in properties.items() if current.get(k) != v}
+    if changed:
+        pairs = ", ".join(f"'{k}' = '{v}'" for k, v in changed.items())
+        spark.sql(f"ALTER TABLE delta.`{uri}` SET TBLPROPERTIES ({pairs})")
+
+
 def limit_statistics(spark: SparkSession, uri: str, columns: tuple[str, ...] | list[str]) -> None:
-    """Set the existing table's statistics columns to ``columns`` unless they already are (one
-    metadata commit, once); later commits record min/max only for them."""
-    wanted = ",".join(columns)
-    table = table_metadata(uri)
-    properties = table.metadata().configuration if table is not None else {}
-    if properties.get(STATS_COLUMNS_PROPERTY) != wanted:
-        spark.sql(f"ALTER TABLE delta.`{uri}` SET TBLPROPERTIES ('{STATS_COLUMNS_PROPERTY}' = '{wanted}')")
+    """Set the existing table's statistics columns to ``columns``; later commits record min/max only
+    for them."""
+    set_properties(spark, uri, {STATS_COLUMNS_PROPERTY: ",".join(columns)})
 
 
-def ensure_quarantine_table(spark: SparkSession, uri: str) -> None:
+def ensure_quarantine_table(spark: SparkSession, uri: str, properties: Mapping[str, str] | None = None) -> None:
     """Create the quarantine table, or evolve an older one to today's columns; statistics only on
-    the columns that never hold a record's raw values."""
-    ensure_table(spark, uri, QUARANTINE_DDL, ("dataset",))
-    limit_statistics(spark, uri, QUARANTINE_STATS_COLUMNS)
+    the columns that never hold a record's raw values. ``properties``: more table properties."""
+    stats = {STATS_COLUMNS_PROPERTY: ",".join(QUARANTINE_STATS_COLUMNS)}
+    ensure_table(spark, uri, QUARANTINE_DDL, ("dataset",), {**stats, **(properties or {})})
 
 
 def ensure_silver_table(spark: SparkSession, dataset: Dataset, settings: Settings) -> str:
@@ -227,6 +243,24 @@ def replace_rows(
     schema = to_arrow_schema(wanted)
     data = pa.Table.from_pylist([dict(zip(schema.names, row, strict=True)) for row in rows], schema=schema)
     data = data.select([f.name for f in table.schema().fields])  # the table's column order
+    write_deltalake(table, data, mode="overwrite", predicate=predicate)
+
+
+def replace_with_arrow(data: pa.Table, key: str, predicate: str, settings: Settings) -> None:
+    """Replace the rows ``predicate`` selects in the existing table at ``key`` by ``data``, in one
+    delta-rs commit.
+
+    For results of a few thousand to a few hundred thousand rows that one process writes every few
+    seconds (the live path's alerts and hourly VN_AQI of a day, collected with ``DataFrame.toArrow``):
+    committed in well under a second, where a Spark overwrite costs seconds of jobs and log work."""
+    import pyarrow as pa
+    from deltalake import write_deltalake
+
+    table = delta_table_or_none(settings, key)
+    if table is None:
+        raise FileNotFoundError(f"no Delta table at {key}: create it first (ensure_table)")
+    schema = pa.schema(table.schema().to_arrow())
+    data = data.select(schema.names).cast(schema)  # the table's order and types
     write_deltalake(table, data, mode="overwrite", predicate=predicate)
 
 

@@ -20,6 +20,13 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
             metavar="YYYY-MM-DD",
             help="follow this local day (repeatable; default: yesterday and today, by the clock)",
         )
+    stream.add_argument(
+        "--quiet",
+        type=float,
+        default=2.0,
+        help="start a round once the log has had no new object for this many seconds, waiting at most 3× as"
+        " long (default 2): a burst landed in pieces is refined in one round",
+    )
     books = steps.add_parser("books", help="a day's readings in the live view against the nightly batch's silver")
     books.add_argument("--date", required=True, metavar="YYYY-MM-DD", help="the local day")
     p.set_defaults(run=run)
@@ -38,7 +45,7 @@ def run(args: argparse.Namespace) -> int:
     if args.step == "lander":
         stream.run_lander(settings, args.period, args.rounds, days)
     elif args.step == "run":
-        stream.run_stream(settings, args.period, args.rounds, days)
+        stream.run_stream(settings, args.period, args.rounds, days, quiet=args.quiet)
     else:
         from jobs.spark import get_spark
 
