@@ -49,9 +49,10 @@ from __future__ import annotations
 
 import json
 import logging
+import threading
 import time
 from collections.abc import Callable, Iterable, Sequence
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import FIRST_EXCEPTION, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta, timezone
 from functools import partial
@@ -736,20 +737,34 @@ def run_lander(
     """Land every ``period`` seconds until stopped (or ``rounds`` rounds), each channel in its own
     thread: a burst of FTP transmissions (a thousand small files, tens of seconds) does not hold up the
     MQTT drain, nor the reverse. A failed round is logged and retried next round (the log and the
-    broker keep what was not landed). ``days``: the local days to follow (default: yesterday and
-    today by the clock)."""
+    broker keep what was not landed); an unexpected error in one channel stops both and is raised, so
+    the lander never runs on with one channel dead. ``days``: the local days to follow (default:
+    yesterday and today by the clock)."""
+    stop = threading.Event()
     with ThreadPoolExecutor(len(STREAMED), thread_name_prefix="lander") as pool:
-        loops = [pool.submit(_land_loop, REGISTRY[name], settings, period, rounds, days) for name in STREAMED]
-        for loop in loops:
-            loop.result()
+        loops = [pool.submit(_land_loop, REGISTRY[name], settings, period, rounds, days, stop) for name in STREAMED]
+        wait(loops, return_when=FIRST_EXCEPTION)
+        stop.set()  # the other channel finishes its round and stops
+    for loop in loops:
+        loop.result()  # raises the channel's error
 
 
 def _land_loop(
-    dataset: Dataset, settings: Settings, period: float, rounds: int | None, days: Sequence[date] | None
+    dataset: Dataset,
+    settings: Settings,
+    period: float,
+    rounds: int | None,
+    days: Sequence[date] | None,
+    stop: threading.Event,
 ) -> None:
-    transient = (ConnectionError, OSError, TimeoutError, LeaseBusyError)
+    from botocore.exceptions import BotoCoreError
+
+    from jobs.errors import StoreUnreachableError
+
+    # the broker, the FTP server or the store away: the next round lands what this one did not
+    transient = (ConnectionError, OSError, TimeoutError, LeaseBusyError, BotoCoreError, StoreUnreachableError)
     done = 0
-    while rounds is None or done < rounds:
+    while (rounds is None or done < rounds) and not stop.is_set():
         started = time.monotonic()
         try:
             mark_lander(dataset, True, settings)
@@ -762,7 +777,7 @@ def _land_loop(
         except transient as err:
             log.warning("lander: %s: this round did not land (%s); again in %.0f s", dataset.name, err, period)
         done += 1
-        time.sleep(max(0.0, period - (time.monotonic() - started)))
+        stop.wait(max(0.0, period - (time.monotonic() - started)))
 
 
 class Notifier:

@@ -24,8 +24,9 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
         "--quiet",
         type=float,
         default=2.0,
-        help="start a round once the log has had no new object for this many seconds, waiting at most 3× as"
-        " long (default 2): a burst landed in pieces is refined in one round",
+        help="start a round once the log has had no new object for this many seconds (waiting at most 3× as"
+        " long) and no lander round is in progress (at most 30 s) (default 2): a burst landed in pieces is"
+        " refined in one round",
     )
     books = steps.add_parser("books", help="a day's readings in the live view against the nightly batch's silver")
     books.add_argument("--date", required=True, metavar="YYYY-MM-DD", help="the local day")
