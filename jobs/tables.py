@@ -191,7 +191,8 @@ QUARANTINE_STATS_COLUMNS = tuple(
 def set_properties(spark: SparkSession, uri: str, properties: Mapping[str, str], table: Any | None = None) -> None:
     """Set the existing table's ``properties`` unless they already have these values (one metadata
     commit, once). ``table``: its metadata if the caller just read it."""
-    table = table or table_metadata(uri)
+    if table is None:
+        table = table_metadata(uri)
     current = table.metadata().configuration if table is not None else {}
     changed = {k: v for k, v in properties.items() if current.get(k) != v}
     if changed:
@@ -229,7 +230,6 @@ def replace_rows(
     older lake lacks (``ensure_table``), both rare.
     """
     import pyarrow as pa
-    from deltalake import write_deltalake
     from pyspark.sql.pandas.types import to_arrow_schema
     from pyspark.sql.types import StructType
 
@@ -238,25 +238,24 @@ def replace_rows(
     table = delta_table_or_none(settings, key)
     if table is None or set(wanted.names) - {f.name for f in table.schema().fields}:
         ensure_table(spark, settings.s3a_uri(key), wanted, ("dataset",))
-        table = delta_table_or_none(settings, key)
-        assert table is not None
+        table = None  # read again below, as created or evolved
     schema = to_arrow_schema(wanted)
     data = pa.Table.from_pylist([dict(zip(schema.names, row, strict=True)) for row in rows], schema=schema)
-    data = data.select([f.name for f in table.schema().fields])  # the table's column order
-    write_deltalake(table, data, mode="overwrite", predicate=predicate)
+    replace_with_arrow(data, key, predicate, settings, table)
 
 
-def replace_with_arrow(data: pa.Table, key: str, predicate: str, settings: Settings) -> None:
+def replace_with_arrow(data: pa.Table, key: str, predicate: str, settings: Settings, table: Any | None = None) -> None:
     """Replace the rows ``predicate`` selects in the existing table at ``key`` by ``data``, in one
-    delta-rs commit.
+    delta-rs commit (``table``: the delta-rs table if the caller just opened it).
 
     For results of a few thousand to a few hundred thousand rows that one process writes every few
-    seconds (the live path's alerts and hourly VN_AQI of a day, collected with ``DataFrame.toArrow``):
-    committed in well under a second, where a Spark overwrite costs seconds of jobs and log work."""
+    seconds (the live path's alerts and hourly VN_AQI of a day, collected with ``DataFrame.toArrow``;
+    the small ``quality/…`` tables, :func:`replace_rows`): committed in a fraction of a second, where a
+    Spark overwrite costs seconds of jobs and log work."""
     import pyarrow as pa
     from deltalake import write_deltalake
 
-    table = delta_table_or_none(settings, key)
+    table = table if table is not None else delta_table_or_none(settings, key)
     if table is None:
         raise FileNotFoundError(f"no Delta table at {key}: create it first (ensure_table)")
     schema = pa.schema(table.schema().to_arrow())
