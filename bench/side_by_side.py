@@ -182,7 +182,7 @@ def run_airflow(day: date) -> dict[str, Any]:
     after = day + timedelta(days=1)
     gold = dags["environment_gold"].test(
         logical_date=pendulum.datetime(after.year, after.month, after.day, 1, tz="UTC"),
-        mark_success_pattern=r"gold_(exceedance|aqi_province_daily)",
+        mark_success_pattern=r"gold_(exceedance|aqi_province_daily|alert)|notify_alerts",
     )
     wall = time.perf_counter() - t0
     for run in (iot, gold):

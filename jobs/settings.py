@@ -132,6 +132,8 @@ class Settings:
     alert_webhook_url: str = field(default_factory=lambda: _env("LAKEHOUSE_ALERT_WEBHOOK_URL", ""))
     alert_webhook_token: str = field(default_factory=lambda: _env("LAKEHOUSE_ALERT_WEBHOOK_TOKEN", ""))
     notify_attempts: int = field(default_factory=lambda: int(_env("LAKEHOUSE_NOTIFY_ATTEMPTS", "3")))
+    notify_sessions: int = field(default_factory=lambda: int(_env("LAKEHOUSE_NOTIFY_SESSIONS", "4")))
+    """At most this many SMTP sessions (webhook connections) per channel for a burst of notices."""
     tls_ca: Path = field(default_factory=lambda: _tls_ca())
     """The CA the source servers' and the store's certificates are checked against (infra/gen_tls.py
     makes a local one)."""

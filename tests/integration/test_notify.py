@@ -8,7 +8,7 @@ import json
 import socket
 import threading
 from collections.abc import Iterator
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 from email import message_from_bytes, policy
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
@@ -71,12 +71,14 @@ class Mailbox:
 
     def __init__(self) -> None:
         self.messages: list[Any] = []
+        self.peers: list[tuple[str, int]] = []  # the client end of the SMTP session of each message
         self.refuse = False
 
     async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
         if self.refuse:
             return "451 Requested action aborted: local error in processing"
         self.messages.append(message_from_bytes(envelope.content, policy=policy.default))
+        self.peers.append(tuple(session.peer))
         return "250 Message accepted for delivery"
 
 
@@ -125,6 +127,20 @@ def webhook() -> Iterator[tuple[list[dict[str, Any]], int]]:
         server.shutdown()
 
 
+def _channels(smtp_port: int, webhook_url: str, **more: Any) -> Any:
+    """This test bucket's settings with the local SMTP server (and the webhook, when given)."""
+    from jobs.settings import get_settings
+
+    return dataclasses.replace(
+        get_settings(),
+        smtp_host="127.0.0.1",
+        smtp_port=smtp_port,
+        alert_email_to="canhbao@monre.gov.vn",
+        alert_webhook_url=webhook_url,
+        **more,
+    )
+
+
 def _write_alerts(rows: list[dict[str, Any]]) -> None:
     write_registry_table("alert", rows)
 
@@ -133,19 +149,12 @@ def test_each_notice_is_delivered_once_by_email_and_webhook(
     tmp_path: Path, smtp: tuple[Mailbox, int], webhook: tuple[list[dict[str, Any]], int]
 ) -> None:
     from jobs.notify import deliver, read_alerts
-    from jobs.settings import get_settings
+    from jobs.storage import list_keys
 
     box, smtp_port = smtp
     posts, web_port = webhook
     with lake_bucket("notify", tmp_path / "sources", tmp_path / "gx"):
-        settings = dataclasses.replace(
-            get_settings(),
-            smtp_host="127.0.0.1",
-            smtp_port=smtp_port,
-            alert_email_to="canhbao@monre.gov.vn",
-            alert_webhook_url=f"http://127.0.0.1:{web_port}/alerts",
-            notify_attempts=3,
-        )
+        settings = _channels(smtp_port, f"http://127.0.0.1:{web_port}/alerts", notify_attempts=3)
         assert read_alerts(settings) == []  # no table yet: nothing to send
         _write_alerts(ALERTS)
         report = deliver(read_alerts(settings), settings)
@@ -164,6 +173,11 @@ def test_each_notice_is_delivered_once_by_email_and_webhook(
         assert "COD = 140 (đỉnh 180), giới hạn max 135" in body and "QCVN 40:2011/BTNMT" in body
         assert [p["key"] for p in posts] == expected_ids  # the 503 was retried, not lost
         assert posts[0]["body"]["province_code"] == "40" and posts[0]["body"]["event"] == "opened"
+
+        ledger = sorted(list_keys("notifications/", settings))  # the alerts' day partitions the records
+        assert ledger == sorted(
+            f"notifications/{c}/2026-11-26/{i}.json" for c in ("email", "webhook") for i in expected_ids
+        )
 
         # a rerun sends nothing
         again = deliver(read_alerts(settings), settings)
@@ -198,3 +212,31 @@ def test_a_channel_without_an_address_is_skipped_and_said(tmp_path: Path) -> Non
         ],
         "notices": 3,
     }
+
+
+def test_a_burst_goes_over_several_sessions_each_notice_once_opened_before_closed(
+    tmp_path: Path, smtp: tuple[Mailbox, int]
+) -> None:
+    """An hour in which 150 discharge points break their limit (60 of them back under it): 210 notices,
+    spread over LAKEHOUSE_NOTIFY_SESSIONS = 4 SMTP sessions; each delivered once, an alert's ``closed``
+    after its ``opened``; a rerun sends nothing."""
+    from jobs.notify import deliver
+
+    box, smtp_port = smtp
+    burst = []
+    for i in range(150):
+        opened = OPENED + timedelta(seconds=i)
+        closed = opened + timedelta(minutes=30) if i % 5 < 2 else None
+        burst.append(ALERTS[0] | {"alert_id": f"{i:032x}", "opened_at": opened, "closed_at": closed})
+    with lake_bucket("notify-burst", tmp_path / "sources", tmp_path / "gx"):
+        settings = _channels(smtp_port, "", notify_sessions=4)
+        report = deliver(burst, settings)
+        again = deliver(burst, settings)
+    assert report["email"] == {"sent": 210, "already_sent": 0}
+    assert again["email"] == {"sent": 0, "already_sent": 210}
+    received = [m["Message-ID"].split("@")[0].strip("<") for m in box.messages]
+    assert len(received) == len(set(received)) == 210
+    assert len(set(box.peers)) == 4  # four sessions
+    for row in burst:
+        if row["closed_at"] is not None:
+            assert received.index(f"{row['alert_id']}.opened") < received.index(f"{row['alert_id']}.closed")
