@@ -68,7 +68,9 @@ class Notice:
     payload: dict[str, Any]
 
 
-Sender = Callable[["Notice", Settings], None]
+Sender = Callable[[Notice, Settings], None]
+OpenSender = Callable[[], contextlib.AbstractContextManager[Sender]]
+"""Opens one session of a channel (an SMTP connection; nothing for the webhook) for a share of notices."""
 
 
 def _text(value: Any) -> str:
@@ -232,7 +234,7 @@ def _ledger_key(channel: str, notice: Notice) -> str:
 def deliver(alert_rows: Iterable[Mapping[str, Any]], settings: Settings | None = None) -> dict[str, Any]:
     """Send every notice no channel has accepted yet; returns counts per channel."""
     settings = settings or get_settings()
-    channels: dict[str, Callable[[], contextlib.AbstractContextManager[Sender]]] = {}
+    channels: dict[str, OpenSender] = {}
     report: dict[str, Any] = {"skipped_channels": []}
     if settings.smtp_host and settings.alert_email_to:
         channels["email"] = lambda: Mailer(settings)
@@ -269,7 +271,7 @@ def _record(channel: str, notice: Notice, settings: Settings) -> None:
 
 def _send_share(
     channel: str,
-    open_sender: Callable[[], contextlib.AbstractContextManager[Sender]],
+    open_sender: OpenSender,
     share: list[Notice],
     failed: threading.Event,
     settings: Settings,
@@ -297,7 +299,7 @@ def _send_share(
 
 def _deliver(
     todo: list[Notice],
-    channels: dict[str, Callable[[], contextlib.AbstractContextManager[Sender]]],
+    channels: dict[str, OpenSender],
     report: dict[str, Any],
     settings: Settings,
 ) -> None:

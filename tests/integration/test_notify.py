@@ -12,12 +12,15 @@ from datetime import UTC, date, datetime, timedelta
 from email import message_from_bytes, policy
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pytest
 
 from jobs.errors import UserFacingError
 from tests.lakehouse_fixtures import lake_bucket, write_registry_table
+
+if TYPE_CHECKING:
+    from jobs.settings import Settings
 
 OPENED = datetime(2026, 11, 26, 2, tzinfo=UTC)
 ALERTS = [
@@ -127,7 +130,7 @@ def webhook() -> Iterator[tuple[list[dict[str, Any]], int]]:
         server.shutdown()
 
 
-def _channels(smtp_port: int, webhook_url: str, **more: Any) -> Any:
+def _channels(smtp_port: int, webhook_url: str, **more: Any) -> Settings:
     """This test bucket's settings with the local SMTP server (and the webhook, when given)."""
     from jobs.settings import get_settings
 
@@ -239,4 +242,6 @@ def test_a_burst_goes_over_several_sessions_each_notice_once_opened_before_close
     assert len(set(box.peers)) == 4  # four sessions
     for row in burst:
         if row["closed_at"] is not None:
-            assert received.index(f"{row['alert_id']}.opened") < received.index(f"{row['alert_id']}.closed")
+            at_open, at_close = (received.index(f"{row['alert_id']}.{event}") for event in ("opened", "closed"))
+            assert at_open < at_close
+            assert box.peers[at_open] == box.peers[at_close]  # an alert's notices in one session
