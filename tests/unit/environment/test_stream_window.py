@@ -97,3 +97,13 @@ def test_following_today_the_clock_is_the_wall_clock(spark: SparkSession) -> Non
     now = datetime(2026, 11, 24, 9, 30, tzinfo=UTC)
     air = _readings(spark, {"S1": datetime(2026, 11, 24, 7)})
     assert alert_clock(air, air, date(2026, 11, 24), now=now) == {"air": now, "wastewater": now}
+
+
+def test_only_yesterday_and_today_are_judged_by_the_wall_clock() -> None:
+    """The stream re-judges silences on the clock for these days only; a replayed day moves with its data."""
+    from jobs.stream import judged_by_wall_clock
+
+    now = datetime(2026, 11, 26, 3, 0, tzinfo=UTC)  # 10:00 in Hanoi on the 26th
+    assert judged_by_wall_clock(date(2026, 11, 26), now)
+    assert judged_by_wall_clock(date(2026, 11, 25), now)  # ended 17:00 UTC on the 25th: 10 h ago
+    assert not judged_by_wall_clock(date(2026, 11, 24), now)  # ended 34 h ago
