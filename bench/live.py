@@ -35,7 +35,7 @@ import sys
 import tempfile
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
@@ -236,7 +236,7 @@ def generate(root: Path, day: date, rows: int) -> None:
     log.info("generated %s at the %s-row setting in %.1f s", day, f"{rows:,}", time.perf_counter() - t0)
 
 
-def warm_up_until(done: Any, timeout: float) -> None:
+def warm_up_until(done: Callable[[], bool], timeout: float) -> None:
     deadline = time.monotonic() + timeout
     while not done():
         if time.monotonic() > deadline:

@@ -344,7 +344,8 @@ class LogWatch:
     :data:`LOG_RELIST_SECONDS` (an object landed some other way: the nightly extract draining the MQTT
     session). Why: the stream looked every 2 s, idle too, and a listing is ≈ 1 s of CPU per 10,000
     objects (measured: 1.1 s for the 9,600 of an 8-hour replay at 10⁶), in the process whose threads
-    send the notices: a burst of 1,238 notices took 26.7 s beside it (the notifier alone: ≈ 5 s)."""
+    send the notices: a burst of 1,238 notices took 26.7 s beside it, 5.3–7.7 s once it listed less
+    (``make bench-live``)."""
 
     def __init__(self, settings: Settings, clock: Callable[[], float] = time.monotonic) -> None:
         self.settings, self.clock = settings, clock
@@ -523,6 +524,20 @@ def merge_quarantine(spark: SparkSession, uri: str, rows: DataFrame, batch_ids: 
     DeltaTable.forPath(spark, uri).alias("t").merge(rows.alias("s"), condition).whenNotMatchedInsertAll().execute()
 
 
+class Phases:
+    """Seconds per phase of a step, each from the end of the one before (``phase("merge")``): what a
+    round logs, so a slow round says where its time went."""
+
+    def __init__(self, seconds: dict[str, float] | None = None) -> None:
+        self.seconds = {} if seconds is None else seconds
+        self.mark = time.monotonic()
+
+    def __call__(self, name: str) -> None:
+        now = time.monotonic()
+        self.seconds[name] = round(now - self.mark, 1)
+        self.mark = now
+
+
 @dataclass
 class MicroBatch:
     """What one round of the stream did for one dataset."""
@@ -550,12 +565,7 @@ def process_dataset(
     from jobs.silver import quarantine_rows, silver_rows
 
     result = MicroBatch(dataset.name)
-    clock = time.monotonic()
-
-    def phase(name: str) -> None:
-        nonlocal clock
-        result.seconds[name] = round(time.monotonic() - clock, 1)
-        clock = time.monotonic()
+    phase = Phases(result.seconds)
 
     checkpoint = Checkpoint.read(dataset, settings)
     keys = log_keys(dataset, days, settings) if listed is None else listed
@@ -631,14 +641,7 @@ def rebuild_alerts(spark: SparkSession, days: Sequence[date], now: datetime, set
     alert, hourly = REGISTRY["alert"], REGISTRY["aqi_hourly"]
     first, last = min(days) - timedelta(days=1), max(days)  # the day before: the NowCast's 12 hours
     span = [first + timedelta(days=n) for n in range((last - first).days + 1)]
-    seconds: dict[str, float] = {}
-    clock = time.monotonic()
-
-    def phase(name: str) -> None:
-        nonlocal clock
-        seconds[name] = round(time.monotonic() - clock, 1)
-        clock = time.monotonic()
-
+    phase = Phases()
     air = current_readings(spark, REGISTRY["air_quality_reading"], span, settings).cache()
     water = current_readings(spark, REGISTRY["wastewater_reading"], span, settings).cache()
     aqi = conform_to_schema(aqi_hourly({"air_quality_reading": air}, span[1:]), hourly).cache()
@@ -669,7 +672,7 @@ def rebuild_alerts(spark: SparkSession, days: Sequence[date], now: datetime, set
     finally:
         for frame in (aqi, air, water):  # a long-lived session: what a round cached goes with it
             frame.unpersist()
-    log.info("alerts: %d rows, seconds %s", written.num_rows, seconds)
+    log.info("alerts: %d rows, seconds %s", written.num_rows, phase.seconds)
     return {"alerts": written.num_rows}
 
 
