@@ -13,8 +13,8 @@ before's last hour (generated at the same setting) goes through the whole path a
 service that has been running has its JVM compiled and its plans generated; a fresh one pays that
 on its first round, reported apart (``warm_up_hour``), not in the figures.
 
-Measured per alert opened by a reading (``exceedance`` and ``aqi``; a ``silent`` alert is opened by
-the clock, not by a reading): from the moment the station-hour's first reading was handed to the
+Measured per alert opened by a reading (``exceedance``, ``aqi`` and ``device``; a ``silent`` alert is
+opened by the clock, not by a reading): from the moment the station-hour's first reading was handed to the
 broker (air) or its transmission file appeared in the drop (wastewater) to the moment the alert's
 row was first seen in ``gold.environment_alert`` (polled every second with delta-rs) and to the
 moment the local SMTP server (:mod:`bench.smtp_sink`, a process of its own, as a relay is) accepted
@@ -46,6 +46,8 @@ from sample_sources.environment.transmissions import LOCAL_TIME
 
 GOAL_P95_SECONDS = 60.0
 LOCAL = timedelta(hours=7)  # Asia/Ho_Chi_Minh, no DST
+OPENED_BY_A_READING = ("exceedance", "aqi", "device")
+ALERT_KINDS = (*OPENED_BY_A_READING, "silent")
 _STAMP = re.compile(r"(\d{4}-\d{2}-\d{2})T([01]\d|2[0-3]):")
 _LOCAL_STAMP = re.compile(LOCAL_TIME)
 
@@ -394,10 +396,7 @@ def run(args: argparse.Namespace, work: Path) -> dict[str, Any]:
             _stop(lander)
             shutil.copytree(log_dir, args.out / "live-logs", dirs_exist_ok=True)
 
-    latencies: dict[str, dict[str, list[float]]] = {
-        "exceedance": {"row": [], "email": []},
-        "aqi": {"row": [], "email": []},
-    }
+    latencies: dict[str, dict[str, list[float]]] = {k: {"row": [], "email": []} for k in OPENED_BY_A_READING}
     by_medium: dict[str, dict[str, list[float]]] = {m: {"row": [], "email": []} for m in ("air", "wastewater")}
     by_hour: dict[int, dict[str, list[float]]] = {}  # the hour the alert opened (local): where a slow one came from
     unmatched = 0
@@ -433,14 +432,14 @@ def run(args: argparse.Namespace, work: Path) -> dict[str, Any]:
         "period": args.period,
         "replay_seconds": round(replay_seconds, 1),
         "caught_up": finished,
-        "alerts_final": {k: sum(1 for r in final.values() if r["kind"] == k) for k in ("exceedance", "aqi", "silent")},
+        "alerts_final": {k: sum(1 for r in final.values() if r["kind"] == k) for k in ALERT_KINDS},
         # ids seen during the replay but gone from the final table: an episode whose opening moved as
         # earlier readings arrived (its first id was replaced), or a silence a late reading undid
         "alerts_replaced": {
             k: sum(
                 1 for a in set(watch.rows) - set(final) if watch.rows[a]["kind"] == k and watch.rows[a]["date"] == day
             )
-            for k in ("exceedance", "aqi", "silent")
+            for k in ALERT_KINDS
         },
         "alerts_without_a_reading": unmatched,
         "replaced_examples": [

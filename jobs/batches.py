@@ -268,6 +268,7 @@ def discard(batch_id: str, reason: str, steward: str, settings: Settings | None 
         F.lit(now).cast("timestamp").alias("released_at"),
         F.lit(None).cast("map<string,string>").alias("corrections"),
         F.lit(None).cast("array<string>").alias("accepted_rules"),
+        F.lit(None).cast("map<string,string>").alias("record"),
     )
     columns = ddl_names(QUARANTINE_DDL)
     everything = rejected.select(*columns).unionByName(discarded.select(*columns))

@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING
 
 from jobs.registry import REGISTRY, Dataset
 from jobs.settings import Settings, get_settings
-from jobs.tables import ensure_table
+from jobs.tables import ensure_quarantine_table, ensure_table, quarantine_uri
 
 if TYPE_CHECKING:
     from pyspark.sql import DataFrame, SparkSession
@@ -30,6 +30,24 @@ def read_table(spark: SparkSession, dataset: Dataset, settings: Settings) -> Dat
             f"(its inputs: {', '.join(dataset.inputs) or 'its source'})."
         )
     return spark.read.format("delta").load(uri)
+
+
+def read_quarantine(spark: SparkSession, dataset: Dataset, settings: Settings) -> DataFrame:
+    """A silver dataset's quarantine rows (an empty table first if none was written yet)."""
+    from pyspark.sql import functions as F
+
+    uri = quarantine_uri(dataset, settings)
+    ensure_quarantine_table(spark, uri)
+    return spark.read.format("delta").load(uri).where(F.col("dataset") == dataset.name)
+
+
+def read_inputs(spark: SparkSession, dataset: Dataset, settings: Settings) -> dict[str, DataFrame]:
+    """A gold dataset's inputs by name; the quarantine rows of its ``quarantine_inputs`` as
+    ``<name>_quarantine``."""
+    inputs = {name: read_table(spark, REGISTRY[name], settings) for name in dataset.inputs}
+    for name in dataset.quarantine_inputs:
+        inputs[f"{name}_quarantine"] = read_quarantine(spark, REGISTRY[name], settings)
+    return inputs
 
 
 def conform_to_schema(df: DataFrame, dataset: Dataset) -> DataFrame:
@@ -49,8 +67,7 @@ def build(spark: SparkSession, dataset: Dataset, dates: list[date], settings: Se
     ensure_table(spark, uri, dataset.spark_schema(), dataset.partition_by)
     if not dates:
         return 0
-    inputs = {name: read_table(spark, REGISTRY[name], settings) for name in dataset.inputs}
-    rows = conform_to_schema(dataset.load_transform()(inputs, dates), dataset)
+    rows = conform_to_schema(dataset.load_transform()(read_inputs(spark, dataset, settings), dates), dataset)
     if dataset.replace_key is None:  # a small aggregate over all of its inputs: rewritten whole
         rows.write.format("delta").mode("overwrite").save(uri)
         return int(spark.read.format("delta").load(uri).count())

@@ -4,8 +4,11 @@ heard and a 24-hour sparkline of its hourly VN_AQI.
 
 Served by a small threaded HTTP server (``lakehouse live``, ``make live``) on 127.0.0.1; every
 request reads the lake anew (delta-rs, no JVM) and the page reloads itself every
-``REFRESH_SECONDS``. Everything is inline (CSS, SVG): nothing is fetched from elsewhere, so it works
-offline. ``collect`` reads, ``render`` is pure.
+``REFRESH_SECONDS``. It reads both paths: the nightly batch's tables and the live stream's
+(``jobs.stream``: the readings' live views and the hourly VN_AQI the stream recomputes as readings
+arrive), the batch's row winning where both hold the same hour (the system of record). Everything
+is inline (CSS, SVG): nothing is fetched from elsewhere, so it works offline. ``collect`` reads,
+``render`` is pure.
 """
 
 from __future__ import annotations
@@ -26,7 +29,7 @@ from jobs.storage import delta_table_or_none
 REFRESH_SECONDS = 60
 VN = timedelta(hours=7)
 NO_INDEX_COLOUR = "#9E9E9E"
-KIND_LABEL = {"exceedance": "Vượt quy chuẩn", "aqi": "VN_AQI xấu", "silent": "Ngừng truyền"}
+KIND_LABEL = {"exceedance": "Vượt quy chuẩn", "aqi": "VN_AQI xấu", "silent": "Ngừng truyền", "device": "Thiết bị lỗi"}
 
 
 @dataclass
@@ -50,8 +53,9 @@ class LiveData:
     entities: list[Entity]
 
 
-def _rows(settings: Settings, dataset: str, columns: list[str], filter_expr: Any = None) -> list[dict[str, Any]]:
-    table = delta_table_or_none(settings, REGISTRY[dataset].table_path)
+def _rows(settings: Settings, key: str, columns: list[str], filter_expr: Any = None) -> list[dict[str, Any]]:
+    """``columns`` of the Delta table at ``key`` (those it has); [] while it does not exist."""
+    table = delta_table_or_none(settings, key)
     if table is None:
         return []
     data = table.to_pyarrow_dataset()
@@ -64,22 +68,32 @@ def _utc(value: datetime) -> datetime:
 
 
 def collect(settings: Settings | None = None) -> LiveData:
-    """What the page shows, read from gold (alerts, hourly VN_AQI) and silver (lists, last readings)."""
+    """What the page shows, read from gold (alerts, hourly VN_AQI) and silver (lists, last readings),
+    each from the nightly batch's table and the live stream's."""
     import pyarrow.compute as pc
 
+    from jobs.tables import LIVE_AQI_KEY, live_key
+
     settings = settings or get_settings()
+
+    def path(dataset: str) -> str:
+        return REGISTRY[dataset].table_path
+
     entities: dict[tuple[str, str], Entity] = {}
-    for r in _rows(settings, "air_station", ["station_id", "station_name", "province_code"]):
+    for r in _rows(settings, path("air_station"), ["station_id", "station_name", "province_code"]):
         entities[("air", r["station_id"])] = Entity("air", r["station_id"], r["station_name"] or "", r["province_code"])
-    for r in _rows(settings, "wastewater_facility", ["facility_id", "facility_name", "province_code"]):
+    for r in _rows(settings, path("wastewater_facility"), ["facility_id", "facility_name", "province_code"]):
         entities[("wastewater", r["facility_id"])] = Entity(
             "wastewater", r["facility_id"], r["facility_name"] or "", r["province_code"]
         )
 
-    days = _rows(settings, "aqi_hourly", ["date"])  # one column first: the page needs only the last two days
-    latest = max((r["date"] for r in days), default=None)
+    hourly_tables = (LIVE_AQI_KEY, path("aqi_hourly"))  # the batch's last: its hour wins below
+    # one column first: the page needs only the last two days
+    latest = max((r["date"] for key in hourly_tables for r in _rows(settings, key, ["date"])), default=None)
     recent = None if latest is None else pc.field("date") >= latest - timedelta(days=1)
-    hourly = _rows(settings, "aqi_hourly", ["station_id", "date", "hour_start", "vn_aqi"], recent)
+    hourly = [
+        r for key in hourly_tables for r in _rows(settings, key, ["station_id", "date", "hour_start", "vn_aqi"], recent)
+    ]
     as_of = max((_utc(r["hour_start"]) for r in hourly), default=None)
     if as_of is not None:
         as_of += timedelta(hours=1)  # the end of the latest hour
@@ -98,12 +112,13 @@ def collect(settings: Settings | None = None) -> LiveData:
         ("air", "air_quality_reading", "station_id"),
         ("wastewater", "wastewater_reading", "facility_id"),
     ):
-        for r in _rows(settings, dataset, [key, "measured_at"], last_days):
-            heard = entities.get((medium, r[key]))
-            if heard is not None and (heard.last_seen is None or _utc(r["measured_at"]) > heard.last_seen):
-                heard.last_seen = _utc(r["measured_at"])
+        for table in (path(dataset), live_key(REGISTRY[dataset])):
+            for r in _rows(settings, table, [key, "measured_at"], last_days):
+                heard = entities.get((medium, r[key]))
+                if heard is not None and (heard.last_seen is None or _utc(r["measured_at"]) > heard.last_seen):
+                    heard.last_seen = _utc(r["measured_at"])
 
-    alerts = _rows(settings, "alert", [f.name for f in REGISTRY["alert"].fields], pc.field("status") == "open")
+    alerts = _rows(settings, path("alert"), [f.name for f in REGISTRY["alert"].fields], pc.field("status") == "open")
     alerts.sort(key=lambda a: (_utc(a["opened_at"]), a["alert_id"]), reverse=True)
     for a in alerts:
         alerted = entities.get((a["medium"], a["facility_id"] if a["medium"] == "wastewater" else a["entity_id"]))
@@ -147,6 +162,8 @@ def render(data: LiveData) -> str:
         province = PROVINCES_2025.get(str(a.get("province_code") or ""), "")
         value = "—" if a["kind"] == "silent" else f"{_number(a['open_value'])} (đỉnh {_number(a['peak_value'])})"
         limit = f"{_number(a['limit_value'])} phút" if a["kind"] == "silent" else _number(a["limit_value"])
+        if a["kind"] == "device":
+            value, limit = f"{_number(a['open_value'])} (thiết bị lỗi)", "—"
         alert_rows.append(
             f'<tr class="alert" data-alert-id="{e(a["alert_id"])}" data-kind="{e(a["kind"])}">'
             f"<td>{e(KIND_LABEL.get(a['kind'], a['kind']))}</td>"

@@ -46,7 +46,12 @@ from jobs.settings import Settings, get_settings
 
 log = logging.getLogger(__name__)
 LEDGER_PREFIX = "notifications"
-KIND_VI = {"exceedance": "Vượt quy chuẩn", "aqi": "Chất lượng không khí xấu", "silent": "Trạm ngừng truyền dữ liệu"}
+KIND_VI = {
+    "exceedance": "Vượt quy chuẩn",
+    "aqi": "Chất lượng không khí xấu",
+    "silent": "Trạm ngừng truyền dữ liệu",
+    "device": "Thiết bị báo lỗi",
+}
 EVENT_VI = {"opened": "MỞ", "closed": "ĐÓNG"}
 NOTICES_PER_SESSION = 50
 """A burst of notices gets another SMTP session (webhook connection) per this many, up to
@@ -101,6 +106,8 @@ def notices(alerts: Iterable[Mapping[str, Any]]) -> list[Notice]:
             what = KIND_VI.get(str(row["kind"]), str(row["kind"]))
             if row["kind"] == "silent":
                 detail = f"im lặng từ {_text(row.get('last_seen_at'))} (giới hạn {_text(row['limit_value'])} phút)"
+            elif row["kind"] == "device":
+                detail = f"{row['parameter']}: thiết bị báo lỗi, giá trị gửi kèm {_text(row['open_value'])}"
             else:
                 detail = (
                     f"{row['parameter']} = {_text(row['open_value'])} (đỉnh {_text(row['peak_value'])}), "

@@ -314,6 +314,11 @@ class Dataset:
     # Gold built from episodes that span days (alerts): when a day is rebuilt, so are this many days
     # before it, so an episode opened on one of them gets its close time.
     rebuild_days_before: int = 0
+    # Typed columns kept beside the raw line of each quarantined row (``record``, strings), for readers
+    # of the quarantine that must place a rejected record: the device-error alerts. Never personal.
+    quarantine_record: tuple[str, ...] = ()
+    # Datasets whose quarantine rows a gold transform reads too, as ``inputs["<name>_quarantine"]``.
+    quarantine_inputs: tuple[str, ...] = ()
 
     def __post_init__(self) -> None:
         names = {f.name for f in self.fields}
@@ -383,6 +388,7 @@ class Registry:
                 raise ValueError(f"{ds.name}: natural key columns {missing} are not in its fields")
             _check_grants(ds)
             _check_personal(ds)
+            _check_quarantine_record(ds)
             self.datasets[ds.name] = ds
 
     def __getitem__(self, name: str) -> Dataset:
@@ -422,6 +428,18 @@ def _check_grants(ds: Dataset) -> None:
         raise ValueError(f"{ds.name}: the owner {ds.owner.code} reads its own data; remove it from grants")
     if len(set(ds.grants)) != len(ds.grants):
         raise ValueError(f"{ds.name}: a ministry is granted twice: {[m.code for m in ds.grants]}")
+
+
+def _check_quarantine_record(ds: Dataset) -> None:
+    """A quarantined row's ``record`` holds typed values that erasure does not redact: never personal."""
+    by_name = {f.name: f for f in ds.fields}
+    unknown = [n for n in ds.quarantine_record if n not in by_name]
+    if unknown:
+        raise ValueError(f"{ds.name}: quarantine_record names {unknown}, which are not its fields")
+    personal = [n for n in ds.quarantine_record if by_name[n].classification == Classification.PERSONAL]
+    if personal or (ds.quarantine_record and ds.personal):
+        what = personal or "the dataset has personal columns"
+        raise ValueError(f"{ds.name}: quarantine_record may not keep personal data ({what})")
 
 
 def _check_personal(ds: Dataset) -> None:

@@ -211,7 +211,18 @@ def quarantine_rows(split: DataFrame, dataset: Dataset) -> DataFrame:
         pick("released_at", "timestamp", F.lit(None).cast("timestamp")),
         q("corrections", "map<string,string>").alias("corrections"),
         q("accepted_rules", "array<string>").alias("accepted_rules"),
+        pick("record", "map<string,string>", quarantine_record(split, dataset)),
     )
+
+
+def quarantine_record(split: DataFrame, dataset: Dataset) -> Column:
+    """``record``: the typed values of ``dataset.quarantine_record`` as text (null when it names none)."""
+    from pyspark.sql import functions as F
+
+    if not dataset.quarantine_record:
+        return F.lit(None).cast("map<string,string>")
+    pairs = [part for name in dataset.quarantine_record for part in (F.lit(name), F.col(name).cast("string"))]
+    return F.create_map(*pairs)
 
 
 def apply_corrections(bronze: DataFrame, decisions: DataFrame | None, columns: tuple[str, ...]) -> DataFrame:

@@ -64,6 +64,7 @@ from jobs.interval import DataInterval
 from jobs.lease import LeaseBusyError, hold
 from jobs.registry import REGISTRY, Dataset
 from jobs.settings import Settings, get_settings
+from jobs.tables import LIVE_AQI_KEY, live_key, live_quarantine_key
 
 if TYPE_CHECKING:
     from pyspark.sql import DataFrame, SparkSession
@@ -75,18 +76,9 @@ LOCAL_TZ = timezone(timedelta(hours=7))  # Vietnam has no daylight saving: local
 STREAMED = ("air_quality_reading", "wastewater_reading")
 """The readings that have a live path (MQTT and the FTP drop)."""
 
-LIVE_AQI_KEY = "gold/environment/aqi_hourly_live"
 STREAM_RESOURCE = "live-stream"
 ALERT_REFRESH_SECONDS = 60.0
 """How often the stream re-judges today's alerts without new readings (a silence needs no reading)."""
-
-
-def live_key(dataset: Dataset) -> str:
-    return f"{dataset.table_path}_live"
-
-
-def live_quarantine_key(dataset: Dataset) -> str:
-    return f"{dataset.table_path}_live_quarantine"
 
 
 def ftp_spool_prefix(dataset: Dataset) -> str:
@@ -602,8 +594,10 @@ def process_dataset(
         finally:
             split.unpersist()
         result.days = sorted(touched)
-        # a day the stream does not follow (a late reading of the day before) is the nightly rebuild's
-        checkpoint.alerts_due |= touched & {d.isoformat() for d in days}
+        # a day the stream does not follow (a late reading of the day before) is the nightly rebuild's;
+        # a batch's days count even if all its lines were quarantined (a device in error alerts)
+        batch_days = {ln.day.isoformat() for ln in lines}
+        checkpoint.alerts_due |= (touched | batch_days) & {d.isoformat() for d in days}
     checkpoint.processed |= set(new)
     checkpoint.write(dataset, settings, days)
     return result
@@ -623,6 +617,22 @@ def current_readings(spark: SparkSession, dataset: Dataset, days: Sequence[date]
     live = spark.read.format("delta").load(live_uri).where(wanted)
     keys = list(dataset.natural_key)
     return silver.unionByName(live.join(silver.select(*keys), keys, "left_anti"))
+
+
+def current_quarantine(spark: SparkSession, dataset: Dataset, days: Sequence[date], settings: Settings) -> DataFrame:
+    """The quarantined records of ``days``' batches counted once: the nightly batch's (the system of
+    record, where a steward may have released or accepted one since) plus the live quarantine's that
+    it does not hold (matched as the live MERGE matches: dataset, batch, raw line)."""
+    from pyspark.sql import functions as F
+
+    from jobs.gold import read_quarantine
+
+    batches = F.col("_batch_id").isin(*[batch_id_of(dataset, d) for d in days])  # Delta skips other days' files
+    _, live_uri = _ensure_live_tables(spark, dataset, settings)
+    live = spark.read.format("delta").load(live_uri).where((F.col("dataset") == dataset.name) & batches)
+    nightly = read_quarantine(spark, dataset, settings).where(batches)
+    line = ["dataset", "_batch_id", "raw_line"]
+    return nightly.unionByName(live.join(nightly.select(*line), line, "left_anti"))
 
 
 def rebuild_alerts(spark: SparkSession, days: Sequence[date], now: datetime, settings: Settings) -> dict[str, int]:
@@ -653,6 +663,10 @@ def rebuild_alerts(spark: SparkSession, days: Sequence[date], now: datetime, set
             "wastewater_reading": water,
             "wastewater_facility": read_table(spark, REGISTRY["wastewater_facility"], settings),
             "aqi_hourly": aqi,
+            **{
+                f"{name}_quarantine": current_quarantine(spark, REGISTRY[name], span, settings)
+                for name in alert.quarantine_inputs
+            },
         }
         rows = conform_to_schema(alerts(inputs, list(days), as_of=as_of), alert)
         day_list = ", ".join(f"'{d.isoformat()}'" for d in days)

@@ -27,13 +27,14 @@ QUARANTINE_DDL = (
     "dataset STRING, _batch_id STRING, _source_file STRING, _source_line LONG, raw_line STRING, "
     "province_code STRING, reason_code STRING, rule_id STRING, ruleset_version STRING, criterion STRING, "
     "detail STRING, _ingested_at TIMESTAMP, status STRING, release_id STRING, released_at TIMESTAMP, "
-    "corrections MAP<STRING, STRING>, accepted_rules ARRAY<STRING>"
+    "corrections MAP<STRING, STRING>, accepted_rules ARRAY<STRING>, record MAP<STRING, STRING>"
 )
 """One row per quarantined landed line. ``province_code`` is best effort (2025 code, else the raw
 value) so stewards can filter by province; ``status`` is the steward workflow: ``open`` (waiting),
 ``released`` (corrected and back in silver), ``accepted`` (accepted as it is, a rule overridden);
 ``release_id``/``released_at`` name the release (for an open row: its last failed attempt);
-``corrections`` and ``accepted_rules`` are the steward's decisions, re-applied on every rerun."""
+``corrections`` and ``accepted_rules`` are the steward's decisions, re-applied on every rerun;
+``record``: the typed values the dataset's ``quarantine_record`` names, as text (none personal)."""
 
 SCORES_DDL = (
     "dataset STRING, criterion STRING, data_interval_start TIMESTAMP, data_interval_end TIMESTAMP, batch_id STRING, "
@@ -115,6 +116,19 @@ def quarantine_key(dataset: Dataset) -> str:
     return f"quarantine/{dataset.sector}/{dataset.name}"
 
 
+LIVE_AQI_KEY = "gold/environment/aqi_hourly_live"
+"""The hourly VN_AQI the live stream (``jobs.stream``) recomputes as readings arrive."""
+
+
+def live_key(dataset: Dataset) -> str:
+    """A streamed dataset's live view (``jobs.stream``), beside its silver table."""
+    return f"{dataset.table_path}_live"
+
+
+def live_quarantine_key(dataset: Dataset) -> str:
+    return f"{dataset.table_path}_live_quarantine"
+
+
 def staging_key(dataset: Dataset, batch_id: str, part: str) -> str:
     """A batch's staged rows before its gate passes: ``part`` is ``silver`` or ``quarantine``."""
     return f"{STAGING_PREFIX}/{dataset.sector}/{dataset.name}/{batch_id}/{part}"
@@ -184,7 +198,9 @@ STATS_COLUMNS_PROPERTY = "delta.dataSkippingStatsColumns"
 # Quarantine columns that may carry a record's raw values (a plate, a phone) get no min/max statistics:
 # Delta writes those into its log, which outlives an erasure's redaction and VACUUM.
 QUARANTINE_STATS_COLUMNS = tuple(
-    n for n in ddl_names(QUARANTINE_DDL) if n not in ("dataset", "raw_line", "detail", "corrections", "accepted_rules")
+    n
+    for n in ddl_names(QUARANTINE_DDL)
+    if n not in ("dataset", "raw_line", "detail", "corrections", "accepted_rules", "record")
 )  # ``dataset`` is the partition column: Delta keeps no statistics of it anyway
 
 

@@ -247,9 +247,12 @@ def assert_no_line_in_both(drill: dict[str, dict[str, Any]]) -> None:
         assert len(d["after"]) == d["silver_rows"], name
 
 
-def write_registry_table(dataset: str, rows: list[dict[str, Any]], partition_by: list[str] | None = None) -> None:
+def write_registry_table(
+    dataset: str, rows: list[dict[str, Any]], partition_by: list[str] | None = None, key: str | None = None
+) -> None:
     """Hand-made rows as a registered dataset's Delta table (its registry columns; a missing value is
-    null), written with delta-rs into the current test bucket: for readers that need no pipeline run."""
+    null), written with delta-rs into the current test bucket: for readers that need no pipeline run.
+    ``key``: another table with the dataset's columns (the live stream's), instead of the dataset's own."""
     import pyarrow as pa
     from deltalake import write_deltalake
 
@@ -269,7 +272,7 @@ def write_registry_table(dataset: str, rows: list[dict[str, Any]], partition_by:
     ds = REGISTRY[dataset]
     schema = pa.schema([(f.name, types[f.type]) for f in ds.fields])
     write_deltalake(
-        settings.s3_uri(ds.table_path),
+        settings.s3_uri(key or ds.table_path),
         pa.Table.from_pylist(rows, schema=schema),
         mode="overwrite",
         partition_by=partition_by,

@@ -1,4 +1,5 @@
-"""Alert episodes from the readings: a QCVN exceedance, a VN_AQI of 'Xấu' or worse, a silent station.
+"""Alert episodes from the readings: a QCVN exceedance, a VN_AQI of 'Xấu' or worse, a silent station,
+a device in error.
 
 An alert is an episode, not a reading: it opens at the first reading past the limit and closes at
 the first later reading back within it (``closed_at``; empty while it is still open), with the
@@ -11,10 +12,16 @@ value that opened it, the value furthest past the limit and how many readings we
   accepts it) neither opens nor closes a pollution alert.
 - ``aqi``: an hourly VN_AQI (``aqi_hourly``) in the band 'Xấu' or worse (Decision 1459/QĐ-TCMT,
   Bảng 1); an hour without an index neither opens nor closes it.
-- ``silent``: no transmission (a reading of any parameter and status) for longer than the
-  dataset's ``reading_interval``: opens when the next reading was due, closes when one arrives.
-  At the end of the data (the last day any station of the medium reported) a station still silent
-  keeps its alert open.
+- ``silent``: no transmission (a reading of any parameter and status: silver's, and those quarantined
+  because the device was not measuring) for longer than the dataset's ``reading_interval``: opens
+  when the next reading was due, closes when one arrives. At the end of the data (the last day any
+  station of the medium reported) a station still silent keeps its alert open.
+- ``device``: a station's device reported status ``error`` for a parameter (Circular 10/2021's
+  "báo lỗi thiết bị"; such readings are quarantined as ``DEVICE_NOT_MEASURING``, and read back from
+  the quarantine tables' ``record``): opens at the first such reading, closes at the first later
+  reading of the same parameter that is not in error (a measurement in silver, or ``calibrating``).
+  ``open_value`` / ``peak_value`` are what the device sent with the flag. A quarantined row a steward
+  released or accepted is not an error (the flag was wrong).
 
 Exactly once: ``alert_id`` is a hash of what the episode is (kind, medium, station, parameter,
 limit kind, opening time), so a rebuild finds the same ids, and a day's rows are replaced whole
@@ -42,6 +49,9 @@ if TYPE_CHECKING:
 AQI_ALERT_BAND = "Xấu"
 AQI_ALERT_FROM = next(b.low for b in aqi.BANDS if b.name == AQI_ALERT_BAND)  # 151
 AQI_SOURCE = "Decision 1459/QĐ-TCMT (VN_AQI), Bảng 1: 'Xấu' from 151"
+DEVICE_SOURCE = "Circular 10/2021/TT-BTNMT: device status 'error' (báo lỗi thiết bị)"
+DEVICE_ERROR = "error"
+DEVICE_NOT_MEASURING = "DEVICE_NOT_MEASURING"
 EPISODE_KEYS = ("kind", "medium", "entity_id", "parameter", "limit_kind")
 
 
@@ -109,6 +119,61 @@ def _silences(transmissions: DataFrame, interval_minutes: int) -> DataFrame:
         "province_code",
         F.lit(None).cast("int").alias("readings_over"),
         F.col("at").alias("last_seen_at"),
+    )
+
+
+def _device_readings(quarantine: DataFrame, medium: str, first: date, last: date) -> DataFrame:
+    """The readings of ``first``..``last`` a device flagged (``DEVICE_NOT_MEASURING``, still open), one row
+    per station, parameter and time (the batch's quarantine and the live one may both hold it):
+    ``medium``, ``station_id``, ``parameter``, ``measured_at``, ``measured_date``, ``value``, ``error``,
+    ``province_code``."""
+    from pyspark.sql import functions as F
+
+    record = F.col("record")
+    at = record["measured_at"].cast("timestamp")
+    flagged = quarantine.where(
+        (F.col("reason_code") == DEVICE_NOT_MEASURING) & (F.col("status") == "open") & at.isNotNull()
+    ).select(
+        F.lit(medium).alias("medium"),
+        record["station_id"].alias("station_id"),
+        record["parameter"].alias("parameter"),
+        at.alias("measured_at"),
+        _local_day(at).alias("measured_date"),
+        record["value"].cast("double").alias("value"),
+        (record["device_status"] == DEVICE_ERROR).alias("error"),
+        "province_code",
+    )
+    return flagged.where(
+        F.col("station_id").isNotNull()
+        & F.col("parameter").isNotNull()
+        & F.col("measured_date").between(F.lit(first), F.lit(last))
+    ).dropDuplicates(["station_id", "parameter", "measured_at"])
+
+
+def _device_errors(flagged: DataFrame, readings: DataFrame, medium: str) -> DataFrame:
+    """Device-error episodes: runs of ``error`` readings per station and parameter, closed by the next
+    reading not in error, whether flagged (``calibrating``) or measured (``readings``, silver's)."""
+    from pyspark.sql import functions as F
+
+    in_error = flagged.where("error").select("station_id", "parameter").distinct()
+    measured = readings.join(in_error, ["station_id", "parameter"], "left_semi").select(
+        "station_id", "parameter", "measured_at", "value", F.lit(False).alias("error"), "province_code"
+    )
+    points = flagged.select("station_id", "parameter", "measured_at", "value", "error", "province_code")
+    return _episodes(
+        points.unionByName(measured).select(
+            F.lit("device").alias("kind"),
+            F.lit(medium).alias("medium"),
+            F.col("station_id").alias("entity_id"),
+            "parameter",
+            F.lit(None).cast("string").alias("limit_kind"),
+            F.col("measured_at").alias("at"),
+            "value",
+            F.col("error").alias("over"),
+            F.lit(None).cast("double").alias("limit_value"),
+            F.lit(DEVICE_SOURCE).alias("limit_source"),
+            "province_code",
+        )
     )
 
 
@@ -195,16 +260,33 @@ def alerts(
             "province_code",
         )
     )
+    flagged = {
+        medium: _device_readings(inputs[f"{dataset}_quarantine"], medium, first, last)
+        for medium, dataset in (("air", "air_quality_reading"), ("wastewater", "wastewater_reading"))
+    }
+    transmitted = ("station_id", "measured_at", "province_code", "measured_date")
     silent = _silences(
-        _transmissions(air, "air", _clock(as_of, "air")), _interval_minutes(AIR_QUALITY_READING.reading_interval)
+        _transmissions(
+            air.select(*transmitted).unionByName(flagged["air"].select(*transmitted)), "air", _clock(as_of, "air")
+        ),
+        _interval_minutes(AIR_QUALITY_READING.reading_interval),
     ).unionByName(
         _silences(
-            _transmissions(water, "wastewater", _clock(as_of, "wastewater")),
+            _transmissions(
+                water.select(*transmitted).unionByName(flagged["wastewater"].select(*transmitted)),
+                "wastewater",
+                _clock(as_of, "wastewater"),
+            ),
             _interval_minutes(WASTEWATER_READING.reading_interval),
         )
     )
+    device = _device_errors(flagged["air"], air, "air").unionByName(
+        _device_errors(flagged["wastewater"], water, "wastewater")
+    )
 
-    episodes = exceedance.drop("_run").unionByName(bad_air.drop("_run")).unionByName(silent)
+    episodes = (
+        exceedance.drop("_run").unionByName(bad_air.drop("_run")).unionByName(silent).unionByName(device.drop("_run"))
+    )
     names = (
         air.groupBy("station_id")
         .agg(F.max_by("station_name", "measured_at").alias("entity_name"))

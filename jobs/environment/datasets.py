@@ -288,6 +288,9 @@ READING_KEY = ("station_id", "parameter", "measured_at")
 # Stations and facility monitors report each hour (the sample sources' cadence; a station with a
 # shorter cycle gets its own interval here): silence longer than this is a 'silent' alert.
 READING_INTERVAL = timedelta(hours=1)
+# What a quarantined reading keeps typed beside its raw line: where and when a device reported a
+# status other than measuring (the device-error alerts, jobs/environment/alerts.py).
+DEVICE_RECORD = ("station_id", "parameter", "measured_at", "value", "device_status")
 # An alert episode is followed this many days either side of the day it opened (jobs/environment/alerts.py).
 ALERT_WINDOW_DAYS = 7
 _LAT_LON_VN = "latitude BETWEEN 8.0 AND 23.5 AND longitude BETWEEN 102.0 AND 117.5"
@@ -453,6 +456,7 @@ AIR_QUALITY_READING = Dataset(
     inputs=("air_station",),
     entity_column="station_id",
     reading_interval=READING_INTERVAL,
+    quarantine_record=DEVICE_RECORD,
     row_rules=(
         *_parse_rules("station"),
         undecidable_text_rule(),
@@ -515,6 +519,7 @@ WASTEWATER_READING = Dataset(
     inputs=("wastewater_facility",),
     entity_column="facility_id",
     reading_interval=READING_INTERVAL,
+    quarantine_record=("facility_id", *DEVICE_RECORD),
     row_rules=_parse_rules("facility"),
     checks=_reading_checks(
         "facility_id", READING_KEY, WASTEWATER_PARAMETER_UNIT, WASTEWATER_PHYSICAL_RANGE, sla_hours=2
@@ -659,8 +664,8 @@ ALERT = Dataset(
     name="alert",
     sector=SECTOR,
     layer=Layer.GOLD,
-    title_vi="Cảnh báo môi trường: vượt quy chuẩn, VN_AQI từ mức Xấu, trạm ngừng truyền",
-    title_en="Environmental alerts: QCVN exceedance, VN_AQI 'Xấu' or worse, silent station",
+    title_vi="Cảnh báo môi trường: vượt quy chuẩn, VN_AQI từ mức Xấu, trạm ngừng truyền, thiết bị lỗi",
+    title_en="Environmental alerts: QCVN exceedance, VN_AQI 'Xấu' or worse, silent station, device in error",
     owner=OWNER,
     classification=Classification.INTERNAL,
     # Like the wastewater readings it is built from: the health ministry watches discharges.
@@ -669,7 +674,13 @@ ALERT = Dataset(
         Field(
             "alert_id", "STRING", "Mã cảnh báo", "Alert id (the same episode always gets the same id)", nullable=False
         ),
-        Field("kind", "STRING", "Loại (exceedance/aqi/silent)", "Kind (exceedance/aqi/silent)", nullable=False),
+        Field(
+            "kind",
+            "STRING",
+            "Loại (exceedance/aqi/silent/device)",
+            "Kind (exceedance/aqi/silent/device)",
+            nullable=False,
+        ),
         Field("medium", "STRING", "Môi trường (air/wastewater)", "Medium (air/wastewater)", nullable=False),
         Field("entity_id", "STRING", "Mã trạm", "Station id", nullable=False),
         Field("facility_id", "STRING", "Mã cơ sở (nước thải)", "Facility id (wastewater)"),
@@ -693,6 +704,7 @@ ALERT = Dataset(
     natural_key=("alert_id",),
     transform="jobs.environment.alerts:alerts",
     inputs=("air_quality_reading", "wastewater_reading", "wastewater_facility", "aqi_hourly"),
+    quarantine_inputs=("air_quality_reading", "wastewater_reading"),  # the readings a device flagged in error
     replace_key="date",
     rebuild_days_before=ALERT_WINDOW_DAYS,
 )

@@ -650,6 +650,11 @@ def _limit_checks(spec: _Spec, e: _Entity, parameter: str, value: float) -> list
     return checks
 
 
+# The check a reading's device status is: "over" when the device reported 'error' (Circular 10/2021's
+# "báo lỗi thiết bị"); a measurement or a calibrating reading of the same parameter ends the episode.
+DEVICE_CHECK = "device"
+
+
 def exceedance_episodes(points: Sequence[tuple[str, str, str, str, str, bool]]) -> list[dict[str, str]]:
     """Runs of consecutive over-limit readings per station, parameter and limit kind → one episode
     each (what an alert is), opened at the run's first reading.
@@ -691,7 +696,8 @@ def _write_readings(
     points: list[tuple[str, str, str, str, str, bool]],
 ) -> dict[str, Any]:
     """Stream one day's reading file and return its report entry; append to ``points`` every
-    reading that reaches silver as a measurement, checked against its 1-hour limits."""
+    reading that reaches silver as a measurement, checked against its 1-hour limits and as a device
+    measuring, and every reading its device flagged (``DEVICE_CHECK``, over when in error)."""
     rng = random.Random(f"{seed}:{spec.dataset}:{day.isoformat()}")  # nosec B311  # seeded sample data, not cryptography
     params = spec.params
     n_params = len(params)
@@ -763,6 +769,7 @@ def _write_readings(
     def measured(e: _Entity, p: _Param, fields: list[str]) -> None:
         for kind, over in _limit_checks(spec, e, p.name, float(fields[vi])):
             points.append((medium, e.station_id, p.name, kind, fields[vi + 2], over))
+        points.append((medium, e.station_id, p.name, DEVICE_CHECK, fields[vi + 2], False))  # device measuring
 
     with path.open("w", encoding="utf-8", newline="") as fh:
         writer = csv.writer(fh, lineterminator="\n")
@@ -798,6 +805,8 @@ def _write_readings(
                     picked = selector.pick(strata[ei][pi], rng)
                     if picked not in _ALTERING_QUARANTINE:
                         measured(e, p, fields)  # before any repairable mess rewrites the value or time
+                    elif picked in ("device_error", "device_calibrating"):  # flagged, not measured
+                        points.append((medium, e.station_id, p.name, DEVICE_CHECK, iso[hour], picked == "device_error"))
                     if picked is not None:
                         mess[picked] += 1
                         if picked == "exact_duplicate":
@@ -973,16 +982,29 @@ def entity_counts(rows_per_day: int) -> tuple[int, int]:
     return air, water
 
 
-def _exceedance_report(points: Sequence[tuple[str, str, str, str, str, bool]]) -> dict[str, Any]:
-    """The report's account of the QCVN 1-hour exceedance alerts the data must raise, per local day
-    and medium, and the episodes themselves (an alert's medium, station, parameter, limit kind and
-    opening time)."""
-    episodes = exceedance_episodes(points)
-    per_day: dict[str, dict[str, int]] = {}
-    for episode in episodes:
-        day = per_day.setdefault(episode["opened_at"][:10], {"air": 0, "wastewater": 0})
-        day[episode["medium"]] += 1
-    return {"exceedance_alerts": dict(sorted(per_day.items())), "exceedance_episodes": episodes}
+def _alert_report(points: Sequence[tuple[str, str, str, str, str, bool]]) -> dict[str, Any]:
+    """The report's account of the alerts the data must raise, per local day and medium, and the
+    episodes themselves: QCVN 1-hour exceedances (an alert's medium, station, parameter, limit kind
+    and opening time) and devices in error (medium, station, parameter, opening time)."""
+
+    def per_day(episodes: list[dict[str, str]]) -> dict[str, dict[str, int]]:
+        days: dict[str, dict[str, int]] = {}
+        for episode in episodes:
+            day = days.setdefault(episode["opened_at"][:10], {"air": 0, "wastewater": 0})
+            day[episode["medium"]] += 1
+        return dict(sorted(days.items()))
+
+    episodes = exceedance_episodes([p for p in points if p[3] != DEVICE_CHECK])
+    devices = [
+        {k: v for k, v in e.items() if k != "limit_kind"}
+        for e in exceedance_episodes([p for p in points if p[3] == DEVICE_CHECK])
+    ]
+    return {
+        "exceedance_alerts": per_day(episodes),
+        "exceedance_episodes": episodes,
+        "device_alerts": per_day(devices),
+        "device_error_episodes": devices,
+    }
 
 
 def generate(out: Path, start: date, days: int, rows_per_day: int, seed: int, progress: bool = True) -> dict[str, Any]:
@@ -1060,7 +1082,7 @@ def generate(out: Path, start: date, days: int, rows_per_day: int, seed: int, pr
         "files": files,
         "silent_stations": [e.entity_id for e in stations if e.silent],
         "expected_outcome": dict(EXPECTED_OUTCOME),
-        **_exceedance_report(points),
+        **_alert_report(points),
     }
     with (root / "_generation_report.json").open("w", encoding="utf-8", newline="\n") as fh:
         fh.write(json.dumps(report, ensure_ascii=False, indent=2) + "\n")

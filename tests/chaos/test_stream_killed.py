@@ -11,7 +11,8 @@ and run to the end of the day. Then:
 - the live views hold exactly the readings the generator says reach silver, none twice, and the
   live quarantine the reasons it says it injected;
 - ``gold.environment_alert`` holds one ``exceedance`` alert per episode in the generator's report
-  (station, parameter, limit kind, opening time), and the local SMTP server received each notice
+  (station, parameter, limit kind, opening time) and one ``device`` alert per device-error episode
+  (station, parameter, opening time), and the local SMTP server received each notice
   (opened / closed) of the day's alerts exactly once;
 - the nightly batch on the same day: the books balance reading for reading (live = silver = both),
   the same quarantine, and the nightly gold build writes the alert ids and states the stream wrote.
@@ -260,6 +261,14 @@ def test_stream_and_lander_killed_mid_day(day: Day, chaos_row: ScenarioRow) -> N
     ]
     assert sorted(exceedances) == sorted(generated)
     assert len(generated) == sum(day.report["exceedance_alerts"][DAY.isoformat()].values()) > 0
+    devices = [_episode(r)[:3] + _episode(r)[4:] for r in alerts if r["kind"] == "device"]
+    in_error = [
+        (e["medium"], e["station_id"], e["parameter"], e["opened_at"])
+        for e in day.report["device_error_episodes"]
+        if e["opened_at"].startswith(DAY.isoformat())
+    ]
+    assert sorted(devices) == sorted(in_error)
+    assert len(in_error) == sum(day.report["device_alerts"][DAY.isoformat()].values()) > 0
     sent = Counter(_notice_ids(day.mailbox))
     assert [n for n, times in sent.items() if times > 1] == []
     assert owed <= set(sent)
@@ -301,6 +310,7 @@ def test_stream_and_lander_killed_mid_day(day: Day, chaos_row: ScenarioRow) -> N
     chaos_row.detail = (
         f"stream killed after its first live commit ({at_kill} air readings), lander killed landing the "
         f"afternoon; {len(exceedances)} exceedance alerts = the generator's {len(generated)}, "
+        f"{len(devices)} device alerts = its {len(in_error)}, "
         f"{len(alerts)} alerts, {sum(sent.values())} notices each sent once; books = nightly batch"
     )
     assert chaos_row.lost == 0 and chaos_row.duplicated == 0

@@ -38,6 +38,12 @@ def alert(alert_id: str, kind: str, entity: str, opened: datetime, **extra: Any)
 
 # Hanoi's station: VN_AQI 40 at 00:00 rising by 5 an hour to 155 at 23:00 ('Xấu', red, from 151)
 HANOI_AQI = [40 + 5 * n for n in range(24)]
+SONG_LAM = {  # the paper mill's discharge point
+    "medium": "wastewater",
+    "facility_id": "WW-40-0001",
+    "entity_name": "Công ty Giấy Sông Lam",
+    "province_code": "40",
+}
 ALERTS = [
     alert(
         "a1",
@@ -58,13 +64,21 @@ ALERTS = [
         "silent",
         "WW-40-0001-S1",
         hour(15),
-        medium="wastewater",
-        facility_id="WW-40-0001",
-        entity_name="Công ty Giấy Sông Lam",
-        province_code="40",
+        **SONG_LAM,
         limit_value=60.0,
         limit_source="reading_interval of the dataset registry (60 min)",
         last_seen_at=hour(14),
+    ),
+    alert(
+        "d1",
+        "device",
+        "WW-40-0001-S1",
+        hour(10),
+        **SONG_LAM,
+        parameter="COD",
+        open_value=900.0,
+        peak_value=950.0,
+        limit_source="Circular 10/2021/TT-BTNMT: device status 'error' (báo lỗi thiết bị)",
     ),
     alert(  # closed: not on the page
         "x1",
@@ -84,6 +98,8 @@ ALERTS = [
 @pytest.fixture(scope="module")
 def page(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
     from jobs.live import server
+    from jobs.registry import REGISTRY
+    from jobs.tables import LIVE_AQI_KEY, live_key
 
     root = tmp_path_factory.mktemp("live")
     with lake_bucket("live", root / "sources", root / "gx"):
@@ -98,23 +114,34 @@ def page(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
             "wastewater_facility",
             [{"facility_id": "WW-40-0001", "facility_name": "Công ty Giấy Sông Lam", "province_code": "40"}],
         )
-        hourly = [
-            {"station_id": "AQ-01-0001", "date": DAY, "hour": n, "hour_start": hour(n), "vn_aqi": v}
-            for n, v in enumerate(HANOI_AQI)
-        ]
-        hourly += [  # Bac Ninh: no index at all (too few hours for a NowCast)
-            {"station_id": "AQ-24-0001", "date": DAY, "hour": n, "hour_start": hour(n), "vn_aqi": None}
-            for n in range(24)
-        ]
-        write_registry_table("aqi_hourly", hourly)
+
+        def hourly(station: str, hours: range, values: list[int | None]) -> list[dict[str, Any]]:
+            return [
+                {"station_id": station, "date": DAY, "hour": n, "hour_start": hour(n), "vn_aqi": values[n]}
+                for n in hours
+            ]
+
+        # Hanoi's hours 0–19 come from the nightly batch, 20–23 from the live stream's hourly index only
+        # (16–19 are in both: the batch's wins, and the live table's differ to show it)
+        live_view = [v if n < 16 or n > 19 else 0 for n, v in enumerate(HANOI_AQI)]
+        no_index = [None] * 24  # Bac Ninh: no index at all (too few hours for a NowCast)
+        write_registry_table(
+            "aqi_hourly", hourly("AQ-01-0001", range(20), HANOI_AQI) + hourly("AQ-24-0001", range(24), no_index)
+        )
+        write_registry_table("aqi_hourly", hourly("AQ-01-0001", range(16, 24), live_view), key=LIVE_AQI_KEY)
         write_registry_table(
             "air_quality_reading",
             [
-                {"station_id": "AQ-01-0001", "measured_at": hour(23), "measured_date": DAY},
                 {"station_id": "AQ-01-0001", "measured_at": hour(22), "measured_date": DAY},
                 {"station_id": "AQ-24-0001", "measured_at": hour(20), "measured_date": DAY},
             ],
             partition_by=["measured_date"],
+        )
+        write_registry_table(  # the live view heard Hanoi last, at 23:00
+            "air_quality_reading",
+            [{"station_id": "AQ-01-0001", "measured_at": hour(23), "measured_date": DAY}],
+            partition_by=["measured_date"],
+            key=live_key(REGISTRY["air_quality_reading"]),
         )
         write_registry_table(
             "wastewater_reading",
@@ -148,9 +175,9 @@ def page(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
 def test_open_alerts_are_read_back_from_the_page_newest_first(page: dict[str, Any]) -> None:
     dom = page["dom"]
     rows = dom.xpath("//table[@id='open-alerts']/tbody/tr")
-    assert [r.get("data-alert-id") for r in rows] == ["a1", "w1"]  # 23:00 before 15:00; x1 is closed
-    assert dom.xpath("string(//span[@id='open-count'])") == "2"
-    first, second = ([c.text_content().strip() for c in r.xpath("td")] for r in rows)
+    assert [r.get("data-alert-id") for r in rows] == ["a1", "w1", "d1"]  # newest first; x1 is closed
+    assert dom.xpath("string(//span[@id='open-count'])") == "3"
+    first, second, third = ([c.text_content().strip() for c in r.xpath("td")] for r in rows)
     assert first == [
         "VN_AQI xấu",
         "Trạm Hoàn Kiếm (AQ-01-0001)",
@@ -163,6 +190,14 @@ def test_open_alerts_are_read_back_from_the_page_newest_first(page: dict[str, An
     ]
     assert second[:3] == ["Ngừng truyền", "Công ty Giấy Sông Lam (WW-40-0001-S1)", "Nghệ An"]
     assert second[5] == "60 phút" and second[7] == "2026-11-26 15:00"
+    assert third[:5] == [
+        "Thiết bị lỗi",
+        "Công ty Giấy Sông Lam (WW-40-0001-S1)",
+        "Nghệ An",
+        "COD",
+        "900 (thiết bị lỗi)",
+    ]
+    assert third[5:7] == ["—", "Circular 10/2021/TT-BTNMT: device status 'error' (báo lỗi thiết bị)"]
     assert dom.xpath("string(//span[@id='as-of'])") == "2026-11-27 00:00"  # the end of the latest hour
 
 
@@ -180,7 +215,7 @@ def test_stations_by_province_with_band_colour_last_seen_and_sparkline(page: dic
     assert bac_ninh.xpath("string(td[@class='aqi'])") == "—"
     assert bac_ninh.xpath("string(td[@class='seen'])") == "2026-11-26 20:00"
     facility = dom.xpath("//tr[@data-id='WW-40-0001']")[0]
-    assert facility.xpath("string(td[@class='open'])") == "1"  # the silence; the closed COD alert is not counted
+    assert facility.xpath("string(td[@class='open'])") == "2"  # silence, device; the closed COD alert is not
     assert facility.xpath("string(td[@class='seen'])") == "2026-11-26 14:00"
 
 

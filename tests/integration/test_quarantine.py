@@ -224,6 +224,11 @@ def test_quality_history_records_each_release_once(lake: dict[str, Any]) -> None
     assert lake["releases_after_rerun"] == lake["releases"]
 
 
+def _as_read(row: dict[str, Any]) -> dict[str, Any]:
+    """A quarantine row with its ``record`` map as a dict (a map's pairs come in no fixed order)."""
+    return row | {"record": dict(row["record"] or [])}
+
+
 def test_rerunning_the_batch_keeps_releases_and_the_books_balance(lake: dict[str, Any]) -> None:
     rerun = lake["rerun"]
     expected = dict(expected_for(AIR)["expected_quarantine"])
@@ -244,7 +249,8 @@ def test_rerunning_the_batch_keeps_releases_and_the_books_balance(lake: dict[str
     (row,) = at_key(silver, "AQ-01-0001", "O3", FIXED_UTC)
     assert (row["value"], row["_source_line"]) == (77.0, BAD_TIME)
     after = lake["quarantine_after_rerun"]
-    assert after[BAD_TIME] == lake["quarantine_after"][BAD_TIME]  # still released, same release
-    assert after[CALIBRATING] == lake["quarantine_after"][CALIBRATING]
+    before = lake["quarantine_after"]
+    assert _as_read(after[BAD_TIME]) == _as_read(before[BAD_TIME])  # still released, same release
+    assert _as_read(after[CALIBRATING]) == _as_read(before[CALIBRATING])
     assert after[NO_VALUE]["status"] == "open" and after[NO_VALUE]["reason_code"] == "NEGATIVE_VALUE"
     assert sum(r["status"] == "open" for r in after.values()) == rerun["quarantined_rows"]

@@ -325,6 +325,15 @@ def test_registry_refuses_personal_fields_in_gold() -> None:
         Registry().add(leaked)
 
 
+def test_registry_refuses_personal_values_in_a_quarantine_record() -> None:
+    """A quarantined row's ``record`` is typed text that erasure does not redact."""
+    ds = REGISTRY["wastewater_facility"]
+    with pytest.raises(ValueError, match="quarantine_record may not keep personal data"):
+        Registry().add(replace(ds, name="leaky", quarantine_record=("facility_id", "contact_id")))
+    with pytest.raises(ValueError, match=r"quarantine_record names \['nope'\]"):
+        Registry().add(replace(REGISTRY["air_quality_reading"], name="typo", quarantine_record=("nope",)))
+
+
 def test_registry_refuses_inconsistent_personal_declarations() -> None:
     ds = REGISTRY["wastewater_facility"]
     base = [f for f in ds.fields if f.name != "contact_id" and f.key_id_of is None]

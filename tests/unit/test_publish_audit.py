@@ -67,5 +67,5 @@ def test_ddl_fields_split_on_top_level_commas_only() -> None:
         ("c", "ARRAY<STRUCT<x: INT, y: STRING>>"),
     ]
     assert ddl_names(QUARANTINE_DDL)[:4] == ["dataset", "_batch_id", "_source_file", "_source_line"]
-    assert len(ddl_names(QUARANTINE_DDL)) == 17
+    assert len(ddl_names(QUARANTINE_DDL)) == 18
     assert ddl_names(HELD_BATCHES_DDL)[4:6] == ["status", "failed_checks"]

@@ -209,6 +209,7 @@ def decisions_frame(spark: SparkSession) -> DataFrame:
             None if status == "open" else RELEASED_AT,
             corrections,
             accepted,
+            None,  # record
         )
 
     return spark.createDataFrame(

@@ -63,6 +63,7 @@ def _empty_bronze(spark: SparkSession, ds: Dataset) -> DataFrame:
 
 def _transform_output(spark: SparkSession, ds: Dataset) -> DataFrame:
     inputs = {name: _empty_table(spark, REGISTRY[name]) for name in ds.inputs}
+    inputs |= {f"{name}_quarantine": spark.createDataFrame([], QUARANTINE_DDL) for name in ds.quarantine_inputs}
     if ds.source is not None:
         return ds.load_transform()(mark_exact_duplicates(_empty_bronze(spark, ds)), inputs, interval=INTERVAL)
     return ds.load_transform()(inputs, [date(2026, 11, 26)])
@@ -83,6 +84,7 @@ def test_keys_and_references_name_registered_things(ds: Dataset) -> None:
     for optional in (ds.event_time, ds.entity_column, ds.replace_key):
         assert optional is None or optional in names
     assert all(name in REGISTRY.datasets for name in ds.inputs)
+    assert all(REGISTRY[name].quarantine_record for name in ds.quarantine_inputs)  # a readable record
     if ds.layer == Layer.GOLD:
         assert ds.source is None  # gold is rebuilt from its inputs: per day (replace_key) or whole
         assert ds.replace_key is not None or ds.partition_by == ()  # a whole rewrite has no day partitions

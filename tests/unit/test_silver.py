@@ -251,6 +251,7 @@ def test_quarantine_rows_carry_reason_rule_criterion_and_raw_line(split: DataFra
         "released_at",
         "corrections",
         "accepted_rules",
+        "record",
     ]
     rows = {r["_source_line"]: r for r in out.collect()}
     assert sorted(rows) == sorted(EXPECTED_REJECTION)  # duplicates of rejected lines are not quarantined twice
@@ -268,6 +269,18 @@ def test_quarantine_rows_carry_reason_rule_criterion_and_raw_line(split: DataFra
         assert (row["ruleset_version"], row["release_id"], row["released_at"]) == (RULESET_VERSION, None, None)
     assert rows[11]["detail"] == "expected 8 fields, found 3"
     assert {rows[n]["detail"] for n in rows if n != 11} == {""}
+    # the typed values the registry keeps beside the raw line (the device alerts read them): 09:00 in
+    # Hanoi is 02:00 UTC; a line that did not parse keeps what could be typed (here nothing)
+    assert rows[8]["record"] == {
+        "station_id": "S1",
+        "parameter": "PM10",
+        "measured_at": "2026-11-26 01:00:00",
+        "value": "99.0",
+        "device_status": "error",
+    }
+    assert rows[4]["record"]["device_status"] == "calibrating"
+    assert rows[4]["record"]["measured_at"] == "2026-11-26 02:00:00"
+    assert set(rows[11]["record"].values()) == {None}
 
 
 def test_outcome_counts_balance(split: DataFrame) -> None:

@@ -21,6 +21,7 @@ QCVN05 = "QCVN 05:2023/BTNMT"
 QCVN40 = "QCVN 40:2025/BTNMT (limits unconfirmed; 40:2011 values carried over)"
 AQI_SOURCE = "Decision 1459/QĐ-TCMT (VN_AQI), Bảng 1: 'Xấu' from 151"
 SILENCE = "reading_interval of the dataset registry (60 min)"
+DEVICE = "Circular 10/2021/TT-BTNMT: device status 'error' (báo lỗi thiết bị)"
 
 
 def t(hour: int, day: int = 26) -> datetime:
@@ -41,6 +42,20 @@ def air(station: str, province: str, parameter: str, at: datetime, value: float,
 
 def water(station: str, parameter: str, at: datetime, value: float) -> tuple:
     return ("F1", station, "75", parameter, value, at, local_date(at), "measuring")
+
+
+def flagged(station: str, parameter: str, at: datetime, value: float, status: str, row: str = "open") -> tuple:
+    """A wastewater reading quarantined because its device was not measuring (as the quarantine holds
+    it: its record's values as text, times as Spark writes a UTC timestamp)."""
+    record = {
+        "facility_id": "F1",
+        "station_id": station,
+        "parameter": parameter,
+        "measured_at": at.strftime("%Y-%m-%d %H:%M:%S"),
+        "value": str(value),
+        "device_status": status,
+    }
+    return ("wastewater_reading", "75", "DEVICE_NOT_MEASURING", row, record)
 
 
 AIR_READINGS = [
@@ -79,6 +94,18 @@ WATER_READINGS = [
     water("W1", "pH", t(2), 4.8),
     water("W1", "pH", t(3), 7.0),
     # after 03:00Z nothing: silent from 04:00Z to the end of the data (the 26th, 17:00Z): open
+    # W2 measures COD at 01:00Z and every hour from 04:00Z to 16:00Z; at 02:00Z and 03:00Z its device
+    # sent 'error' (quarantined, below): a device alert from 02:00Z closed by the 04:00Z measurement,
+    # and no silence (a flagged reading is a transmission)
+    *[water("W2", "COD", t(h), 100.0) for h in [1, *range(4, 17)]],
+]
+QUARANTINED_WATER = [
+    flagged("W2", "COD", t(2), 900.0, "error"),
+    flagged("W2", "COD", t(3), 950.0, "error"),
+    flagged("W2", "COD", t(3), 950.0, "error"),  # the same reading again (the live path's quarantine)
+    flagged("W2", "BOD5", t(16), 5.0, "error"),  # no later BOD5 reading: still open at the end
+    flagged("W2", "TSS", t(5), 7.0, "error", row="accepted"),  # a steward accepted it: the flag was wrong
+    flagged("W2", "TSS", t(6), 8.0, "calibrating"),  # not an error
 ]
 # A2's hourly VN_AQI: 120 | 160 210 (no index) | 140 closes | 155 still open at the end
 AQI_HOURS = [(0, 120), (1, 160), (2, 210), (3, None), (4, 140), (5, 155)]
@@ -88,6 +115,7 @@ AQI_HOURS = [(0, 120), (1, 160), (2, 210), (3, None), (4, 140), (5, 155)]
 def inputs(spark: SparkSession) -> dict[str, DataFrame]:
     reading = "province_code STRING, parameter STRING, value DOUBLE, measured_at TIMESTAMP, measured_date DATE, "
     reading += "device_status STRING"
+    quarantine = "dataset STRING, province_code STRING, reason_code STRING, status STRING, record MAP<STRING, STRING>"
     return {
         "air_quality_reading": spark.createDataFrame(
             AIR_READINGS, "station_id STRING, station_name STRING, " + reading
@@ -95,6 +123,8 @@ def inputs(spark: SparkSession) -> dict[str, DataFrame]:
         "wastewater_reading": spark.createDataFrame(
             WATER_READINGS, "facility_id STRING, station_id STRING, " + reading
         ),
+        "air_quality_reading_quarantine": spark.createDataFrame([], quarantine),
+        "wastewater_reading_quarantine": spark.createDataFrame(QUARANTINED_WATER, quarantine),
         "wastewater_facility": spark.createDataFrame(
             [("F1", "Công ty Giấy Sông Lam", "B", 0.9, 1.0)],
             "facility_id STRING, facility_name STRING, qcvn_column STRING, kq DOUBLE, kf DOUBLE",
@@ -123,6 +153,8 @@ def test_alert_episodes_of_the_day(day_alerts: DataFrame) -> None:
     assert _rows(day_alerts) == [
         ("aqi", "A2", "VN_AQI", t(1), t(4), "closed", DAY, 160.0, 210.0, 150.0, "max", AQI_SOURCE, 2, None),
         ("aqi", "A2", "VN_AQI", t(5), None, "open", DAY, 155.0, 155.0, 150.0, "max", AQI_SOURCE, 1, None),
+        ("device", "W2", "BOD5", t(16), None, "open", DAY, 5.0, 5.0, None, None, DEVICE, 1, None),
+        ("device", "W2", "COD", t(2), t(4), "closed", DAY, 900.0, 950.0, None, None, DEVICE, 2, None),
         ("exceedance", "A1", "SO2", t(2), t(4), "closed", DAY, 400.0, 500.0, 350.0, "max", QCVN05, 2, None),
         ("exceedance", "A1", "SO2", t(5), t(7), "closed", DAY, 360.0, 360.0, 350.0, "max", QCVN05, 1, None),
         ("exceedance", "A1", "SO2", late, t(17), "closed", DAY, 400.0, 400.0, 350.0, "max", QCVN05, 1, None),
@@ -139,6 +171,7 @@ def test_alerts_name_station_facility_and_province(day_alerts: DataFrame) -> Non
     named = {(r.kind, r.entity_id, r.facility_id, r.entity_name, r.province_code) for r in day_alerts.collect()}
     assert named == {
         ("aqi", "A2", None, "Trạm Bắc Ninh", "24"),
+        ("device", "W2", "F1", "Công ty Giấy Sông Lam", "75"),
         ("exceedance", "A1", None, "Trạm Nguyễn Văn Cừ", "01"),
         ("exceedance", "W1", "F1", "Công ty Giấy Sông Lam", "75"),
         ("silent", "A1", None, "Trạm Nguyễn Văn Cừ", "01"),
@@ -151,7 +184,7 @@ def test_alerts_name_station_facility_and_province(day_alerts: DataFrame) -> Non
 def test_alert_ids_are_the_episode_whatever_the_build(inputs: dict[str, DataFrame], day_alerts: DataFrame) -> None:
     """A rebuild, alone or with other days, finds the same ids: a restart writes no alert twice."""
     ids = {(r.kind, r.entity_id, r.parameter, r.opened_at): r.alert_id for r in day_alerts.collect()}
-    assert len(set(ids.values())) == len(ids) == 11
+    assert len(set(ids.values())) == len(ids) == 13
     wider = alerts(inputs, [date(2026, 11, 25), DAY, date(2026, 11, 27)])
     again = {(r.kind, r.entity_id, r.parameter, r.opened_at): r.alert_id for r in wider.collect() if r.date == DAY}
     assert again == ids

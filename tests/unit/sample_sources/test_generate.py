@@ -445,3 +445,23 @@ def test_each_reported_exceedance_opens_on_a_measuring_reading_over_its_qcvn_lim
                 e["parameter"], facility["qcvn_column"], DAY, float(facility["kq"]), float(facility["kf"])
             )
             assert (value < low) if e["limit_kind"] == "min" else (value > high), e  # type: ignore[operator]
+
+
+def test_each_reported_device_error_opens_on_a_reading_flagged_error(big: Run) -> None:
+    """The device alerts the day must raise: each opens on a reading whose status is 'error', and
+    consecutive error readings of one station's parameter are one alert (so fewer than the rows)."""
+    episodes = big.report["device_error_episodes"]
+    assert sum(sum(d.values()) for d in big.report["device_alerts"].values()) == len(episodes) > 10
+    assert {e["medium"] for e in episodes} == {"air", "wastewater"}
+    flagged: set[tuple[str, str, datetime]] = set()
+    for rel, _air, _day in big.reading_files():
+        lines = (big.out / rel).read_text(encoding="utf-8").splitlines()
+        header = lines[0].split(",")
+        for line in lines[1:]:
+            fields = next(csv.reader([line]))
+            row = dict(zip(header, fields, strict=True)) if len(fields) == len(header) else {}
+            if row.get("device_status") == "error":
+                flagged.add((row["station_id"], row["parameter"], datetime.fromisoformat(row["measured_at"])))
+    opened = {(e["station_id"], e["parameter"], datetime.fromisoformat(e["opened_at"])) for e in episodes}
+    assert len(opened) == len(episodes) and opened <= flagged
+    assert len(episodes) <= len(flagged)
