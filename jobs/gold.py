@@ -11,7 +11,7 @@ from __future__ import annotations
 from datetime import date
 from typing import TYPE_CHECKING
 
-from jobs.registry import REGISTRY, Dataset
+from jobs.registry import REGISTRY, Dataset, quarantine_input
 from jobs.settings import Settings, get_settings
 from jobs.tables import ensure_quarantine_table, ensure_table, quarantine_uri
 
@@ -43,10 +43,10 @@ def read_quarantine(spark: SparkSession, dataset: Dataset, settings: Settings) -
 
 def read_inputs(spark: SparkSession, dataset: Dataset, settings: Settings) -> dict[str, DataFrame]:
     """A gold dataset's inputs by name; the quarantine rows of its ``quarantine_inputs`` as
-    ``<name>_quarantine``."""
+    :func:`~jobs.registry.quarantine_input`."""
     inputs = {name: read_table(spark, REGISTRY[name], settings) for name in dataset.inputs}
     for name in dataset.quarantine_inputs:
-        inputs[f"{name}_quarantine"] = read_quarantine(spark, REGISTRY[name], settings)
+        inputs[quarantine_input(name)] = read_quarantine(spark, REGISTRY[name], settings)
     return inputs
 
 

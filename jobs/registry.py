@@ -317,7 +317,7 @@ class Dataset:
     # Typed columns kept beside the raw line of each quarantined row (``record``, strings), for readers
     # of the quarantine that must place a rejected record: the device-error alerts. Never personal.
     quarantine_record: tuple[str, ...] = ()
-    # Datasets whose quarantine rows a gold transform reads too, as ``inputs["<name>_quarantine"]``.
+    # Datasets whose quarantine rows a gold transform reads too, as ``inputs[quarantine_input(name)]``.
     quarantine_inputs: tuple[str, ...] = ()
 
     def __post_init__(self) -> None:
@@ -428,6 +428,11 @@ def _check_grants(ds: Dataset) -> None:
         raise ValueError(f"{ds.name}: the owner {ds.owner.code} reads its own data; remove it from grants")
     if len(set(ds.grants)) != len(ds.grants):
         raise ValueError(f"{ds.name}: a ministry is granted twice: {[m.code for m in ds.grants]}")
+
+
+def quarantine_input(name: str) -> str:
+    """The key under which a gold transform gets dataset ``name``'s quarantine rows (``quarantine_inputs``)."""
+    return f"{name}_quarantine"
 
 
 def _check_quarantine_record(ds: Dataset) -> None:

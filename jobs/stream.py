@@ -62,7 +62,7 @@ from typing import TYPE_CHECKING, Any
 from jobs import storage
 from jobs.interval import DataInterval
 from jobs.lease import LeaseBusyError, hold
-from jobs.registry import REGISTRY, Dataset
+from jobs.registry import REGISTRY, Dataset, quarantine_input
 from jobs.settings import Settings, get_settings
 from jobs.tables import LIVE_AQI_KEY, live_key, live_quarantine_key
 
@@ -664,7 +664,7 @@ def rebuild_alerts(spark: SparkSession, days: Sequence[date], now: datetime, set
             "wastewater_facility": read_table(spark, REGISTRY["wastewater_facility"], settings),
             "aqi_hourly": aqi,
             **{
-                f"{name}_quarantine": current_quarantine(spark, REGISTRY[name], span, settings)
+                quarantine_input(name): current_quarantine(spark, REGISTRY[name], span, settings)
                 for name in alert.quarantine_inputs
             },
         }

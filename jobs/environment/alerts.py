@@ -42,6 +42,7 @@ from jobs import conform
 from jobs.environment import aqi
 from jobs.environment.datasets import AIR_QUALITY_READING, ALERT_WINDOW_DAYS, WASTEWATER_READING
 from jobs.environment.transforms import readings_against_limits
+from jobs.registry import quarantine_input
 
 if TYPE_CHECKING:
     from pyspark.sql import Column, DataFrame
@@ -261,8 +262,8 @@ def alerts(
         )
     )
     flagged = {
-        medium: _device_readings(inputs[f"{dataset}_quarantine"], medium, first, last)
-        for medium, dataset in (("air", "air_quality_reading"), ("wastewater", "wastewater_reading"))
+        medium: _device_readings(inputs[quarantine_input(dataset.name)], medium, first, last)
+        for medium, dataset in (("air", AIR_QUALITY_READING), ("wastewater", WASTEWATER_READING))
     }
     transmitted = ("station_id", "measured_at", "province_code", "measured_date")
     silent = _silences(

@@ -20,7 +20,7 @@ from expectations import frames
 from expectations.suites import build_suite, checks_by_frame, gate_checks
 from jobs.interval import DataInterval
 from jobs.privacy import with_personal_columns
-from jobs.registry import REGISTRY, RULESET_VERSION, Dataset, Layer, Registry
+from jobs.registry import REGISTRY, RULESET_VERSION, Dataset, Layer, Registry, quarantine_input
 from jobs.settings import REPO_ROOT
 from jobs.silver import mark_exact_duplicates, quarantine_rows, silver_rows, split_batch
 from jobs.tables import QUARANTINE_DDL, silver_ddl
@@ -63,7 +63,7 @@ def _empty_bronze(spark: SparkSession, ds: Dataset) -> DataFrame:
 
 def _transform_output(spark: SparkSession, ds: Dataset) -> DataFrame:
     inputs = {name: _empty_table(spark, REGISTRY[name]) for name in ds.inputs}
-    inputs |= {f"{name}_quarantine": spark.createDataFrame([], QUARANTINE_DDL) for name in ds.quarantine_inputs}
+    inputs |= {quarantine_input(name): spark.createDataFrame([], QUARANTINE_DDL) for name in ds.quarantine_inputs}
     if ds.source is not None:
         return ds.load_transform()(mark_exact_duplicates(_empty_bronze(spark, ds)), inputs, interval=INTERVAL)
     return ds.load_transform()(inputs, [date(2026, 11, 26)])
