@@ -122,3 +122,66 @@ def test_bom_header_is_tolerated_and_lines_are_numbered(spark: SparkSession, tmp
     assert found_header == header  # BOM gone, so the header matches the registry ...
     check_header(AIR_QUALITY_READING, found_header)  # ... and does not raise
     assert [(r["line"], r["line_no"]) for r in lines.orderBy("line_no").collect()] == [(data[0], 2), (data[1], 3)]
+
+
+def test_lines_of_a_many_block_file_are_numbered_in_file_order_with_the_guards_verdicts(
+    spark: SparkSession, tmp_path: Path
+) -> None:
+    """Spark reads a large object in blocks on several cores: every line keeps its own number, and the
+    guards' verdicts (some computed in the JVM, the doubtful ones by :mod:`jobs.guards`) are exact."""
+    from jobs.settings import InputLimits
+
+    limits = InputLimits(max_record_chars=200, max_fields=6, max_json_depth=3)
+    header = b"a,b,c"
+    body = [f"row{n},{n * 7},x".encode() for n in range(1, 3001)]
+    body[99] = b"S1,Tr\xe1m,z"  # line 101: a byte that is not UTF-8 after "S1,Tr"
+    body[1499] = b"x" * 250  # line 1501: longer than the record limit
+    body[2199] = b"1,2,3,4,5,6,7,8"  # line 2201: 8 fields, over the limit of 6
+    body[2299] = b'1,"2,3,4,5,6,7",8'  # line 2301: 7 commas, but 3 fields (quotes): fine
+    path = tmp_path / "big.csv"
+    path.write_bytes(b"\n".join([header, *body]) + b"\n")
+    saved = spark.conf.get("spark.sql.files.maxPartitionBytes")
+    spark.conf.set("spark.sql.files.maxPartitionBytes", "4096")  # ≈ 10 blocks of ≈ 300 lines
+    try:
+        found_header, lines = read_landed_lines(spark, str(path), limits=limits)
+        assert lines.rdd.getNumPartitions() >= 10
+        rows = {r["line_no"]: r for r in lines.collect()}
+    finally:
+        spark.conf.set("spark.sql.files.maxPartitionBytes", saved)
+    assert found_header == "a,b,c"
+    assert sorted(rows) == list(range(2, 3002))  # the header is line 1, not data; no gap, no repeat
+    assert rows[2]["line"] == "row1,7,x" and rows[3001]["line"] == "row3000,21000,x"
+    assert rows[1234]["line"] == "row1233,8631,x"
+    errors = {n: r["_decode_error"] for n, r in rows.items() if r["_decode_error"]}
+    assert errors == {
+        101: "invalid UTF-8: bytes that are not UTF-8 (at character 6)",
+        1501: "record too large: 250 characters, the limit is 200 (LAKEHOUSE_MAX_RECORD_CHARS)",
+        2201: "too many fields: 8, the limit is 6 (LAKEHOUSE_MAX_FIELDS)",
+    }
+    assert rows[101]["line"] == "S1,Tr\ufffdm,z"  # the bad byte read as U+FFFD, as Hadoop's reader does
+    assert {r["_charset"] for r in rows.values()} == {"utf-8"}
+
+
+def test_json_lines_get_the_json_guards(spark: SparkSession, tmp_path: Path) -> None:
+    from jobs.settings import InputLimits
+
+    limits = InputLimits(max_record_chars=200, max_fields=6, max_json_depth=3)
+    body = [
+        '{"a": 1}',
+        '{"a": [[[[1]]]]}',  # depth 5
+        '{"a": "[[[[ in a string ]]]]"}',  # brackets in a string do not nest
+        '{"a": NaN}',
+        '{"a": "NaN"}',  # a string, not a number
+    ]
+    path = tmp_path / "page.jsonl"
+    path.write_text("\n".join(body) + "\n", encoding="utf-8")
+    header, lines = read_landed_lines(spark, str(path), has_header=False, limits=limits)
+    assert header == ""
+    got = {r["line_no"]: (r["line"], r["_decode_error"]) for r in lines.collect()}
+    assert got == {
+        1: (body[0], None),
+        2: (body[1], "nesting too deep: 5 levels, the limit is 3 (LAKEHOUSE_MAX_JSON_DEPTH)"),
+        3: (body[2], None),
+        4: (body[3], "non-finite number: NaN (JSON has no NaN or Infinity)"),
+        5: (body[4], None),
+    }
