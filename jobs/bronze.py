@@ -172,7 +172,7 @@ def _numbered_utf8_lines(spark: SparkSession, uri: str, fmt: str, limits: InputL
     few the guards must look at closely (:func:`jobs.guards.record_problem` decides those):
     a CSV line with at least ``max_fields`` commas, a JSON line with more brackets than the depth
     limit or with ``NaN`` / ``Infinity`` in it. The cheap verdicts (too long; bytes that are not
-    UTF-8, read as U+FFFD as Hadoop's reader does) are the same expressions in Spark SQL.
+    UTF-8, which ``make_valid_utf8`` turns into U+FFFD) are the same checks in Spark SQL.
     """
     from pyspark.sql import functions as F
 
