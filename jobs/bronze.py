@@ -11,11 +11,11 @@ declared number of fields keeps its raw text and a ``_parse_error``.
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from typing import TYPE_CHECKING, cast
 
 from jobs.errors import DataError
-from jobs.guards import INVALID_ENCODING, RECORD_TOO_LARGE, header_problem, record_problem
+from jobs.guards import INVALID_ENCODING_MESSAGE, RECORD_TOO_LARGE_MESSAGE, header_problem, record_problem
 from jobs.payload import LandedBatch
 from jobs.registry import Dataset, Source
 from jobs.settings import InputLimits, Settings, get_settings
@@ -143,15 +143,6 @@ def _decoded_lines(
     return out
 
 
-def _guard_udf(fmt: str, limits: InputLimits) -> Callable[[str], str | None]:
-    """The guards' verdict on a line from a UTF-8 reader (bad bytes became U+FFFD), in Python."""
-
-    def guarded(text: str) -> str | None:
-        return record_problem(text, fmt, limits, utf8_read=True)
-
-    return guarded
-
-
 def _occurrences(line: Column, *needles: str) -> Column:
     """How many times the single characters ``needles`` occur in ``line`` (together)."""
     from pyspark.sql import functions as F
@@ -201,22 +192,15 @@ def _numbered_utf8_lines(spark: SparkSession, uri: str, fmt: str, limits: InputL
     bad_byte = F.instr(line, "\ufffd")
     cheap = F.when(
         length > limits.max_record_chars,
-        F.format_string(
-            f"{RECORD_TOO_LARGE}: %d characters, the limit is {limits.max_record_chars} (LAKEHOUSE_MAX_RECORD_CHARS)",
-            length,
-        ),
-    ).when(
-        bad_byte > 0,
-        F.format_string(f"{INVALID_ENCODING}: bytes that are not UTF-8 (at character %d)", bad_byte),
-    )
+        F.format_string(RECORD_TOO_LARGE_MESSAGE, length, F.lit(limits.max_record_chars)),
+    ).when(bad_byte > 0, F.format_string(INVALID_ENCODING_MESSAGE, bad_byte))
     if fmt == "csv":
         closer_look = _occurrences(line, ",") >= limits.max_fields
     else:
         closer_look = (_occurrences(line, "[", "{") > limits.max_json_depth) | line.contains("NaN")
         closer_look = closer_look | line.contains("Infinity")
     closer_look = F.coalesce(closer_look & cheap.isNull(), F.lit(False))
-    checker = _guard_udf(fmt, limits)
-    guard = F.udf(lambda text: checker(text), "string")  # unannotated: a plain (row) Python UDF
+    guard = F.udf(lambda text: record_problem(text, fmt, limits, utf8_read=True), "string")
     plain = numbered.where(~closer_look).select("line", "_index", cheap.alias("_decode_error"))
     odd = numbered.where(closer_look).select("line", "_index", guard(line).alias("_decode_error"))
     return str(header), plain.unionByName(odd)

@@ -33,6 +33,9 @@ GUARD_REASONS: tuple[tuple[str, str, str], ...] = (
     ("NON_FINITE_NUMBER", NON_FINITE_NUMBER, "A JSON record holds a bare NaN or Infinity (not JSON)."),
 )
 """(reason code, the ``_parse_error`` prefix the guard writes, description), in the order they are tried."""
+RECORD_TOO_LARGE_MESSAGE = f"{RECORD_TOO_LARGE}: %d characters, the limit is %d (LAKEHOUSE_MAX_RECORD_CHARS)"
+INVALID_ENCODING_MESSAGE = f"{INVALID_ENCODING}: bytes that are not UTF-8 (at character %d)"
+"""printf-style, so Python (``%``) and Spark SQL (``format_string``, bronze's reader) write the same text."""
 
 _MIB = 1024 * 1024
 
@@ -78,10 +81,9 @@ def record_problem(line: str, fmt: str, limits: InputLimits, utf8_read: bool = F
     U+FFFD marks bytes that were not UTF-8 (the landed object keeps the original bytes).
     """
     if len(line) > limits.max_record_chars:
-        limit = limits.max_record_chars
-        return f"{RECORD_TOO_LARGE}: {len(line)} characters, the limit is {limit} (LAKEHOUSE_MAX_RECORD_CHARS)"
+        return RECORD_TOO_LARGE_MESSAGE % (len(line), limits.max_record_chars)
     if utf8_read and "\ufffd" in line:
-        return f"{INVALID_ENCODING}: bytes that are not UTF-8 (at character {line.index(chr(0xFFFD)) + 1})"
+        return INVALID_ENCODING_MESSAGE % (line.index(chr(0xFFFD)) + 1)
     if fmt == "csv":
         if line.count(",") >= limits.max_fields and (n := csv_field_count(line)) > limits.max_fields:
             return f"{TOO_MANY_FIELDS}: {n}, the limit is {limits.max_fields} (LAKEHOUSE_MAX_FIELDS)"

@@ -143,6 +143,7 @@ def test_lines_of_a_many_block_file_are_numbered_in_file_order_with_the_guards_v
     saved = spark.conf.get("spark.sql.files.maxPartitionBytes")
     spark.conf.set("spark.sql.files.maxPartitionBytes", "4096")  # ≈ 10 blocks of ≈ 300 lines
     try:
+        assert spark.read.text(str(path)).rdd.getNumPartitions() >= 10  # the reader's blocks, not its branches
         found_header, lines = read_landed_lines(spark, str(path), limits=limits)
         assert lines.rdd.getNumPartitions() >= 10
         rows = {r["line_no"]: r for r in lines.collect()}
@@ -158,7 +159,7 @@ def test_lines_of_a_many_block_file_are_numbered_in_file_order_with_the_guards_v
         1501: "record too large: 250 characters, the limit is 200 (LAKEHOUSE_MAX_RECORD_CHARS)",
         2201: "too many fields: 8, the limit is 6 (LAKEHOUSE_MAX_FIELDS)",
     }
-    assert rows[101]["line"] == "S1,Tr\ufffdm,z"  # the bad byte read as U+FFFD, as Hadoop's reader does
+    assert rows[101]["line"] == "S1,Tr\ufffdm,z"  # the bad byte read as U+FFFD (make_valid_utf8)
     assert {r["_charset"] for r in rows.values()} == {"utf-8"}
 
 
