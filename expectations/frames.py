@@ -23,9 +23,10 @@ from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 from expectations.suites import expectation_kwargs
+from jobs.checks import NO_LEGACY_ENCODING_FLAG
 from jobs.interval import DataInterval
 from jobs.registry import Check, Criterion, Dataset
-from jobs.text import is_nfc
+from jobs.text import is_nfc, looks_legacy_encoded
 
 if TYPE_CHECKING:
     from pyspark.sql import Column, DataFrame, SparkSession
@@ -142,20 +143,38 @@ def non_nfc_values(values: Iterable[str | None]) -> list[str]:
     return sorted(v for v in set(values) if v is not None and not is_nfc(v))
 
 
-def with_text_flags(frame: DataFrame, dataset: Dataset) -> DataFrame:
-    """Add ``_text_is_nfc``: NFC is judged once per distinct name on the driver (names are few),
-    then applied as a plain ``isin``, so the flag costs one pass over the (cached) frame."""
+def legacy_encoded_values(values: Iterable[str | None]) -> list[str]:
+    """The values holding TCVN3/VNI mojibake (pure; the gate feeds it a column's distinct values)."""
+    return sorted(v for v in set(values) if v is not None and looks_legacy_encoded(v))
+
+
+def with_text_flags(frame: DataFrame, dataset: Dataset, checks: Iterable[Check] = ()) -> DataFrame:
+    """Add ``_text_is_nfc`` and each ``_no_legacy_encoding_<column>`` a check names: NFC and the
+    mojibake pattern are judged once per distinct name on the driver (names are few), then applied
+    as a plain ``isin``, so the flags cost one pass over the (cached) frame."""
     from pyspark.sql import functions as F
 
-    texts = [c for c in text_columns(dataset) if c in frame.columns]
+    legacy = [
+        column[len(NO_LEGACY_ENCODING_FLAG) :]
+        for check in checks
+        if (column := str(check.kwargs.get("column", ""))).startswith(NO_LEGACY_ENCODING_FLAG)
+    ]
+    texts = list(dict.fromkeys(c for c in [*text_columns(dataset), *legacy] if c in frame.columns))
+    missing = sorted(set(legacy) - set(texts))
+    if missing:
+        raise ValueError(f"{dataset.name}: mojibake check on {missing}, which the gate's frame does not have")
+    distinct = frame.select(*texts).distinct().collect() if texts else []
     flag = F.lit(True)
-    if texts:
-        distinct = frame.select(*texts).distinct().collect()
-        for i, column in enumerate(texts):
-            bad = non_nfc_values(r[i] for r in distinct)
-            if bad:
-                flag = flag & ~F.coalesce(F.col(column).isin(bad), F.lit(False))
-    return frame.withColumn("_text_is_nfc", flag)
+    flags = {}
+    for i, column in enumerate(texts):
+        bad = non_nfc_values(r[i] for r in distinct)
+        if bad and column in text_columns(dataset):
+            flag = flag & ~F.coalesce(F.col(column).isin(bad), F.lit(False))
+        if column in legacy:
+            mojibake = legacy_encoded_values(r[i] for r in distinct)
+            no_legacy = ~F.col(column).isin(mojibake) if mojibake else F.lit(True)
+            flags[f"{NO_LEGACY_ENCODING_FLAG}{column}"] = F.when(F.col(column).isNotNull(), no_legacy)
+    return frame.withColumns({"_text_is_nfc": flag, **flags})
 
 
 def unexpected_condition(check: Check) -> Column | None:

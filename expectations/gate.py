@@ -24,6 +24,7 @@ from expectations import frames
 from expectations.docs_offline import VendoredAssetsMissingError, make_offline
 from expectations.suites import build_suite, checks_by_frame, gate_checks
 from jobs import storage
+from jobs.checks import NO_LEGACY_ENCODING_FLAG
 from jobs.errors import DataError
 from jobs.interval import DataInterval
 from jobs.payload import STATED_ROWS_META, landing_key
@@ -312,6 +313,10 @@ def _samples(
         elif check.frame == "entity" and column == "_reported":
             missing = built["entity"].where(~F.col("_reported")).groupBy(key).count().orderBy(F.desc("count"), key)
             outcome.sample = [f"{r[0]}: {r[1]} h missing" for r in missing.limit(5).collect()]
+        elif check.frame == "silver" and column.startswith(NO_LEGACY_ENCODING_FLAG):
+            text = column[len(NO_LEGACY_ENCODING_FLAG) :]  # the name itself is what a person fixes
+            rows = built["silver"].where(~F.col(column)).select(text).distinct().orderBy(text).limit(5).collect()
+            outcome.sample = [str(r[0]) for r in rows]
         elif check.frame == "silver" and column.startswith("_"):
             condition = frames.unexpected_condition(check)
             if condition is None:
@@ -403,8 +408,9 @@ def run_gate(
     silver = silver.persist(StorageLevel.MEMORY_AND_DISK)
     cached: list[DataFrame] = [silver] + ([reference] if reference is not None else [])
     try:
-        if any(c.kwargs.get("column") == "_text_is_nfc" for c in silver_checks):
-            silver = frames.with_text_flags(silver, dataset)
+        text_flags = ("_text_is_nfc", NO_LEGACY_ENCODING_FLAG)
+        if any(str(c.kwargs.get("column", "")).startswith(text_flags) for c in silver_checks):
+            silver = frames.with_text_flags(silver, dataset, silver_checks)
         quarantine = read_staged(spark, dataset, batch_id, "quarantine", settings)
         built: dict[str, DataFrame] = {"silver": silver}
         if "published" in by_frame:

@@ -8,14 +8,16 @@ from pathlib import Path
 
 import pytest
 from pyspark.sql import SparkSession
+from pyspark.sql import functions as F
 
 from expectations import frames
-from expectations.gate import SAMPLE_CHARS, STATED_ROWS, _expected, clip_sample
+from expectations.gate import SAMPLE_CHARS, STATED_ROWS, CheckOutcome, _expected, _samples, clip_sample
 from expectations.suites import build_suite, checks_by_frame, gate_checks, required_field_checks, runnable
 from jobs import checks
 from jobs.errors import DataError
 from jobs.payload import stated_rows
 from jobs.registry import REGISTRY, Check, Criterion, Severity
+from jobs.text import LEGACY_PATTERN_REGEX
 
 NOON = datetime(2026, 11, 26, 4, 0)
 
@@ -57,6 +59,36 @@ def test_reference_lists_score_completeness_by_rows() -> None:
 def test_non_nfc_values_names_only_decomposed_text() -> None:
     nfd = "Ha\u0300 N\u00f4\u0323i"
     assert frames.non_nfc_values(["Hà Nội", nfd, None, nfd]) == [nfd]
+
+
+def test_text_flags_judge_each_distinct_name_and_leave_null_names_unjudged(spark: SparkSession) -> None:
+    """The mojibake flag is what GX's regex check on the name counted: False for mojibake, NULL for
+    no name (GX skips NULLs), True otherwise; NFC is flagged on the same distinct names."""
+    ds = REGISTRY["air_quality_reading"]
+    silver_checks = checks_by_frame(ds)["silver"]
+    (legacy,) = [c for c in silver_checks if c.id == "no_legacy_encoding_station_name"]
+    assert legacy.kwargs == {"column": "_no_legacy_encoding_station_name", "value_set": [True]}
+    names = ["Hà Nội", "Hµ Néi", "Ha\u0300 N\u00f4\u0323i", None, "Hµ Néi", "Huế"]  # "Hµ Néi": TCVN3 "Hà Nội"
+    df = spark.createDataFrame([(i, n) for i, n in enumerate(names)], "i INT, station_name STRING")
+    rows = frames.with_text_flags(df, ds, silver_checks).orderBy("i").collect()
+    assert [r["_no_legacy_encoding_station_name"] for r in rows] == [True, False, True, None, False, True]
+    assert [r["_text_is_nfc"] for r in rows] == [True, True, False, True, True, True]
+    # the same verdicts as the regex check it replaced (Spark's rlike on every row)
+    regex = df.orderBy("i").select(~F.col("station_name").rlike(LEGACY_PATTERN_REGEX))
+    assert [r[0] for r in regex.collect()] == [r["_no_legacy_encoding_station_name"] for r in rows]
+    with pytest.raises(ValueError, match="does not have"):
+        frames.with_text_flags(df.drop("station_name"), ds, silver_checks)
+
+
+def test_a_failing_mojibake_check_shows_the_names_not_the_flag(spark: SparkSession) -> None:
+    ds = REGISTRY["air_quality_reading"]
+    silver_checks = checks_by_frame(ds)["silver"]
+    (legacy,) = [c for c in silver_checks if c.id == "no_legacy_encoding_station_name"]
+    df = spark.createDataFrame([(1, "Hà Nội"), (2, "Hµ Néi"), (3, "Hµ Néi"), (4, None)], "i INT, station_name STRING")
+    built = {"silver": frames.with_text_flags(df, ds, silver_checks)}
+    outcome = CheckOutcome(legacy.id, "silver", "sạch", "warning", False, 3, 2, "", [], legacy.description)
+    _samples(ds, [outcome], {legacy.id: legacy}, built)
+    assert outcome.sample == ["Hµ Néi"]
 
 
 def test_check_columns_are_declared_once() -> None:

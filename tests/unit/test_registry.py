@@ -204,7 +204,10 @@ def _frame(spark: SparkSession, ds: Dataset, frame: str) -> DataFrame:
     table = _empty_table(spark, ds)
     by_frame = checks_by_frame(ds)
     reference = next((_empty_table(spark, REGISTRY[n]) for n in ds.inputs if ds.entity_column), None)
-    silver = frames.with_text_flags(frames.silver_frame(table, ds, INTERVAL, by_frame.get("silver", []), reference), ds)
+    silver_checks = by_frame.get("silver", [])
+    silver = frames.with_text_flags(
+        frames.silver_frame(table, ds, INTERVAL, silver_checks, reference), ds, silver_checks
+    )
     if frame == "silver":
         return silver
     if frame == "entity":
