@@ -159,7 +159,8 @@ def with_text_flags(frame: DataFrame, dataset: Dataset, checks: Iterable[Check] 
         for check in checks
         if (column := str(check.kwargs.get("column", ""))).startswith(NO_LEGACY_ENCODING_FLAG)
     ]
-    texts = list(dict.fromkeys(c for c in [*text_columns(dataset), *legacy] if c in frame.columns))
+    names = text_columns(dataset)
+    texts = list(dict.fromkeys(c for c in [*names, *legacy] if c in frame.columns))
     missing = sorted(set(legacy) - set(texts))
     if missing:
         raise ValueError(f"{dataset.name}: mojibake check on {missing}, which the gate's frame does not have")
@@ -168,7 +169,7 @@ def with_text_flags(frame: DataFrame, dataset: Dataset, checks: Iterable[Check] 
     flags = {}
     for i, column in enumerate(texts):
         bad = non_nfc_values(r[i] for r in distinct)
-        if bad and column in text_columns(dataset):
+        if bad and column in names:
             flag = flag & ~F.coalesce(F.col(column).isin(bad), F.lit(False))
         if column in legacy:
             mojibake = legacy_encoded_values(r[i] for r in distinct)
