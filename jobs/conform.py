@@ -73,7 +73,7 @@ def repaired_text(df: DataFrame, column: str) -> DataFrame:
     field that carries mojibake inside an otherwise clean file, repaired on its own. A field the
     repair cannot decide keeps its text and names itself in ``_text_undecidable``, so a row rule
     quarantines it instead of storing mojibake. The Python repair and the mojibake pattern (a long
-    regex: ≈ 3 s a run on 10⁶ readings when it was matched per row) run once per distinct value,
+    regex: seconds a run on 10⁶ readings when it was matched per row) run once per distinct value,
     then join back: names repeat millions of times in readings but have few distinct spellings.
     """
     from pyspark.sql import functions as F
