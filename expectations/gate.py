@@ -162,6 +162,17 @@ def score_by_criterion(checks: list[CheckOutcome]) -> dict[str, float]:
     return result
 
 
+def _checked_columns(df: DataFrame, checks: list[Check]) -> DataFrame:
+    """Only the columns a frame's checks name (what a local validation collects); a frame whose
+    checks name none (row counts) keeps one constant column, so the collect still has its rows."""
+    from pyspark.sql import functions as F
+
+    named = [check.kwargs.get(key) for check in checks for key in ("column", "column_A", "column_B")]
+    named += [c for check in checks for c in check.kwargs.get("column_list", [])]
+    columns = list(dict.fromkeys(c for c in named if isinstance(c, str)))
+    return df.select(*columns) if columns else df.select(F.lit(True).alias("_row"))
+
+
 class Gate:
     """Runs GX validations for one dataset batch against a file-backed GX project."""
 
@@ -178,31 +189,51 @@ class Gate:
         # validated frame for the session's life; each later write to a table one of them reads then
         # re-caches it (work for nothing), and one that reads a removed staging table fails that write.
         self.datasource = self.context.data_sources.add_or_update_spark(name="lakehouse_spark", persist=False)
+        self.local_datasource: Any = None  # GX's pandas engine, for small frames (made when first needed)
         self.rendered: list[Any] = []  # this gate's validation results and suites, for the docs
 
-    def validate(self, dataset: Dataset, frame: str, df: DataFrame, parameters: dict[str, Any] | None = None) -> Any:
+    def validate(
+        self,
+        dataset: Dataset,
+        frame: str,
+        df: DataFrame,
+        parameters: dict[str, Any] | None = None,
+        rows: int | None = None,
+    ) -> Any:
         """Run all of one frame's checks as one validation; stored for Data Docs (built once per gate).
 
         ``parameters`` are this run's suite parameter values (e.g. the source's stated row count);
-        checks that need a missing one are left out of this run.
+        checks that need a missing one are left out of this run. A frame of ``rows`` at most
+        ``gate_local_max_rows`` is collected once (Arrow) and validated by GX's pandas engine: the
+        same expectations, without a Spark job per metric.
         """
         import great_expectations as gx
 
         name = f"{dataset.name}.{frame}"
+        data: Any = df
+        datasource = self.datasource
+        local_max = self.settings.gate_local_max_rows
+        if rows is not None and local_max > 0 and rows <= local_max:
+            data = _checked_columns(df, checks_by_frame(dataset).get(frame, [])).toArrow().to_pandas()
+            if self.local_datasource is None:
+                self.local_datasource = self.context.data_sources.add_or_update_pandas(name="lakehouse_local")
+            datasource = self.local_datasource
+        log.info("gate %s: %s rows of %s on GX's %s engine", dataset.name, rows, frame, datasource.type)
         try:
-            asset = self.datasource.get_asset(name)
+            asset = datasource.get_asset(name)
         except LookupError:
-            asset = self.datasource.add_dataframe_asset(name=name)
+            asset = datasource.add_dataframe_asset(name=name)
         try:
             batch_def = asset.get_batch_definition("batch")
         except KeyError:
             batch_def = asset.add_batch_definition_whole_dataframe("batch")
         suite = self.context.suites.add_or_update(build_suite(dataset, frame, parameters or {}))
         definition = self.context.validation_definitions.add_or_update(
-            gx.ValidationDefinition(name=name, data=batch_def, suite=suite)
+            # One stored definition per engine: each names its own datasource's asset.
+            gx.ValidationDefinition(name=f"{name}.{datasource.name}", data=batch_def, suite=suite)
         )
         result = definition.run(
-            batch_parameters={"dataframe": df},
+            batch_parameters={"dataframe": data},
             expectation_parameters=parameters or {},
             # BASIC gives the counts the scores need. No unexpected values from GX: fetching them is
             # one more Spark job per check, passing or not; ``_samples`` fetches them for failing
@@ -382,7 +413,8 @@ def run_gate(
 
     Passes over the data: silver is read once for the batch (persisted, with every check column
     added in the same projection) and once for liveness (two columns of the last 30 days); the
-    quarantine batch is small. Each frame's checks run as one GX validation over a cached frame.
+    quarantine batch is small. Each frame's checks run as one GX validation over a cached frame
+    (GX's pandas engine on one Arrow collect for a frame of at most ``gate_local_max_rows``).
     """
     from pyspark import StorageLevel
 
@@ -433,7 +465,7 @@ def run_gate(
             if frame not in by_frame:
                 continue
             rows = df.count()
-            outcomes += _outcomes(gate.validate(dataset, frame, df, parameters), frame, rows, parameters)
+            outcomes += _outcomes(gate.validate(dataset, frame, df, parameters, rows), frame, rows, parameters)
         spent["validate"] = lap()
         _samples(dataset, outcomes, by_id, built)
         sla = dataset.freshness_sla.total_seconds() / 3600 if dataset.freshness_sla else math.inf

@@ -11,7 +11,15 @@ from pyspark.sql import SparkSession
 from pyspark.sql import functions as F
 
 from expectations import frames
-from expectations.gate import SAMPLE_CHARS, STATED_ROWS, CheckOutcome, _expected, _samples, clip_sample
+from expectations.gate import (
+    SAMPLE_CHARS,
+    STATED_ROWS,
+    CheckOutcome,
+    _checked_columns,
+    _expected,
+    _samples,
+    clip_sample,
+)
 from expectations.suites import build_suite, checks_by_frame, gate_checks, required_field_checks, runnable
 from jobs import checks
 from jobs.errors import DataError
@@ -266,3 +274,26 @@ def test_a_hostile_sample_is_clipped_and_says_how_long_it_was() -> None:
     clipped = clip_sample(line)
     assert clipped == line[:300] + "… (10,000,018 characters)" and SAMPLE_CHARS == 300
     assert clip_sample("x" * 300) == "x" * 300
+
+
+def test_a_local_validation_collects_only_the_checked_columns(spark: SparkSession) -> None:
+    """The pandas engine gets the columns the frame's checks name (single, pair, compound), in the
+    order first named; a frame checked only for its row count keeps its rows in one constant column."""
+    df = spark.createDataFrame(
+        [(1, "a", "x", 2.0, "spare"), (2, "b", "y", None, "spare")], "k int, p string, u string, v double, z string"
+    )
+
+    def check(expectation: str, kwargs: dict[str, object]) -> Check:
+        return Check("c", Criterion.CORRECT, Severity.CRITICAL, expectation, kwargs, "")
+
+    checks_ = [
+        check("ExpectColumnValuesToBeBetween", {"column": "v", "min_value": 0}),
+        check("ExpectColumnPairValuesToBeInSet", {"column_A": "p", "column_B": "u", "value_pairs_set": []}),
+        check("ExpectCompoundColumnsToBeUnique", {"column_list": ["k", "v"]}),
+        check("ExpectTableRowCountToBeBetween", {"min_value": 1}),
+    ]
+    got = _checked_columns(df, checks_)
+    assert got.columns == ["v", "p", "u", "k"]
+    assert [tuple(r) for r in got.collect()] == [(2.0, "a", "x", 1), (None, "b", "y", 2)]
+    only_rows = _checked_columns(df, checks_[3:])
+    assert only_rows.toArrow().num_rows == 2 and only_rows.columns == ["_row"]
