@@ -162,14 +162,18 @@ def score_by_criterion(checks: list[CheckOutcome]) -> dict[str, float]:
     return result
 
 
+def _named_columns(check: Check) -> list[str]:
+    """The columns a check's kwargs name: ``column``, ``column_A``, ``column_B``, then ``column_list``."""
+    named = [str(check.kwargs[k]) for k in ("column", "column_A", "column_B") if k in check.kwargs]
+    return named + [str(c) for c in check.kwargs.get("column_list") or []]
+
+
 def _checked_columns(df: DataFrame, checks: list[Check]) -> DataFrame:
     """Only the columns a frame's checks name (what a local validation collects); a frame whose
     checks name none (row counts) keeps one constant column, so the collect still has its rows."""
     from pyspark.sql import functions as F
 
-    named = [check.kwargs.get(key) for check in checks for key in ("column", "column_A", "column_B")]
-    named += [c for check in checks for c in check.kwargs.get("column_list", [])]
-    columns = list(dict.fromkeys(c for c in named if isinstance(c, str)))
+    columns = list(dict.fromkeys(c for check in checks for c in _named_columns(check)))
     return df.select(*columns) if columns else df.select(F.lit(True).alias("_row"))
 
 
@@ -358,14 +362,14 @@ def _samples(
             rows = built["silver"].where(condition).select(*shown).limit(5).collect()
             outcome.sample = [", ".join(f"{c}={r[c]}" for c in shown) for r in rows]
         elif check.frame in built and check.expectation in _UNIQUENESS:
-            columns = [str(c) for c in check.kwargs.get("column_list") or [check.kwargs["column"]]]
+            columns = _named_columns(check)
             present = reduce(lambda a, b: a | b, [F.col(c).isNotNull() for c in columns])  # GX skips all-NULL keys
             repeated = built[check.frame].where(present)
             counted = repeated.groupBy(*columns).count().where(F.col("count") > 1)
             rows = counted.orderBy(F.desc("count"), *columns).limit(5).collect()
             outcome.sample = [", ".join(f"{c}={r[c]}" for c in columns) + f" ({r['count']} rows)" for r in rows]
         elif check.frame in built and (condition := frames.unexpected_condition(check)) is not None:
-            columns = [str(check.kwargs[k]) for k in ("column", "column_A", "column_B") if k in check.kwargs]
+            columns = _named_columns(check)
             rows = built[check.frame].where(condition).select(*columns).limit(5).collect()
             outcome.sample = [", ".join(str(v) for v in r) for r in rows]
     for outcome in outcomes:
