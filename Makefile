@@ -150,6 +150,7 @@ run: export LAKEHOUSE_ALERT_EMAIL_TO ?= trung-tam-quan-trac@localhost
 run: store sample sources airflow-init ## Run every sector's DAGs for RUN_DATE through Airflow, over the real source servers, and print the summary
 	@mkdir -p $(STATE)/logs
 	infra/sources/sources.sh publish $(RUN_DATE)
+	$(PY) -m jobs.cli assets activate
 	@for dag in $(DAGS_IN_ORDER); do \
 	  log=$(STATE)/logs/$$dag-$(RUN_DATE).log; \
 	  echo "running DAG $$dag for $(RUN_DATE) through Airflow (log: $$log)"; \
@@ -235,6 +236,7 @@ security: venv ## Scanners: detect-secrets (audited .secrets.baseline), bandit, 
 # BENCH_ONLY: some of airflow jobs lean floor.
 BENCH_SIZES ?= 100000 1000000
 BENCH_REPS  ?= 3
+bench: export AIRFLOW_HOME := $(STATE)/airflow-bench
 bench: store airflow-init ## Side by side on one seeded input: the pipeline via Airflow, its jobs, a lean polars baseline, the read floor (BENCH_SIZES, BENCH_REPS, BENCH_ONLY, QUICK=1; → .state/bench/side_by_side.*)
 	$(PY) -m bench.side_by_side $(if $(QUICK),--quick --reps $${BENCH_REPS_QUICK:-1},--sizes $(BENCH_SIZES) $(if $(BENCH_LARGE),10000000) --reps $(BENCH_REPS)) $(if $(BENCH_ONLY),--only $(BENCH_ONLY))
 
@@ -302,7 +304,7 @@ lock: ## Re-resolve requirements.in into requirements.lock (needs the registries
 clean-lake: ## Delete the lake's data, Airflow DB, sample sources and broker queues (keeps tools and secrets)
 	-infra/store/store.sh stop
 	-infra/sources/sources.sh stop
-	rm -rf $(STATE)/minio $(STATE)/airflow $(STATE)/airflow-test $(STATE)/gx $(STATE)/sources $(STATE)/logs \
+	rm -rf $(STATE)/minio $(STATE)/airflow $(STATE)/airflow-test $(STATE)/airflow-bench $(STATE)/gx $(STATE)/sources $(STATE)/logs \
 	  $(STATE)/mqtt $(STATE)/servers $(STATE)/staging
 
 clean: clean-lake ## Also delete the virtualenv, jars, MinIO build and secrets

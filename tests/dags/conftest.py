@@ -11,7 +11,6 @@ import pytest
 from tests.lakehouse_fixtures import REPO
 
 DAGS = REPO / "dags"
-POOLS = {"default_pool", "lakehouse_spark", "lakehouse_quality_writer"}
 
 
 def logical_date_for(day: date) -> datetime:
@@ -23,9 +22,9 @@ def logical_date_for(day: date) -> datetime:
 @pytest.fixture(scope="session")
 def dagbag() -> Any:
     """The DAGs folder as the DAG processor reads it (a bundle: its folder is on ``sys.path``)."""
-    from airflow.dag_processing.dagbag import BundleDagBag
+    from jobs.cli.assets import dag_bag
 
-    bag = BundleDagBag(dag_folder=str(DAGS), bundle_path=DAGS, bundle_name="dags-folder", known_pools=POOLS)
+    bag = dag_bag(DAGS)
     assert bag.import_errors == {}
     return bag
 
@@ -33,19 +32,12 @@ def dagbag() -> Any:
 def parse_for_this_lake() -> dict[str, Any]:
     """The DAGs as parsed for the current lake bucket, with their assets active in Airflow.
 
-    Asset URIs name the table in the lake bucket, and each test lake is a new bucket. Airflow
-    activates an asset only if no other active asset has its name; retiring the previous lake's
-    assets is the scheduler's orphanage pass, which ``dag.test()`` does not run, so it is done here.
+    Each test lake is a new bucket, so its asset URIs are new; ``dag.test()`` does not retire the
+    previous lake's (the scheduler would): ``jobs.cli.assets`` does, as ``make run`` does.
     """
-    from airflow.dag_processing.dagbag import BundleDagBag
-    from airflow.models.asset import AssetActive
-    from airflow.utils.session import create_session
-    from sqlalchemy import delete
+    from jobs.cli.assets import dag_bag, retire_other_uris
 
-    bag = BundleDagBag(dag_folder=str(DAGS), bundle_path=DAGS, bundle_name="dags-folder", known_pools=POOLS)
+    bag = dag_bag(DAGS)
     assert bag.import_errors == {}
-    current = {a.name: a.uri for dag in bag.dags.values() for t in dag.tasks for a in [*t.inlets, *t.outlets]}
-    with create_session() as session:
-        for name, uri in current.items():
-            session.execute(delete(AssetActive).where(AssetActive.name == name, AssetActive.uri != uri))
+    retire_other_uris(dict(bag.dags))
     return dict(bag.dags)
