@@ -112,10 +112,11 @@ def build_suite(dataset: Dataset, frame: str, parameters: Mapping[str, Any] | No
     """
     import great_expectations as gx
 
-    suite = gx.ExpectationSuite(name=f"{dataset.name}.{frame}")
-    for check in checks_by_frame(dataset).get(frame, []):
-        if not runnable(check, parameters):
-            continue
-        expectation_class = getattr(gx.expectations, check.expectation)
-        suite.add_expectation(expectation_class(**expectation_kwargs(check), meta=check_meta(dataset, check)))
-    return suite
+    # Given whole to the constructor: ``suite.add_expectation`` looks the suite up in the current
+    # Data Context's store for every expectation (0.7-1.0 s for a dataset's four suites).
+    expectations = [
+        getattr(gx.expectations, check.expectation)(**expectation_kwargs(check), meta=check_meta(dataset, check))
+        for check in checks_by_frame(dataset).get(frame, [])
+        if runnable(check, parameters)
+    ]
+    return gx.ExpectationSuite(name=f"{dataset.name}.{frame}", expectations=expectations)
