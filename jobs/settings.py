@@ -89,10 +89,11 @@ class Settings:
     failed, the step fails with ``StoreUnreachableError`` (``jobs.storage.store_step``)."""
     spark_master: str = field(default_factory=lambda: _env("LAKEHOUSE_SPARK_MASTER", "local[*]"))
     spark_shuffle_partitions: int = field(default_factory=lambda: int(_env("LAKEHOUSE_SPARK_SHUFFLE_PARTITIONS", "4")))
-    spark_driver_memory: str = field(default_factory=lambda: _env("LAKEHOUSE_SPARK_DRIVER_MEMORY", "2g"))
-    """The driver JVM's heap (local mode: the executor too). 2g keeps the whole process tree under 4 GiB
-    whatever the input (`make bench`'s jobs path: 2.85 / 3.82 / 3.68 GiB at 10⁵ / 10⁶ / 10⁷ readings;
-    4.38 GiB at 10⁶ with 4g, ≈ 5 % faster there). Raise it for a driver that collects more."""
+    spark_driver_memory: str = field(default_factory=lambda: _env("LAKEHOUSE_SPARK_DRIVER_MEMORY", "4g"))
+    """The driver JVM's heap (local mode: the executor too). 2g keeps a pipeline run's process tree under
+    4 GiB (`make bench`'s jobs path: 2.85 / 3.82 / 3.68 GiB at 10⁵ / 10⁶ / 10⁷ readings; 4.38 GiB at 10⁶
+    with 4g), but a session that lives long ran out of heap at 2g (a `make test` worker's, 48 min into
+    the run, broadcasting a few rows), so the default stays 4g."""
     spark_adaptive: bool = field(default_factory=lambda: _env_bool("LAKEHOUSE_SPARK_ADAPTIVE", True))
     """Spark's adaptive query execution (Spark's default, on). A knob for small machines: on 2 cores with
     4 shuffle partitions, runs with it off were not told apart from run-to-run noise (README, Measured)."""
