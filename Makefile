@@ -150,16 +150,7 @@ run: export LAKEHOUSE_ALERT_EMAIL_TO ?= trung-tam-quan-trac@localhost
 run: store sample sources airflow-init ## Run every sector's DAGs for RUN_DATE through Airflow, over the real source servers, and print the summary
 	@mkdir -p $(STATE)/logs
 	infra/sources/sources.sh publish $(RUN_DATE)
-	$(PY) -m jobs.cli assets activate
-	@for dag in $(DAGS_IN_ORDER); do \
-	  log=$(STATE)/logs/$$dag-$(RUN_DATE).log; \
-	  echo "running DAG $$dag for $(RUN_DATE) through Airflow (log: $$log)"; \
-	  status=0; $(AIRFLOW) dags test $$dag "$$(date -d '$(RUN_DATE) + 1 day' +%F)T00:00:00+07:00" > $$log 2>&1 || status=$$?; \
-	  if [ $$status -ne 0 ] || grep -q "^DagRun failed" $$log; then \
-	    echo "The DAG run $$dag failed. What went wrong:"; \
-	    grep -E "^[A-Za-z_.]+(Error|Exception): |^  - criterion" $$log | sort -u | head -20; \
-	    exit 1; fi; \
-	done
+	$(PY) -m jobs.cli dags test --date $(RUN_DATE) --log-dir $(STATE)/logs $(DAGS_IN_ORDER)
 	$(PY) -m jobs.cli summary --date $(RUN_DATE)
 	$(PY) -m jobs.cli report
 	@$(MAKE) --no-print-directory live-start

@@ -169,8 +169,9 @@ def run_airflow(day: date) -> dict[str, Any]:
     """The two environment DAGs through ``dag.test()``; tasks off the air path are marked successful."""
     import pendulum
 
+    from jobs.cli.dags import logical_date_for
     from jobs.spark import get_spark
-    from tests.dags.conftest import logical_date_for, parse_for_this_lake
+    from tests.dags.conftest import parse_for_this_lake
 
     spark = get_spark()
     group = f"airflow-{time.monotonic_ns()}"

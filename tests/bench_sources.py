@@ -4,7 +4,7 @@ Run ``make run ROWS=1000000 RUN_DATE=…`` first, then ``make bench-sources RUN_
 task durations Airflow recorded for that day's DAG runs (extract + land, bronze, silver, gate, publish per
 dataset; gold per table) and the books the gate wrote (landed rows), and prints per source:
 seconds per step, rows per second end to end, and the gate's share. Writes the figures to
-``.state/bench/sources-<day>.json``. Durations come from ``airflow dags test``, which runs one
+``.state/bench/sources-<day>.json``. Durations come from ``DAG.test()`` (``lakehouse dags test``), which runs one
 task at a time, so steps do not overlap and their sum is the DAG's work.
 """
 

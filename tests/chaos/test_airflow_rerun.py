@@ -21,8 +21,9 @@ from typing import Any
 
 import pytest
 
+from jobs.cli.dags import logical_date_for
 from tests.chaos.scenario import ScenarioRow
-from tests.dags.conftest import logical_date_for, parse_for_this_lake
+from tests.dags.conftest import parse_for_this_lake
 from tests.lakehouse_fixtures import FIXTURE_DAY, FIXTURES, copy_fixture_sources, lake_bucket
 
 pytestmark = pytest.mark.integration

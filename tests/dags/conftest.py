@@ -2,21 +2,13 @@
 
 from __future__ import annotations
 
-from datetime import date, datetime, timedelta
 from typing import Any
 
-import pendulum
 import pytest
 
 from tests.lakehouse_fixtures import REPO
 
 DAGS = REPO / "dags"
-
-
-def logical_date_for(day: date) -> datetime:
-    """The logical date whose data interval is the Vietnamese day ``day``."""
-    nxt = day + timedelta(days=1)
-    return pendulum.datetime(nxt.year, nxt.month, nxt.day, tz="Asia/Ho_Chi_Minh")
 
 
 @pytest.fixture(scope="session")

@@ -18,8 +18,9 @@ from typing import Any
 import pendulum
 import pytest
 
+from jobs.cli.dags import logical_date_for
 from jobs.registry import REGISTRY, RULESET_VERSION, Criterion, Layer
-from tests.dags.conftest import logical_date_for, parse_for_this_lake
+from tests.dags.conftest import parse_for_this_lake
 from tests.lakehouse_fixtures import FIXTURE_DAY, copy_fixture_sources, lake_bucket, make_all_negative
 
 BAD_DAY = date(2026, 11, 21)
