@@ -5,9 +5,9 @@ active asset per name and activates a new URI only when no other asset of that n
 retiring the old one is the scheduler's orphanage pass. ``DAG.test()`` (``airflow dags test``, and
 ``lakehouse dags test``, which ``make run`` uses) never runs that pass, so after the bucket changed
 (``LAKEHOUSE_BUCKET``, or a benchmark or test that ran its DAGs on a bucket of its own against the
-same metadata database) every task touching
-such an asset fails with ``AirflowInactiveAssetInInletOrOutletException``. ``lakehouse dags test``
-does this first; with a scheduler running it is not needed.
+same metadata database) every task touching such an asset fails with
+``AirflowInactiveAssetInInletOrOutletException``. ``lakehouse dags test`` does this first; with a
+scheduler running it is not needed.
 """
 
 from __future__ import annotations

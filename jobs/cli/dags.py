@@ -85,12 +85,19 @@ class OutputToFile:
 
     def switch(self, path: Path) -> None:
         """Send what is written from now on to ``path`` (truncated)."""
+        self._through_marker(path)
+
+    def drain(self) -> None:
+        """Return once everything written so far is in the current file."""
+        self._through_marker(None)
+
+    def _through_marker(self, path: Path | None) -> None:
         _flush()
         self._next = path
         self._switched.clear()
         os.write(self._write_end, self._marker)
         if not self._switched.wait(timeout=60):
-            raise RuntimeError(f"the output copier did not switch to {path} within 60 s")
+            raise RuntimeError("the output copier did not reach its marker within 60 s")
 
     def __exit__(self, kind: type[BaseException] | None, err: BaseException | None, tb: TracebackType | None) -> None:
         _flush()
@@ -102,9 +109,10 @@ class OutputToFile:
         for line in iter(source.readline, b""):
             if line.endswith(self._marker):
                 target.write(line[: -len(self._marker)])
-                target.close()
-                assert self._next is not None
-                target = self._next.open("wb")
+                target.flush()
+                if self._next is not None:
+                    target.close()
+                    target = self._next.open("wb")
                 self._switched.set()
                 continue
             target.write(line)
@@ -163,8 +171,7 @@ def run(args: argparse.Namespace) -> int:
             started = time.monotonic()
             state = run_dag(bag.dags[name], args.date)
             if state != "success":
-                _flush()
-                time.sleep(0.5)  # the copier's last lines
+                output.drain()
                 console.write(f"The DAG run {name} ended {state}. What went wrong:\n")
                 for line in what_went_wrong(logs[name]):
                     console.write(f"{line}\n")
