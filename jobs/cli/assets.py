@@ -49,6 +49,14 @@ def dag_bag(dags_folder: Path) -> Any:
     )
 
 
+def importable_dag_bag(dags_folder: Path) -> Any:
+    """:func:`dag_bag`, refused with what to do when a DAG file in the folder does not import."""
+    bag = dag_bag(dags_folder)
+    if bag.import_errors:
+        raise UserFacingError(f"the DAGs in {dags_folder} do not import; fix them first: {bag.import_errors}")
+    return bag
+
+
 def retire_other_uris(dags: dict[str, Any]) -> list[tuple[str, str]]:
     """Delete the activation of every asset sharing a name with one of ``dags``' inlets or outlets but
     not its URI; returns the retired (name, uri) pairs. The DAGs' own assets are then activated when
@@ -76,9 +84,7 @@ def default_dags_folder() -> Path:
 
 def run(args: argparse.Namespace) -> int:
     folder = args.dags_folder or default_dags_folder()
-    bag = dag_bag(folder)
-    if bag.import_errors:
-        raise UserFacingError(f"the DAGs in {folder} do not import; fix them first: {bag.import_errors}")
+    bag = importable_dag_bag(folder)
     retired = retire_other_uris(dict(bag.dags))
     for name, uri in retired:
         print(f"retired {name} at {uri}")

@@ -25,7 +25,7 @@ from pathlib import Path
 from types import TracebackType
 from typing import Any, BinaryIO
 
-from jobs.cli.assets import dag_bag, retire_other_uris
+from jobs.cli.assets import importable_dag_bag, retire_other_uris
 from jobs.errors import UserFacingError
 
 # What ``make run`` showed of a failed DAG's log: exceptions and the gate's failed criteria.
@@ -152,9 +152,7 @@ def run_dag(dag: Any, day: date) -> str:
 
 def run(args: argparse.Namespace) -> int:
     folder = configured_dags_folder()
-    bag = dag_bag(folder)
-    if bag.import_errors:
-        raise UserFacingError(f"the DAGs in {folder} do not import; fix them first: {bag.import_errors}")
+    bag = importable_dag_bag(folder)
     unknown = [name for name in args.dag_ids if name not in bag.dags]
     if unknown:
         raise UserFacingError(f"no DAG {', '.join(unknown)} in {folder}; there are: {', '.join(sorted(bag.dags))}")

@@ -97,7 +97,7 @@ def test_a_child_process_writes_into_the_log_current_when_it_writes(tmp_path: Pa
 
     first, second = tmp_path / "first.log", tmp_path / "second.log"
     with OutputToFile(first) as output:
-        print("python before the switch", file=sys.__stdout__)
+        print("python before the switch", file=sys.__stdout__, flush=True)
         child = subprocess.Popen(
             [
                 sys.executable,
@@ -110,7 +110,7 @@ def test_a_child_process_writes_into_the_log_current_when_it_writes(tmp_path: Pa
         )
         _wait_for(first, "child early")
         output.switch(second)
-        print("python after the switch", file=sys.__stdout__)
+        print("python after the switch", file=sys.__stdout__, flush=True)
         assert child.stdin is not None
         child.stdin.write("go\n")
         child.stdin.close()
