@@ -25,7 +25,7 @@ from jobs.publish import publish
 from jobs.registry import REGISTRY, RULESET_VERSION, Layer
 from jobs.settings import get_settings
 from jobs.silver import refine
-from jobs.spark import get_spark
+from jobs.spark import get_spark, interpreted_if_small
 from jobs.storage import store_step
 
 
@@ -46,7 +46,7 @@ def load_bronze_batch(dataset_name: str, landed: dict[str, Any]) -> dict[str, An
     """landing → bronze: parse with the registered columns, add lineage."""
     batch = LandedBatch(**landed)
     dataset, spark = REGISTRY[dataset_name], get_spark()
-    with _writer(dataset_name, "bronze"):
+    with _writer(dataset_name, "bronze"), interpreted_if_small(spark, batch.data_rows):
         if dataset.personal is not None:  # raw personal values must not reach the Delta log's statistics
             with statistics_only_on(spark, bronze_table_uri(dataset, get_settings()), ["_source_line"]):
                 rows = load_bronze(spark, dataset, batch)
@@ -72,8 +72,9 @@ def refine_batch(dataset_name: str, batch_id: str, start: str, end: str) -> dict
 def gate_batch(dataset_name: str, refined: dict[str, Any], start: str, end: str, run_id: str) -> dict[str, Any]:
     """staged batch → gate (audit): GX checks per criterion; a critical failure holds the batch and raises."""
     interval = DataInterval.parse(start, end)
-    with _writer(dataset_name, "gate"):
-        result = run_gate(get_spark(), REGISTRY[dataset_name], refined["batch_id"], interval, refined, run_id)
+    spark = get_spark()
+    with _writer(dataset_name, "gate"), interpreted_if_small(spark, int(refined["landed_rows"])):
+        result = run_gate(spark, REGISTRY[dataset_name], refined["batch_id"], interval, refined, run_id)
     start_utc, end_utc = interval.as_strings()
     return {
         **result.to_dict(),

@@ -32,6 +32,7 @@ from jobs.errors import DataError, crash_point
 from jobs.privacy import statistics_only_on, write_restricted
 from jobs.registry import Dataset
 from jobs.settings import Settings, get_settings
+from jobs.spark import interpreted_if_small
 from jobs.tables import (
     LINEAGE_COLUMNS,
     STAGING_PREFIX,
@@ -251,13 +252,14 @@ def publish(
         silver_rows = sum(int(r[1]) for r in per_day)
         dates = sorted(str(r[0]) for r in per_day) if date_col else []
         quarantined = quarantine.where(F.col("status") == "open").count()
-        with idempotent_commit(spark, silver_app, staged_version):
-            merge_into_silver(spark, dataset, good, settings, republished_batch=batch_id)
-        crash_point("publish.after_silver")
-        if dataset.personal is not None:
-            write_restricted(spark, dataset, good, as_of, batch_id, settings)  # idempotent by its own design
-        write_quarantine(spark, dataset, quarantine, batch_id, settings, (quarantine_app, staged_version))
-        crash_point("publish.after_quarantine")
+        with interpreted_if_small(spark, silver_rows + quarantined, settings):
+            with idempotent_commit(spark, silver_app, staged_version):
+                merge_into_silver(spark, dataset, good, settings, republished_batch=batch_id)
+            crash_point("publish.after_silver")
+            if dataset.personal is not None:
+                write_restricted(spark, dataset, good, as_of, batch_id, settings)  # idempotent by its own design
+            write_quarantine(spark, dataset, quarantine, batch_id, settings, (quarantine_app, staged_version))
+            crash_point("publish.after_quarantine")
     finally:
         good.unpersist()
     remove_staging(dataset, batch_id, settings)

@@ -27,6 +27,7 @@ from jobs.privacy import PERSONAL_PREFIX, with_personal_columns
 from jobs.publish import stage
 from jobs.registry import RULESET_VERSION, Dataset
 from jobs.settings import Settings, get_settings
+from jobs.spark import interpreted_if_small
 from jobs.tables import LINEAGE_COLUMNS, ensure_quarantine_table, quarantine_uri
 
 if TYPE_CHECKING:
@@ -345,61 +346,62 @@ def refine(
     if len(batch_ids) != 1:
         raise ValueError(f"{dataset.name}: refine takes exactly one batch, got {batch_ids}")
     bronze_rows = per_batch[batch_ids[0]]
-    decisions = steward_decisions(spark, dataset, batch_ids[0], settings)
-    typed = typed_batch(dataset, bronze, inputs, context, decisions)
-    if dataset.personal is not None:  # pseudonym fields in; raw personal values go to the restricted table only
-        typed = with_personal_columns(typed, bronze, dataset)
-    split = split_batch(typed, dataset).persist(StorageLevel.MEMORY_AND_DISK)
-    try:
-        date_col = dataset.partition_by[0] if dataset.partition_by else None
-        # The books in one aggregation over the cached split: rows per outcome, quarantine reasons, the
-        # days silver rows fall on and the steward-released rows (one Spark job, not one per figure).
-        released_flag = (
-            F.col(f"{STEWARD_PREFIX}status").isin(*IN_SILVER_STATUSES) if decisions is not None else F.lit(False)
-        )
-        silver_date = F.when(F.col("_outcome") == "silver", F.col(date_col)) if date_col else F.lit(None)
-        books = (
-            split.groupBy(
-                "_outcome",
-                F.when(F.col("_outcome") == "quarantined", F.col("_reject_reason")).alias("reason"),
-                silver_date.alias("day"),
-                ((F.col("_outcome") == "silver") & F.coalesce(released_flag, F.lit(False))).alias("released"),
+    with interpreted_if_small(spark, bronze_rows, settings):  # a small batch: no generated code
+        decisions = steward_decisions(spark, dataset, batch_ids[0], settings)
+        typed = typed_batch(dataset, bronze, inputs, context, decisions)
+        if dataset.personal is not None:  # pseudonym fields in; raw personal values go to the restricted table only
+            typed = with_personal_columns(typed, bronze, dataset)
+        split = split_batch(typed, dataset).persist(StorageLevel.MEMORY_AND_DISK)
+        try:
+            date_col = dataset.partition_by[0] if dataset.partition_by else None
+            # The books in one aggregation over the cached split: rows per outcome, quarantine reasons, the
+            # days silver rows fall on and the steward-released rows (one Spark job, not one per figure).
+            released_flag = (
+                F.col(f"{STEWARD_PREFIX}status").isin(*IN_SILVER_STATUSES) if decisions is not None else F.lit(False)
             )
-            .agg(F.count("*").alias("n"))
-            .collect()
-        )
-        counts: dict[str, int] = {}
-        reasons: dict[str, int] = {}
-        days: set[date] = set()
-        released = 0
-        for row in books:
-            counts[row["_outcome"]] = counts.get(row["_outcome"], 0) + row["n"]
-            if row["_outcome"] == "quarantined":
-                reasons[row["reason"]] = reasons.get(row["reason"], 0) + row["n"]
-            if row["day"] is not None:
-                days.add(row["day"])
-            released += row["n"] if row["released"] else 0
-        if sum(counts.values()) != bronze_rows:  # before anything is written
-            raise BooksDoNotBalanceError(
-                f"{dataset.name} batch {batch_ids[0]}: the transform made {sum(counts.values())} rows of "
-                f"{bronze_rows} bronze rows; it must keep exactly one row per bronze row (a join on a "
-                "reference key that is not unique repeats rows, a filter loses them): fix the transform."
+            silver_date = F.when(F.col("_outcome") == "silver", F.col(date_col)) if date_col else F.lit(None)
+            books = (
+                split.groupBy(
+                    "_outcome",
+                    F.when(F.col("_outcome") == "quarantined", F.col("_reject_reason")).alias("reason"),
+                    silver_date.alias("day"),
+                    ((F.col("_outcome") == "silver") & F.coalesce(released_flag, F.lit(False))).alias("released"),
+                )
+                .agg(F.count("*").alias("n"))
+                .collect()
             )
-        dates: list[date] = sorted(days)
-        if (
-            not date_col
-            and isinstance(interval := context.get("interval"), DataInterval)
-            and not (dataset.source is not None and dataset.source.snapshot)
-        ):
-            dates = [interval.local_start_date]  # events without a day partition (a feed, EPCIS): this interval
-        good = silver_rows(split, dataset)
-        if dataset.personal is not None:  # the restricted table is written from them at publish
-            good = split.where(F.col("_outcome") == "silver").select(
-                *good.columns, *[c for c in split.columns if c.startswith(PERSONAL_PREFIX)]
-            )
-        staged_version = stage(spark, dataset, batch_ids[0], good, quarantine_rows(split, dataset), settings)
-    finally:
-        split.unpersist()
+            counts: dict[str, int] = {}
+            reasons: dict[str, int] = {}
+            days: set[date] = set()
+            released = 0
+            for row in books:
+                counts[row["_outcome"]] = counts.get(row["_outcome"], 0) + row["n"]
+                if row["_outcome"] == "quarantined":
+                    reasons[row["reason"]] = reasons.get(row["reason"], 0) + row["n"]
+                if row["day"] is not None:
+                    days.add(row["day"])
+                released += row["n"] if row["released"] else 0
+            if sum(counts.values()) != bronze_rows:  # before anything is written
+                raise BooksDoNotBalanceError(
+                    f"{dataset.name} batch {batch_ids[0]}: the transform made {sum(counts.values())} rows of "
+                    f"{bronze_rows} bronze rows; it must keep exactly one row per bronze row (a join on a "
+                    "reference key that is not unique repeats rows, a filter loses them): fix the transform."
+                )
+            dates: list[date] = sorted(days)
+            if (
+                not date_col
+                and isinstance(interval := context.get("interval"), DataInterval)
+                and not (dataset.source is not None and dataset.source.snapshot)
+            ):
+                dates = [interval.local_start_date]  # events without a day partition (a feed, EPCIS): this interval
+            good = silver_rows(split, dataset)
+            if dataset.personal is not None:  # the restricted table is written from them at publish
+                good = split.where(F.col("_outcome") == "silver").select(
+                    *good.columns, *[c for c in split.columns if c.startswith(PERSONAL_PREFIX)]
+                )
+            staged_version = stage(spark, dataset, batch_ids[0], good, quarantine_rows(split, dataset), settings)
+        finally:
+            split.unpersist()
     result = SilverResult(
         dataset=dataset.name,
         batch_id=batch_ids[0],

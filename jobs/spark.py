@@ -8,9 +8,11 @@ resolves anything from the network. The master URL comes from settings, so the s
 
 from __future__ import annotations
 
+import logging
 import os
 import sys
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -18,6 +20,12 @@ from jobs.settings import Settings, get_settings
 
 if TYPE_CHECKING:
     from pyspark.sql import DataFrame, SparkSession
+
+log = logging.getLogger(__name__)
+
+# Spark evaluates expressions by interpreting them, not by generating, compiling and JIT-compiling Java
+# classes per plan (whole-stage code generation and the generated projections and predicates).
+INTERPRETED_EXECUTION = {"spark.sql.codegen.wholeStage": "false", "spark.sql.codegen.factoryMode": "NO_CODEGEN"}
 
 
 class MissingJarsError(RuntimeError):
@@ -150,6 +158,34 @@ def get_spark(app_name: str = "lakehouse", *, with_s3: bool = True, settings: Se
                 system.setProperty(key, value)
     spark.sparkContext.setLogLevel("WARN")
     return spark
+
+
+@contextmanager
+def interpreted_if_small(spark: SparkSession, rows: int, settings: Settings | None = None) -> Iterator[bool]:
+    """Run the block with Spark's interpreted expressions when ``rows`` (the step's batch) is at most
+    ``spark_interpreted_max_rows``; yields whether it did, and restores the session's settings after.
+
+    Generated code costs per new plan: Spark writes the Java source, Janino compiles it and the JVM's JIT
+    compiles it again, in every step (a step's plans differ from the last one's). A batch of a few thousand
+    rows never earns that back; a large one does, so it keeps generated code. Both evaluate the same
+    expressions to the same values (``tests/integration/test_interpreted_execution.py``).
+    """
+    limit = (settings or get_settings()).spark_interpreted_max_rows
+    if limit <= 0 or rows > limit:
+        yield False
+        return
+    before = {key: spark.conf.get(key) for key in INTERPRETED_EXECUTION}
+    for key, value in INTERPRETED_EXECUTION.items():
+        spark.conf.set(key, value)
+    log.info("%s rows: Spark's interpreted expressions", rows)
+    try:
+        yield True
+    finally:
+        for key, previous in before.items():
+            if previous is None:
+                spark.conf.unset(key)
+            else:
+                spark.conf.set(key, previous)
 
 
 def local_frame(spark: SparkSession, rows: Iterable[Sequence[Any] | Mapping[str, Any]], ddl: str) -> DataFrame:

@@ -21,3 +21,64 @@ def test_generated_code_outlives_more_than_spark_s_default_100_classes(spark: Sp
     before = metrics.METRIC_COMPILATION_TIME().getCount()
     run(1_000_003)
     assert metrics.METRIC_COMPILATION_TIME().getCount() == before
+
+
+def _compilations(spark: SparkSession) -> int:
+    metrics = spark.sparkContext._jvm.org.apache.spark.metrics.source.CodegenMetrics  # type: ignore[union-attr]
+    return int(metrics.METRIC_COMPILATION_TIME().getCount())
+
+
+def test_a_small_batch_runs_without_generated_code_and_gets_the_same_values(spark: SparkSession) -> None:
+    """At most ``spark_interpreted_max_rows`` rows: a new query compiles (almost) no class, its values are
+    those of the generated code, and the session's settings are back afterwards; one row more: generated code."""
+    import dataclasses
+
+    from pyspark.sql import functions as F
+
+    from jobs.settings import get_settings
+    from jobs.spark import INTERPRETED_EXECUTION, interpreted_if_small
+
+    settings = dataclasses.replace(get_settings(), spark_interpreted_max_rows=50)
+    before = {key: spark.conf.get(key) for key in INTERPRETED_EXECUTION}
+    assert before == {"spark.sql.codegen.wholeStage": "true", "spark.sql.codegen.factoryMode": "FALLBACK"}
+
+    def query(factor: int) -> list[tuple[int, str | None, int]]:  # a distinct literal: distinct generated code
+        df = spark.range(40).select(
+            (F.col("id") * factor % 7).alias("k"),
+            F.when(F.col("id") % 3 == 0, F.lit(None)).otherwise(F.concat(F.lit("s"), F.col("id"))).alias("s"),
+        )
+        rows = df.where(F.col("k") != 2).groupBy("k", F.col("s").isNull()).agg(F.count("*").alias("n"))
+        return sorted((r[0], str(r[1]), r[2]) for r in rows.collect())
+
+    with interpreted_if_small(spark, 50, settings) as interpreted:
+        assert interpreted is True
+        assert {key: spark.conf.get(key) for key in INTERPRETED_EXECUTION} == INTERPRETED_EXECUTION
+        compiled = _compilations(spark)
+        small = query(2_000_003)
+        interpreted_classes = _compilations(spark) - compiled
+    assert {key: spark.conf.get(key) for key in INTERPRETED_EXECUTION} == before
+    compiled = _compilations(spark)
+    assert query(2_000_003) == small
+    generated_classes = _compilations(spark) - compiled
+    assert interpreted_classes <= 1 < 4 <= generated_classes  # 1: the aggregation has a class Spark always generates
+
+    with interpreted_if_small(spark, 51, settings) as interpreted:
+        assert interpreted is False
+        assert {key: spark.conf.get(key) for key in INTERPRETED_EXECUTION} == before
+    with interpreted_if_small(spark, 1, dataclasses.replace(settings, spark_interpreted_max_rows=0)) as interpreted:
+        assert interpreted is False  # 0: always generated code
+
+
+def test_the_session_s_settings_come_back_when_the_step_fails(spark: SparkSession) -> None:
+    import dataclasses
+
+    import pytest
+
+    from jobs.settings import get_settings
+    from jobs.spark import INTERPRETED_EXECUTION, interpreted_if_small
+
+    settings = dataclasses.replace(get_settings(), spark_interpreted_max_rows=10)
+    before = {key: spark.conf.get(key) for key in INTERPRETED_EXECUTION}
+    with pytest.raises(ZeroDivisionError), interpreted_if_small(spark, 3, settings):
+        raise ZeroDivisionError
+    assert {key: spark.conf.get(key) for key in INTERPRETED_EXECUTION} == before
