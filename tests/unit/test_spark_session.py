@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import dataclasses
+
+import pytest
 from pyspark.sql import SparkSession
 
 
@@ -10,17 +13,15 @@ def test_generated_code_outlives_more_than_spark_s_default_100_classes(spark: Sp
     (Spark's default cache of 100 classes would have dropped it; jobs/spark.py keeps 1,000)."""
     from pyspark.sql import functions as F
 
-    metrics = spark.sparkContext._jvm.org.apache.spark.metrics.source.CodegenMetrics  # type: ignore[union-attr]
-
     def run(factor: int) -> None:  # a distinct literal: distinct generated code
         spark.range(3).select((F.col("id") * factor + 7).alias("x")).collect()
 
     run(1_000_003)
     for factor in range(120):
         run(factor)
-    before = metrics.METRIC_COMPILATION_TIME().getCount()
+    before = _compilations(spark)
     run(1_000_003)
-    assert metrics.METRIC_COMPILATION_TIME().getCount() == before
+    assert _compilations(spark) == before
 
 
 def _compilations(spark: SparkSession) -> int:
@@ -28,18 +29,22 @@ def _compilations(spark: SparkSession) -> int:
     return int(metrics.METRIC_COMPILATION_TIME().getCount())
 
 
+def _codegen_settings(spark: SparkSession) -> dict[str, str | None]:
+    from jobs.spark import INTERPRETED_EXECUTION
+
+    return {key: spark.conf.get(key) for key in INTERPRETED_EXECUTION}
+
+
 def test_a_small_batch_runs_without_generated_code_and_gets_the_same_values(spark: SparkSession) -> None:
     """At most ``spark_interpreted_max_rows`` rows: a new query compiles (almost) no class, its values are
     those of the generated code, and the session's settings are back afterwards; one row more: generated code."""
-    import dataclasses
-
     from pyspark.sql import functions as F
 
     from jobs.settings import get_settings
     from jobs.spark import INTERPRETED_EXECUTION, interpreted_if_small
 
     settings = dataclasses.replace(get_settings(), spark_interpreted_max_rows=50)
-    before = {key: spark.conf.get(key) for key in INTERPRETED_EXECUTION}
+    before = _codegen_settings(spark)
     assert before == {"spark.sql.codegen.wholeStage": "true", "spark.sql.codegen.factoryMode": "FALLBACK"}
 
     def query(factor: int) -> list[tuple[int, str | None, int]]:  # a distinct literal: distinct generated code
@@ -52,11 +57,11 @@ def test_a_small_batch_runs_without_generated_code_and_gets_the_same_values(spar
 
     with interpreted_if_small(spark, 50, settings) as interpreted:
         assert interpreted is True
-        assert {key: spark.conf.get(key) for key in INTERPRETED_EXECUTION} == INTERPRETED_EXECUTION
+        assert _codegen_settings(spark) == INTERPRETED_EXECUTION
         compiled = _compilations(spark)
         small = query(2_000_003)
         interpreted_classes = _compilations(spark) - compiled
-    assert {key: spark.conf.get(key) for key in INTERPRETED_EXECUTION} == before
+    assert _codegen_settings(spark) == before
     compiled = _compilations(spark)
     assert query(2_000_003) == small
     generated_classes = _compilations(spark) - compiled
@@ -64,21 +69,17 @@ def test_a_small_batch_runs_without_generated_code_and_gets_the_same_values(spar
 
     with interpreted_if_small(spark, 51, settings) as interpreted:
         assert interpreted is False
-        assert {key: spark.conf.get(key) for key in INTERPRETED_EXECUTION} == before
+        assert _codegen_settings(spark) == before
     with interpreted_if_small(spark, 1, dataclasses.replace(settings, spark_interpreted_max_rows=0)) as interpreted:
         assert interpreted is False  # 0: always generated code
 
 
 def test_the_session_s_settings_come_back_when_the_step_fails(spark: SparkSession) -> None:
-    import dataclasses
-
-    import pytest
-
     from jobs.settings import get_settings
-    from jobs.spark import INTERPRETED_EXECUTION, interpreted_if_small
+    from jobs.spark import interpreted_if_small
 
     settings = dataclasses.replace(get_settings(), spark_interpreted_max_rows=10)
-    before = {key: spark.conf.get(key) for key in INTERPRETED_EXECUTION}
+    before = _codegen_settings(spark)
     with pytest.raises(ZeroDivisionError), interpreted_if_small(spark, 3, settings):
         raise ZeroDivisionError
-    assert {key: spark.conf.get(key) for key in INTERPRETED_EXECUTION} == before
+    assert _codegen_settings(spark) == before
