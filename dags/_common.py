@@ -12,7 +12,7 @@ from datetime import timedelta
 from typing import Any
 
 import pendulum
-from airflow.sdk import DAG, Asset, CronDataIntervalTimetable, TaskGroup, get_current_context, task
+from airflow.sdk import DAG, Asset, AssetAny, CronDataIntervalTimetable, TaskGroup, get_current_context, task
 
 from jobs.registry import REGISTRY, Layer
 
@@ -196,7 +196,7 @@ def gold_task(dataset_name: str) -> Callable[..., Any]:
 
 
 def gold_dag(sector: str, dag_id: str, doc_md: str | None, description: str) -> DAG:
-    """The sector's gold DAG, scheduled on the certified assets of every silver input of its gold tables."""
+    """The sector's gold DAG, run on each certified batch of any silver input of its gold tables."""
     gold = REGISTRY.by_sector(sector, Layer.GOLD)
     inputs = sorted({name for ds in gold for name in silver_inputs(ds.name)})
     input_assets = [certified_asset(name) for name in inputs]
@@ -204,7 +204,11 @@ def gold_dag(sector: str, dag_id: str, doc_md: str | None, description: str) -> 
         dag_id=dag_id,
         description=description,
         doc_md=doc_md,
-        schedule=input_assets,  # all of them: a new certified batch of every input
+        # Any of them. With all-of, Airflow queues one event per input and a run takes the whole queue, so
+        # when two days' runs overlap (a backfill beside the schedule, one input rerun) an input's later event
+        # waits for the next full set — a day (the three-day cluster run left each gold DAG's third day so).
+        # Each run builds only the intervals every input has certified (``plan_gold``); the others wait.
+        schedule=AssetAny(*input_assets),
         start_date=START_DATE,
         catchup=False,
         max_active_runs=1,

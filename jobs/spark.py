@@ -8,9 +8,12 @@ resolves anything from the network. The master URL comes from settings, so the s
 
 from __future__ import annotations
 
+import json
 import logging
 import os
 import sys
+import threading
+import time
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from pathlib import Path
@@ -89,11 +92,20 @@ def s3a_options(settings: Settings) -> dict[str, str]:
 def get_spark(app_name: str = "lakehouse", *, with_s3: bool = True, settings: Settings | None = None) -> SparkSession:
     """Return the process's SparkSession, creating it once with Delta (and S3A) configured.
 
-    ``with_s3=False`` is for unit tests of pure transforms that need no store.
+    With ``LAKEHOUSE_SPARK_DRIVER_FILE`` set, the session is a new session of the long-lived shared driver
+    (:func:`attach_shared_driver`), configured the same way by this function when that driver started.
+    ``with_s3=False`` is for unit tests of pure transforms that need no store: always a driver of its own.
     """
+    settings = settings or get_settings()
+    if with_s3 and settings.spark_driver_file is not None:
+        return attach_shared_driver(settings.spark_driver_file)
+    return _start_driver(app_name, with_s3=with_s3, settings=settings)
+
+
+def _start_driver(app_name: str, *, with_s3: bool, settings: Settings) -> SparkSession:
+    """A driver JVM of this process's own (spark-submit through pyspark's gateway), or its existing session."""
     from pyspark.sql import SparkSession
 
-    settings = settings or get_settings()
     os.environ.setdefault("PYSPARK_PYTHON", sys.executable)
     jars = runtime_jars(settings)
     builder = (
@@ -158,6 +170,126 @@ def get_spark(app_name: str = "lakehouse", *, with_s3: bool = True, settings: Se
                 system.setProperty(key, value)
     spark.sparkContext.setLogLevel("WARN")
     return spark
+
+
+CLIENT_TAG_PREFIX = "lakehouse-client-"
+"""The Spark job tag of an attached process's jobs: this prefix and its pid."""
+
+
+class SharedDriverError(RuntimeError):
+    """The shared driver that ``LAKEHOUSE_SPARK_DRIVER_FILE`` names cannot be reached; the message says what to do."""
+
+
+def _clients_dir(driver_file: Path) -> Path:
+    """Where attached processes register (one empty file per pid), beside the driver's connection file."""
+    return driver_file.with_name(f"{driver_file.name}.clients")
+
+
+def attach_shared_driver(driver_file: Path) -> SparkSession:
+    """A new session of the long-lived driver that ``lakehouse spark-driver`` keeps (:func:`serve_shared_driver`).
+
+    The session has SQL settings of its own (``interpreted_if_small`` in one task does not reach another);
+    the executors, the Delta log cache and the JIT's compiled code are shared, which is the point: no JVM
+    start, no executor registration, no cold compilation per task. The process registers its pid with the
+    driver and tags its jobs with it, so that the driver cancels what a process that dies mid-call left
+    running (a killed Airflow task must not go on writing). Jobs started from other Python threads of the
+    process carry the tag only if the thread is a ``pyspark.InheritableThread``.
+    """
+    from pyspark import SparkConf, SparkContext
+    from pyspark.java_gateway import launch_gateway
+    from pyspark.sql import SparkSession
+
+    active = SparkSession._instantiatedSession
+    if active is not None and active._sc._jsc is not None:
+        return active
+    how = (
+        f"start it with `lakehouse spark-driver --file {driver_file}` (`make cluster-up` starts one), or unset "
+        "LAKEHOUSE_SPARK_DRIVER_FILE to give this process a driver of its own"
+    )
+    try:
+        info = json.loads(driver_file.read_text(encoding="utf-8"))
+        port, secret = int(info["port"]), str(info["secret"])
+    except (OSError, ValueError, KeyError, TypeError) as err:
+        raise SharedDriverError(f"no shared Spark driver's connection file at {driver_file} ({err}): {how}") from err
+    # pyspark connects to a running JVM when these are set; they are removed at once so that no child
+    # process of this one inherits the gateway's secret.
+    os.environ["PYSPARK_GATEWAY_PORT"], os.environ["PYSPARK_GATEWAY_SECRET"] = str(port), secret
+    try:
+        gateway = launch_gateway()
+        jvm = gateway.jvm
+        jsc = jvm.JavaSparkContext(jvm.org.apache.spark.SparkContext.getOrCreate())
+    except Exception as err:  # py4j's connection errors have no common public base
+        raise SharedDriverError(
+            f"the shared Spark driver of {driver_file} (pid {info.get('pid')}) does not answer on 127.0.0.1:{port} "
+            f"({type(err).__name__}): {how}"
+        ) from err
+    finally:
+        del os.environ["PYSPARK_GATEWAY_PORT"], os.environ["PYSPARK_GATEWAY_SECRET"]
+    clients = _clients_dir(driver_file)
+    clients.mkdir(exist_ok=True)
+    (clients / str(os.getpid())).touch()
+    sc = SparkContext(gateway=gateway, jsc=jsc, conf=SparkConf(_jconf=jsc.getConf()))
+    sc.addJobTag(f"{CLIENT_TAG_PREFIX}{os.getpid()}")
+    default = jvm.org.apache.spark.sql.classic.SparkSession.getDefaultSession().get()
+    spark = SparkSession(sc, jsparkSession=default.newSession())
+    log.info("attached to the shared Spark driver %s (%s)", sc.applicationId, sc.master)
+    return spark
+
+
+def _process_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # someone else's process: alive
+        return True
+    return True
+
+
+def serve_shared_driver(
+    driver_file: Path,
+    stop: threading.Event,
+    *,
+    settings: Settings | None = None,
+    poll_seconds: float = 1.0,
+    cancel_for_seconds: float = 60.0,
+) -> None:
+    """Start a driver (the same builder as every job's), publish its connection in ``driver_file`` (mode 600)
+    and keep it until ``stop`` is set; processes with ``LAKEHOUSE_SPARK_DRIVER_FILE`` attach to it.
+
+    Every ``poll_seconds`` the attached processes are checked: the jobs of one that is gone are cancelled,
+    and again each poll for ``cancel_for_seconds`` (a command such as a MERGE starts several jobs in turn).
+    """
+    settings = settings or get_settings()
+    spark = _start_driver("lakehouse-shared-driver", with_s3=True, settings=settings)
+    sc = spark.sparkContext
+    params = sc._gateway.gateway_parameters  # type: ignore[union-attr]
+    info = {"port": params.port, "secret": params.auth_token, "pid": os.getpid(), "application_id": sc.applicationId}
+    clients = _clients_dir(driver_file)
+    clients.mkdir(parents=True, exist_ok=True)
+    for stale in clients.iterdir():  # a previous driver's clients: their jobs died with it
+        stale.unlink(missing_ok=True)
+    partial = driver_file.with_name(f".{driver_file.name}.partial")
+    with os.fdopen(os.open(partial, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600), "w", encoding="utf-8") as out:
+        json.dump(info, out)
+    partial.replace(driver_file)
+    log.info("shared Spark driver %s (%s) serving through %s", sc.applicationId, sc.master, driver_file)
+    gone: dict[int, float] = {}
+    try:
+        while not stop.wait(poll_seconds):
+            now = time.monotonic()
+            for entry in clients.iterdir():
+                if entry.name.isdigit() and not _process_alive(int(entry.name)):
+                    gone[int(entry.name)] = now
+                    entry.unlink(missing_ok=True)
+                    log.info("attached process %s has ended: any Spark job it left running is cancelled", entry.name)
+            for pid, since in list(gone.items()):
+                sc.cancelJobsWithTag(f"{CLIENT_TAG_PREFIX}{pid}")
+                if now - since > cancel_for_seconds:
+                    del gone[pid]
+    finally:
+        driver_file.unlink(missing_ok=True)
+        spark.stop()
 
 
 @contextmanager

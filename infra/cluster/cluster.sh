@@ -239,8 +239,18 @@ spark_workers_alive() {  # n: the master counts at least n ALIVE workers
   alive_count=$(curl -sf "http://127.0.0.1:$CLUSTER_SPARK_UI_PORT/json/" | "$py" -c 'import json,sys; print(sum(w["state"] == "ALIVE" for w in json.load(sys.stdin)["workers"]))')
   [ "$alive_count" -ge "$1" ]
 }
+shared_driver_start() {  # the long-lived driver the tasks attach to (LAKEHOUSE_SPARK_DRIVER_FILE; none if empty)
+  [ -n "$LAKEHOUSE_SPARK_DRIVER_FILE" ] || return 0
+  mkdir -p "$(dirname "$LAKEHOUSE_SPARK_DRIVER_FILE")"
+  alive spark-driver || rm -f "$LAKEHOUSE_SPARK_DRIVER_FILE"  # a killed driver's file names a dead port
+  LAKEHOUSE_SPARK_DRIVER_MEMORY=$CLUSTER_SHARED_DRIVER_MEMORY \
+    launch spark-driver - "$py" -m jobs.cli spark-driver || true
+  wait_for spark-driver 180 test -s "$LAKEHOUSE_SPARK_DRIVER_FILE"
+  echo "  shared Spark driver up (tasks attach through $LAKEHOUSE_SPARK_DRIVER_FILE)"
+}
 spark_stop() {
   local w
+  stop_one spark-driver
   stop_one spark-history
   for w in $(seq 1 "$CLUSTER_SPARK_WORKERS"); do stop_one "spark-worker$w"; done
   stop_one spark-master
@@ -335,7 +345,7 @@ case $cmd in
     pg_start; store_start
     # The store's root and the ministries' keys were for provisioning it: no other process gets them.
     unset MINIO_ROOT_USER MINIO_ROOT_PASSWORD $(compgen -v LAKEHOUSE_MINISTRY_ || true)
-    spark_start
+    spark_start; shared_driver_start
     LAKEHOUSE_STATE_DIR=$dir "$root/infra/sources/sources.sh" start | sed 's/^/  /'
     airflow_start ;;
   down)
@@ -363,6 +373,7 @@ case $cmd in
       minio[0-9]*) if [ "$cmd" = start ]; then minio_start_node "${2#minio}"; else stop_one "$2"; fi ;;
       airflow-*) if [ "$cmd" = start ]; then launch "$2" - "$bin/airflow" "${2#airflow-}"; else stop_one "$2"; fi ;;
       spark-worker[0-9]*) if [ "$cmd" = start ]; then spark_start_worker "${2#spark-worker}"; else stop_one "$2"; fi ;;
+      spark-driver) if [ "$cmd" = start ]; then shared_driver_start; else stop_one "$2"; fi ;;
       haproxy|spark-*) [ "$cmd" = stop ] && stop_one "$2" || { echo "start $2 with '$0 up'" >&2; exit 2; } ;;
       *) echo "unknown component $2" >&2; exit 2 ;;
     esac ;;

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+from pathlib import Path
 
 import pytest
 from pyspark.sql import SparkSession
@@ -83,3 +84,28 @@ def test_the_session_s_settings_come_back_when_the_step_fails(spark: SparkSessio
     with pytest.raises(ZeroDivisionError), interpreted_if_small(spark, 3, settings):
         raise ZeroDivisionError
     assert _codegen_settings(spark) == before
+
+
+def test_attaching_without_a_shared_driver_says_how_to_start_one(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """No connection file, or one whose driver is gone: an error naming the file and the command that
+    starts a driver, and the gateway's secret is not left in this process's environment."""
+    import json
+    import os
+    import socket
+
+    from jobs.spark import SharedDriverError, attach_shared_driver
+
+    monkeypatch.setattr(SparkSession, "_instantiatedSession", None)  # as in a process with no session yet
+    driver_file = tmp_path / "driver.json"
+    with pytest.raises(SharedDriverError, match=f"no shared Spark driver's connection file at {driver_file}"):
+        attach_shared_driver(driver_file)
+    with socket.socket() as probe:  # a port nothing listens on
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    driver_file.write_text(json.dumps({"port": port, "secret": "s" * 43, "pid": 999_999}))
+    answer = rf"pid 999999\) does not answer on 127.0.0.1:{port}.*lakehouse spark-driver"
+    with pytest.raises(SharedDriverError, match=answer):
+        attach_shared_driver(driver_file)
+    assert "PYSPARK_GATEWAY_SECRET" not in os.environ and "PYSPARK_GATEWAY_PORT" not in os.environ
