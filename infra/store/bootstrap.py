@@ -35,7 +35,10 @@ def http_client(settings: Settings) -> urllib3.PoolManager:
         maxsize=10,
         cert_reqs="CERT_REQUIRED",
         ca_certs=str(ca) if ca is not None else None,  # None: the platform's trust (LAKEHOUSE_S3_CA=system)
-        retries=urllib3.Retry(total=5, backoff_factor=0.2, status_forcelist=[500, 502, 503, 504]),
+        # A restarted distributed MinIO answers its health check before it has loaded its identities and
+        # policies, and its admin API answers 503 meanwhile (a cluster-up after cluster-down failed after the 6 s
+        # that 5 retries from 0.2 s waited): retries up to ≈ 90 s (0.5 s doubling, at most 10 s apart).
+        retries=urllib3.Retry(total=12, backoff_factor=0.5, backoff_max=10, status_forcelist=[500, 502, 503, 504]),
     )
 
 
