@@ -279,10 +279,14 @@ def serve_shared_driver(
         while not stop.wait(poll_seconds):
             now = time.monotonic()
             for entry in clients.iterdir():
-                if entry.name.isdigit() and not _process_alive(int(entry.name)):
-                    gone[int(entry.name)] = now
-                    entry.unlink(missing_ok=True)
-                    log.info("attached process %s has ended: any Spark job it left running is cancelled", entry.name)
+                if not entry.name.isdigit():
+                    continue
+                if _process_alive(int(entry.name)):  # also a new process that got an ended one's pid
+                    gone.pop(int(entry.name), None)
+                    continue
+                gone[int(entry.name)] = now
+                entry.unlink(missing_ok=True)
+                log.info("attached process %s has ended: any Spark job it left running is cancelled", entry.name)
             for pid, since in list(gone.items()):
                 sc.cancelJobsWithTag(f"{CLIENT_TAG_PREFIX}{pid}")
                 if now - since > cancel_for_seconds:
