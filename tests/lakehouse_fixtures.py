@@ -278,3 +278,36 @@ def write_registry_table(
         partition_by=partition_by,
         storage_options=settings.delta_rs_storage_options(),
     )
+
+
+# Stamped by the run itself, not derived from the data.
+RUN_TIME_COLUMNS = frozenset({"_ingested_at", "released_at"})
+# Three silver datasets that cover the slice's kinds: a reference list, readings with the fixture's mess
+# (quarantined lines, duplicates), personal data (pseudonyms, the restricted table).
+SMALL_SLICE = ("air_station", "air_quality_reading", "vehicle_position")
+
+
+def lake_contents(names: list[str]) -> dict[str, list[tuple[Any, ...]]]:
+    """Every table the named silver datasets wrote (silver, quarantine, restricted), rows sorted."""
+    from delta.tables import DeltaTable
+
+    from jobs.registry import REGISTRY
+    from jobs.settings import get_settings
+    from jobs.spark import get_spark
+    from jobs.tables import quarantine_uri, restricted_uri, table_uri
+
+    spark, settings = get_spark(), get_settings()
+    uris = {}
+    for name in names:
+        dataset = REGISTRY[name]
+        uris[name] = table_uri(dataset, settings)
+        uris[f"{name} quarantine"] = quarantine_uri(dataset, settings)
+        if dataset.personal is not None:
+            uris[f"{name} restricted"] = restricted_uri(dataset, settings)
+    out = {}
+    for label, uri in uris.items():
+        assert DeltaTable.isDeltaTable(spark, uri), f"{label}: no table at {uri}"
+        df = spark.read.format("delta").load(uri)
+        kept = sorted(c for c in df.columns if c not in RUN_TIME_COLUMNS)
+        out[label] = sorted(tuple(repr(v) for v in row) for row in df.select(*kept).collect())
+    return out

@@ -17,37 +17,14 @@ from typing import Any
 import pytest
 
 from jobs.interval import DataInterval
-from tests.lakehouse_fixtures import FIXTURE_DAY, _reset_caches, copy_fixture_sources, lake_bucket
-
-# Stamped by the run itself, not derived from the data.
-RUN_TIME_COLUMNS = frozenset({"_ingested_at", "released_at"})
-DATASETS = ("air_station", "air_quality_reading", "vehicle_position")
-
-
-def lake_contents(names: list[str]) -> dict[str, list[tuple[Any, ...]]]:
-    """Every table the named silver datasets wrote (silver, quarantine, restricted), rows sorted."""
-    from delta.tables import DeltaTable
-
-    from jobs.registry import REGISTRY
-    from jobs.settings import get_settings
-    from jobs.spark import get_spark
-    from jobs.tables import quarantine_uri, restricted_uri, table_uri
-
-    spark, settings = get_spark(), get_settings()
-    uris = {}
-    for name in names:
-        dataset = REGISTRY[name]
-        uris[name] = table_uri(dataset, settings)
-        uris[f"{name} quarantine"] = quarantine_uri(dataset, settings)
-        if dataset.personal is not None:
-            uris[f"{name} restricted"] = restricted_uri(dataset, settings)
-    out = {}
-    for label, uri in uris.items():
-        assert DeltaTable.isDeltaTable(spark, uri), f"{label}: no table at {uri}"
-        df = spark.read.format("delta").load(uri)
-        kept = sorted(c for c in df.columns if c not in RUN_TIME_COLUMNS)
-        out[label] = sorted(tuple(repr(v) for v in row) for row in df.select(*kept).collect())
-    return out
+from tests.lakehouse_fixtures import (
+    FIXTURE_DAY,
+    SMALL_SLICE,
+    _reset_caches,
+    copy_fixture_sources,
+    lake_bucket,
+    lake_contents,
+)
 
 
 def run_once(tmp_path: Path, label: str, caplog: pytest.LogCaptureFixture) -> tuple[dict[str, Any], bool]:
@@ -62,8 +39,8 @@ def run_once(tmp_path: Path, label: str, caplog: pytest.LogCaptureFixture) -> tu
         lake_bucket(f"interp-{label}", sources, tmp_path / label / "gx"),
     ):
         interval = DataInterval.for_local_day(FIXTURE_DAY)
-        results = {name: run_dataset(name, *interval.as_strings(), run_id="interp") for name in DATASETS}
-        tables = lake_contents(list(DATASETS))
+        results = {name: run_dataset(name, *interval.as_strings(), run_id="interp") for name in SMALL_SLICE}
+        tables = lake_contents(list(SMALL_SLICE))
     scores = {name: r["scores"] for name, r in results.items()}
     books = {name: r["refined"] for name, r in results.items()}
     for refined in books.values():

@@ -22,8 +22,14 @@ from typing import Any
 import pytest
 
 from jobs.interval import DataInterval
-from tests.integration.test_interpreted_execution import DATASETS, lake_contents
-from tests.lakehouse_fixtures import FIXTURE_DAY, _reset_caches, copy_fixture_sources, lake_bucket
+from tests.lakehouse_fixtures import (
+    FIXTURE_DAY,
+    SMALL_SLICE,
+    _reset_caches,
+    copy_fixture_sources,
+    lake_bucket,
+    lake_contents,
+)
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -142,12 +148,12 @@ def test_attached_task_writes_what_its_own_driver_writes(shared_driver: dict[str
 
     day, end = DataInterval.for_local_day(FIXTURE_DAY).as_strings()
     with lake_bucket("shared", copy_fixture_sources(tmp_path / "shared" / "sources"), tmp_path / "shared" / "gx"):
-        attached = json.loads(python(RUN_DATASETS, day, end, ",".join(DATASETS), env=attached_env(shared_driver)))
-        attached_tables = lake_contents(list(DATASETS))  # read by this process's own driver
+        attached = json.loads(python(RUN_DATASETS, day, end, ",".join(SMALL_SLICE), env=attached_env(shared_driver)))
+        attached_tables = lake_contents(list(SMALL_SLICE))  # read by this process's own driver
     assert attached["application_id"] == shared_driver["info"]["application_id"]
     with lake_bucket("own", copy_fixture_sources(tmp_path / "own" / "sources"), tmp_path / "own" / "gx"):
-        results = {name: run_dataset(name, day, end, run_id="shared") for name in DATASETS}
-        own_tables = lake_contents(list(DATASETS))
+        results = {name: run_dataset(name, day, end, run_id="shared") for name in SMALL_SLICE}
+        own_tables = lake_contents(list(SMALL_SLICE))
     _reset_caches()
     assert len(attached_tables["air_quality_reading"]) > 100
     assert sum(len(rows) for label, rows in attached_tables.items() if label.endswith("quarantine")) > 0
